@@ -1,0 +1,382 @@
+"""Shared estimator logic: parameters, validation, scaling, the fit driver, prediction."""
+
+import copy
+import math
+import warnings
+from abc import abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
+from ._version import __version__
+
+__all__ = ["_BaseKAN"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# Mini-batch size chosen by batch_size="auto", and the training-set size up to
+# which optimizer="auto" takes full-batch L-BFGS (see the class docstrings).
+_AUTO_BATCH_SIZE = 256
+_AUTO_LBFGS_MAX_SAMPLES = 5000
+_AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
+# Memory a prediction chunk may use for its spline bases.
+_PREDICT_BUDGET_BYTES = 256 * 2**20
+
+
+def _as_tensor(array, device, dtype):
+    """The one place where numpy data becomes a torch tensor."""
+    array = np.asarray(array)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        # torch refuses to share read-only memory (e.g. joblib memmaps).
+        array = np.array(array, order="C")
+    return torch.as_tensor(array, device=device, dtype=dtype)
+
+
+def _weighted_mean_and_scale(values, weights):
+    """Weighted column means and standard deviations (1 where a column is constant)."""
+    mean = np.average(values, axis=0, weights=weights)
+    variance = np.average((values - mean) ** 2, axis=0, weights=weights)
+    scale = np.sqrt(variance)
+    tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
+    scale = np.where(scale > tiny, scale, 1.0)
+    return mean, scale
+
+
+class _BaseKAN(BaseEstimator):
+    """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
+
+    Subclasses say how targets become training targets (``_prepare_targets``),
+    how outputs become predictions, and how a validation set is scored.
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 0, None, closed="left")],
+        "grid_size": [Interval(Integral, 1, None, closed="left")],
+        "spline_order": [Interval(Integral, 1, None, closed="left")],
+        "lamb": [Interval(Real, 0, None, closed="left")],
+        "lamb_l1": [Interval(Real, 0, None, closed="left")],
+        "lamb_entropy": [Interval(Real, 0, None, closed="left")],
+        "lamb_smoothness": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions({"auto", "adam", "lbfgs"})],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "grid_extension": [None, "array-like"],
+        "grid_eps": [Interval(Real, 0, 1, closed="both")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes=(8,),
+        *,
+        grid_size=5,
+        spline_order=3,
+        lamb=0.0,
+        lamb_l1=1.0,
+        lamb_entropy=2.0,
+        lamb_smoothness=0.0,
+        optimizer="auto",
+        learning_rate="auto",
+        max_iter=200,
+        batch_size="auto",
+        grid_extension=None,
+        grid_eps=0.02,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        dtype="float32",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.grid_size = grid_size
+        self.spline_order = spline_order
+        self.lamb = lamb
+        self.lamb_l1 = lamb_l1
+        self.lamb_entropy = lamb_entropy
+        self.lamb_smoothness = lamb_smoothness
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.grid_extension = grid_extension
+        self.grid_eps = grid_eps
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.dtype = dtype
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------
+    # Hooks for the subclasses
+    # ------------------------------------------------------------------
+    @abstractmethod
+    def _prepare_targets(self, y, sample_weight):
+        """Return ``(targets, n_outputs, loss, target_state)`` for training.
+
+        ``targets`` is a numpy array in the form the engine loss expects and
+        ``target_state`` a dict of fitted attributes set only if fit succeeds.
+        """
+
+    @abstractmethod
+    def _validation_score(self, y_true, raw_output, sample_weight):
+        """Score (higher is better) of raw network outputs on held-out rows."""
+
+    def _split_stratify(self, y):
+        """Labels to stratify the validation split by (None: plain split)."""
+        return None
+
+    # ------------------------------------------------------------------
+    # Validation helpers
+    # ------------------------------------------------------------------
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        return [int(s) for s in sizes]
+
+    def _extra_grid_sizes(self):
+        """Grid sizes of the extension stages after the initial ``grid_size``."""
+        if self.grid_extension is None:
+            return ()
+        sizes = np.asarray(self.grid_extension).ravel().tolist()
+        previous = self.grid_size
+        for size in sizes:
+            if not isinstance(size, Integral) or isinstance(size, bool) or size <= previous:
+                raise ValueError(
+                    "grid_extension must be increasing integer grid sizes larger than grid_size="
+                    f"{self.grid_size}, got {self.grid_extension!r}."
+                )
+            previous = size
+        return tuple(int(s) for s in sizes)
+
+    def _check_finite_hyperparameters(self):
+        # Interval constraints let NaN through (every comparison with NaN is False).
+        for name in ("lamb", "lamb_l1", "lamb_entropy", "lamb_smoothness", "tol", "grid_eps", "validation_fraction"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}.")
+        if self.learning_rate != "auto" and not math.isfinite(self.learning_rate):
+            raise ValueError(f"learning_rate must be a finite number, got {self.learning_rate!r}.")
+
+    # ------------------------------------------------------------------
+    # Fit driver
+    # ------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight):
+        self._check_finite_hyperparameters()
+        hidden = self._hidden_layer_sizes()
+        extra_grid_sizes = self._extra_grid_sizes()
+        reuse = self.warm_start and hasattr(self, "network_")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=not reuse,
+            dtype=[np.float64, np.float32],
+            multi_output=self._multi_output_target,
+            y_numeric=self._multi_output_target,
+            ensure_min_samples=2,
+        )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must contain at least one positive entry; all weights are zero.")
+        targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
+
+        device = resolve_device(self.device)
+        dtype = _DTYPES[self.dtype]
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator().manual_seed(int(seed))
+
+        if reuse:
+            same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)
+            if self.network_.widths[-1] != n_outputs or not same_classes:
+                raise ValueError("warm_start=True needs the same outputs (or classes) as the previous fit.")
+            input_mean, input_scale = self._input_mean, self._input_scale
+            network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
+        else:
+            input_mean, input_scale = _weighted_mean_and_scale(X.astype(np.float64), sample_weight)
+            widths = [X.shape[1], *hidden, n_outputs]
+            network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
+        X_scaled = (X - input_mean) / input_scale
+
+        train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed)
+        n_train = train_rows.size
+        optimizer = self.optimizer
+        if optimizer == "auto":
+            optimizer = "lbfgs" if n_train <= _AUTO_LBFGS_MAX_SAMPLES else "adam"
+        learning_rate = _AUTO_LEARNING_RATE[optimizer] if self.learning_rate == "auto" else float(self.learning_rate)
+        batch_size = min(_AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size, n_train)
+        config = TrainingConfig(
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            max_iter=self.max_iter,
+            batch_size=batch_size,
+            extra_grid_sizes=() if reuse else extra_grid_sizes,
+            grid_eps=self.grid_eps,
+            lamb=self.lamb,
+            lamb_l1=self.lamb_l1,
+            lamb_entropy=self.lamb_entropy,
+            lamb_smoothness=self.lamb_smoothness,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping,
+            verbose=self.verbose,
+        )
+        target_dtype = torch.long if loss == "log_loss" else dtype
+        x_train = _as_tensor(X_scaled[train_rows], device, dtype)
+        t_train = _as_tensor(targets[train_rows], device, target_dtype)
+        w_train = _as_tensor(sample_weight[train_rows], device, dtype)
+        score_fn = None
+        if self.early_stopping:
+            x_val = _as_tensor(X_scaled[validation_rows], device, dtype)
+            y_val, w_val = targets[validation_rows], sample_weight[validation_rows]
+
+            def score_fn(net):
+                with torch.no_grad():
+                    raw = net(x_val).cpu().numpy().astype(np.float64)
+                return self._validation_score(y_val, raw, w_val)
+
+        result = train_network(network, x_train, t_train, w_train, config, generator=generator, score_fn=score_fn)
+
+        # Only now, with training done, does the estimator change.
+        self.network_ = result.network.to("cpu")
+        self._input_mean, self._input_scale = input_mean, input_scale
+        for name, value in target_state.items():
+            setattr(self, name, value)
+        self.device_ = str(device)
+        self.n_params_ = self.network_.n_active_parameters()
+        previous_iter = getattr(self, "n_iter_", 0) if reuse else 0
+        self.n_iter_ = previous_iter + result.n_iter
+        self.loss_curve_ = (list(self.loss_curve_) if reuse else []) + result.loss_curve
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else math.inf
+        if self.early_stopping:
+            self.validation_scores_ = (list(getattr(self, "validation_scores_", None) or []) if reuse else []) + result.validation_scores
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self.optimizer_ = optimizer
+        self._skkan_version = __version__
+        self._warn_about_training(result)
+        return self
+
+    def _train_validation_rows(self, n_samples, targets, seed):
+        rows = np.arange(n_samples)
+        if not self.early_stopping:
+            return rows, rows[:0]
+        from sklearn.model_selection import train_test_split
+
+        stratify = self._split_stratify(targets)
+        try:
+            train, validation = train_test_split(rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+        except ValueError:
+            # Too few samples of some class to stratify: fall back to a plain split.
+            train, validation = train_test_split(rows, test_size=self.validation_fraction, random_state=seed)
+        if train.size < 2 or validation.size < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 training and 1 validation sample; with {n_samples} samples and "
+                f"validation_fraction={self.validation_fraction} the split leaves too few."
+            )
+        return np.sort(train), np.sort(validation)
+
+    def _warn_about_training(self, result):
+        if result.diverged:
+            warnings.warn(
+                f"Training diverged (the loss became NaN or infinite) after {result.n_iter} iterations; the best "
+                "parameters seen before were restored. Lower learning_rate or check the data for extreme values.",
+                ConvergenceWarning,
+            )
+        elif result.interrupted:
+            warnings.warn(
+                f"Training was interrupted after {result.n_iter} iterations; the estimator keeps the best state "
+                "reached so far and can be used or fitted further (warm_start=True).",
+                UserWarning,
+            )
+        elif not result.converged:
+            warnings.warn(
+                f"{self.optimizer_} optimizer: maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+    def _prediction_device(self):
+        device = torch.device(self.device_)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            return torch.device("cpu")
+        return device
+
+    def _raw_output(self, X):
+        """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X_scaled = (X - self._input_mean) / self._input_scale
+        return self._network_output(X_scaled)
+
+    def _network_output(self, X_scaled):
+        device = self._prediction_device()
+        network = self.network_
+        dtype = next(network.parameters()).dtype
+        if device.type != "cpu":
+            # A per-call copy: the fitted state stays on the CPU (pickle, GPU-less loading).
+            network = copy.deepcopy(network).to(device)
+        itemsize = torch.finfo(dtype).bits // 8
+        bytes_per_row = sum(layer.in_features * (layer.grid_size + layer.spline_order + 2) for layer in network.layers)
+        chunk = max(1, _PREDICT_BUDGET_BYTES // (3 * itemsize * bytes_per_row))
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, X_scaled.shape[0], chunk):
+                x = _as_tensor(X_scaled[start : start + chunk], device, dtype)
+                outputs.append(network(x).cpu().numpy().astype(np.float64))
+        if not outputs:
+            return np.zeros((0, network.widths[-1]))
+        return np.concatenate(outputs, axis=0)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        saved = state.get("_skkan_version")
+        if saved is not None and saved != __version__:
+            warnings.warn(
+                f"This KAN estimator was saved with skkan {saved} and is loaded with skkan {__version__}; "
+                "results may differ. Refit it with this version if possible.",
+                UserWarning,
+            )
+        device = state.get("device_")
+        if device is not None and device.startswith("cuda") and not torch.cuda.is_available():
+            warnings.warn(
+                f"This estimator was fitted on {device}, which is not available here; it will predict on the CPU.",
+                UserWarning,
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,218 @@
+"""KANClassifier: a Kolmogorov-Arnold network for classification."""
+
+import numpy as np
+from scipy.special import log_softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+from ._base import _BaseKAN
+from ._docstrings import fill_shared_docs
+
+__all__ = ["KANClassifier"]
+
+
+@fill_shared_docs
+class KANClassifier(ClassifierMixin, _BaseKAN):
+    """Kolmogorov-Arnold network classifier.
+
+    Every edge of the network carries a learnable one-dimensional function
+    (a B-spline plus a SiLU residual) and nodes sum their incoming edges. The
+    outputs are logits trained with the log-loss: one output for two
+    classes, one per class otherwise. Inputs are standardised internally.
+
+    Parameters
+    ----------
+    {shared_parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+
+    {shared_attributes}
+
+    See Also
+    --------
+    KANRegressor : The regression counterpart.
+    sklearn.neural_network.MLPClassifier : A multi-layer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skkan import KANClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KANClassifier(random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    _multi_output_target = False
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(8,),
+        *,
+        grid_size=5,
+        spline_order=3,
+        lamb=0.0,
+        lamb_l1=1.0,
+        lamb_entropy=2.0,
+        lamb_smoothness=0.0,
+        optimizer="auto",
+        learning_rate="auto",
+        max_iter=200,
+        batch_size="auto",
+        grid_extension=None,
+        grid_eps=0.02,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        dtype="float32",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            grid_size=grid_size,
+            spline_order=spline_order,
+            lamb=lamb,
+            lamb_l1=lamb_l1,
+            lamb_entropy=lamb_entropy,
+            lamb_smoothness=lamb_smoothness,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            grid_extension=grid_extension,
+            grid_eps=grid_eps,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            dtype=dtype,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (numeric; NaN and infinite values are rejected).
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two distinct ones.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; they weight the loss and every data
+            statistic (input scaling, knot placement).
+
+        Returns
+        -------
+        self : KANClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def _prepare_targets(self, y, sample_weight):
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"KANClassifier supports binary and multiclass targets, got {kind!r} targets.")
+        classes, encoded = np.unique(y, return_inverse=True)
+        present = np.unique(encoded[sample_weight > 0])
+        if classes.size < 2 or present.size < 2:
+            raise ValueError(
+                "The data must contain samples of at least 2 classes (with positive weight), but it contains only "
+                f"1 class: {classes[present[0]] if present.size else classes[0]!r}."
+            )
+        if classes.size == 2:
+            return encoded.astype(np.float64), 1, "binary_log_loss", {"classes_": classes}
+        return encoded.astype(np.int64), classes.size, "log_loss", {"classes_": classes}
+
+    def _split_stratify(self, y):
+        return y
+
+    def _validation_score(self, y_true, raw_output, sample_weight):
+        if raw_output.shape[1] == 1:
+            predicted = (raw_output[:, 0] > 0).astype(np.float64)
+        else:
+            predicted = raw_output.argmax(axis=1)
+        return accuracy_score(y_true, predicted, sample_weight=sample_weight)
+
+    def decision_function(self, X):
+        """Logits of the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of ``classes_[1]``; otherwise one
+            logit per class.
+        """
+        output = self._raw_output(X)
+        return output[:, 0] if output.shape[1] == 1 else output
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        return log_softmax(scores, axis=1)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one; columns follow ``classes_``.
+        """
+        # Exponentiating the log-probabilities keeps both methods consistent.
+        return np.exp(self.predict_log_proba(X))

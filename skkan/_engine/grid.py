@@ -1,0 +1,151 @@
+"""Grid operations: adapt knots to the data and refine grids, keeping the learned functions.
+
+Two operations from the KAN paper live here:
+
+* **grid update** places a layer's knots at (weighted) quantiles of the
+  inputs it sees, mixed with a uniform grid, so that the resolution of every
+  spline follows the data density;
+* **grid extension** moves to a finer grid (more intervals).
+
+Both replace the knot vector and then refit the spline coefficients by
+least squares so that every edge function keeps its shape.
+"""
+
+import torch
+from torch import nn
+
+from .bspline import bspline_basis, extend_knots
+
+__all__ = ["adaptive_grid_points", "set_layer_grid"]
+
+# Relative width under which a feature's range is treated as constant.
+_MIN_RANGE = 1e-6
+# Relative margin added on each side of the data range.
+_RANGE_MARGIN = 0.01
+# Ridge penalty of the coefficient refit, relative to the mean diagonal of
+# the normal equations: keeps the system well posed where data is sparse.
+_RIDGE = 1e-8
+# Total weight of the uniform sweep points in a refit, against 1 for the data.
+_SWEEP_MASS = 0.1
+
+
+def _weighted_quantiles(x, weights, levels):
+    """Inverted-CDF quantiles of each column of ``x``.
+
+    A sample of weight ``w`` counts as ``w`` repeated samples, so integer
+    weights give exactly the quantiles of the repeated data.
+    """
+    order = torch.argsort(x, dim=0)
+    sorted_x = torch.gather(x, 0, order)
+    cumulative = torch.cumsum(weights[order], dim=0)
+    total = cumulative[-1:]
+    targets = levels[:, None] * total
+    # first index whose cumulative weight reaches the target mass
+    index = torch.searchsorted(cumulative.T.contiguous(), targets.T.contiguous(), right=False).T
+    index = index.clamp(0, x.shape[0] - 1)
+    return torch.gather(sorted_x, 0, index)
+
+
+def adaptive_grid_points(x, weights, grid_size, grid_eps):
+    """Grid points mixing data quantiles with a uniform grid.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n_samples, n_features)
+        Inputs of the layer.
+    weights : torch.Tensor of shape (n_samples,)
+        Non-negative sample weights (zero-weight samples are ignored).
+    grid_size : int
+        Number of intervals.
+    grid_eps : float
+        0 gives a purely quantile-based grid, 1 a uniform one.
+
+    Returns
+    -------
+    grid_points : torch.Tensor of shape (n_features, grid_size + 1)
+        Strictly increasing points spanning the weighted data range.
+    """
+    keep = weights > 0
+    x, weights = x[keep], weights[keep]
+    low = x.min(dim=0).values
+    high = x.max(dim=0).values
+    # A constant feature still needs a grid of positive width, and a small
+    # margin keeps the extreme samples strictly inside the grid, where the
+    # clamp at the grid boundary does not cut their gradient.
+    half_width = torch.clamp((high - low) / 2, min=_MIN_RANGE) * (1.0 + _RANGE_MARGIN)
+    center = (high + low) / 2
+    low, high = center - half_width, center + half_width
+    levels = torch.linspace(0.0, 1.0, grid_size + 1, dtype=x.dtype, device=x.device)
+    quantiles = _weighted_quantiles(x, weights, levels).T
+    quantiles[:, 0], quantiles[:, -1] = low, high
+    uniform = low[:, None] + (high - low)[:, None] * levels[None, :]
+    # The uniform share keeps the points strictly increasing when quantiles tie.
+    grid_eps = max(grid_eps, 1e-3)
+    return grid_eps * uniform + (1.0 - grid_eps) * quantiles
+
+
+def _refit_coefficients(layer, x, weights, new_knots):
+    """Least-squares coefficients on ``new_knots`` reproducing the current splines.
+
+    The fit uses the layer inputs ``x`` (weighted) plus a uniform sweep of
+    each feature's new range, so that the refit is well posed between data
+    points and the function keeps its shape everywhere on the grid.
+    """
+    spline_order = layer.spline_order
+    n_basis = new_knots.shape[1] - spline_order - 1
+    low, high = new_knots[:, spline_order], new_knots[:, -spline_order - 1]
+    sweep_fractions = torch.linspace(0, 1, 2 * n_basis + 1, dtype=x.dtype, device=x.device)
+    sweep = (low[None, :] + (high - low)[None, :] * sweep_fractions[:, None])
+    points = torch.cat([x, sweep], dim=0)
+    # Data and sweep get fixed total masses, so that a weighted sample and the
+    # same sample with repeated rows give the same refit.
+    sweep_weights = torch.full((sweep.shape[0],), _SWEEP_MASS / sweep.shape[0], dtype=x.dtype, device=x.device)
+    point_weights = torch.cat([weights / weights.sum(), sweep_weights])
+    with torch.no_grad():
+        targets = layer.spline_values(points)  # (n, in, out)
+        design = bspline_basis(points, new_knots, spline_order)  # (n, in, n_basis)
+    work = torch.float64
+    design = design.to(work).permute(1, 0, 2)  # (in, n, n_basis)
+    targets = targets.to(work).permute(1, 0, 2)  # (in, n, out)
+    sqrt_w = point_weights.to(work).sqrt()[None, :, None]
+    design, targets = design * sqrt_w, targets * sqrt_w
+    gram = design.transpose(1, 2) @ design
+    ridge = _RIDGE * gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp(min=1e-12)
+    gram = gram + ridge[:, None, None] * torch.eye(n_basis, dtype=work, device=x.device)
+    rhs = design.transpose(1, 2) @ targets
+    coef = torch.linalg.solve(gram, rhs)  # (in, n_basis, out)
+    return coef.transpose(1, 2).to(layer.spline_coef.dtype)
+
+
+def set_layer_grid(layer, x, weights, grid_size=None, grid_eps=0.02):
+    """Adapt a layer's knots to its inputs, optionally changing the grid size.
+
+    Parameters
+    ----------
+    layer : KANLayer
+        The layer to update in place.
+    x : torch.Tensor of shape (n_samples, in_features)
+        Inputs the layer receives on the training data.
+    weights : torch.Tensor of shape (n_samples,)
+        Sample weights.
+    grid_size : int, optional
+        New number of intervals (grid extension); the current one by default.
+    grid_eps : float, default=0.02
+        Share of the uniform grid in the knot placement.
+
+    Notes
+    -----
+    When the grid size changes, ``layer.spline_coef`` is replaced by a new
+    parameter, so any optimizer holding the old one must be rebuilt.
+    """
+    if grid_size is None:
+        grid_size = layer.grid_size
+    with torch.no_grad():
+        points = adaptive_grid_points(x, weights, grid_size, grid_eps)
+        new_knots = extend_knots(points, layer.spline_order)
+        coef = _refit_coefficients(layer, x, weights, new_knots)
+        if coef.shape == layer.spline_coef.shape:
+            layer.spline_coef.copy_(coef)
+        else:
+            layer.spline_coef = nn.Parameter(coef)
+        layer.knots = new_knots

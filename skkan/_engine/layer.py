@@ -1,0 +1,110 @@
+"""One KAN layer: a learnable 1-D function on every edge, summed at the nodes."""
+
+import math
+
+import torch
+from torch import nn
+
+from .bspline import bspline_basis, uniform_knots
+
+__all__ = ["KANLayer"]
+
+
+class KANLayer(nn.Module):
+    """A fully connected KAN layer from ``in_features`` to ``out_features`` nodes.
+
+    The edge from input ``i`` to output ``j`` computes::
+
+        phi_ij(x) = mask_ij * (base_weight_ij * silu(x)
+                               + spline_weight_ij * sum_m spline_coef_ijm * B_m(x))
+
+    where ``B_m`` are the B-spline basis functions on input ``i``'s knot
+    vector, and output ``j`` is ``bias_j + sum_i phi_ij(x_i)``. The spline
+    sum is computed as one matrix product of the flattened basis with the
+    scaled coefficients, so no Python loop runs over edges or samples.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Number of input and output nodes.
+    grid_size : int
+        Number of grid intervals of every spline.
+    spline_order : int
+        Order of the B-splines (3 is cubic).
+    generator : torch.Generator, optional
+        Source of randomness for the initial weights.
+    dtype : torch.dtype, default=torch.float32
+    noise_scale : float, default=0.1
+        Standard deviation of the initial spline coefficients: the splines
+        start as small random wiggles around the SiLU residual.
+    """
+
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        grid_size,
+        spline_order,
+        *,
+        generator=None,
+        dtype=torch.float32,
+        noise_scale=0.1,
+    ):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.spline_order = spline_order
+        low = torch.full((in_features,), -1.0, dtype=dtype)
+        self.register_buffer("knots", uniform_knots(low, -low, grid_size, spline_order))
+        self.register_buffer("mask", torch.ones(in_features, out_features, dtype=dtype))
+        n_basis = grid_size + spline_order
+        coef = torch.randn(in_features, out_features, n_basis, generator=generator, dtype=dtype)
+        self.spline_coef = nn.Parameter(coef * noise_scale)
+        # Residual SiLU weights are drawn like pykan's (uniform, fan-in scaled);
+        # spline weights start at the fan-in scale so both branches matter.
+        fan_in_scale = 1.0 / math.sqrt(in_features)
+        uniform = torch.rand(in_features, out_features, generator=generator, dtype=dtype)
+        self.base_weight = nn.Parameter((2.0 * uniform - 1.0) * fan_in_scale)
+        self.spline_weight = nn.Parameter(torch.full((in_features, out_features), fan_in_scale, dtype=dtype))
+        self.bias = nn.Parameter(torch.zeros(out_features, dtype=dtype))
+
+    @property
+    def grid_size(self):
+        """Number of grid intervals of the splines."""
+        return self.knots.shape[1] - 2 * self.spline_order - 1
+
+    def basis(self, x):
+        """Dense B-spline basis of shape (batch, in_features, grid_size + spline_order)."""
+        return bspline_basis(x, self.knots, self.spline_order)
+
+    def _scaled_coefficients(self):
+        return self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
+
+    def forward(self, x):
+        """Map inputs of shape (batch, in_features) to (batch, out_features)."""
+        batch = x.shape[0]
+        base = nn.functional.silu(x) @ (self.base_weight * self.mask)
+        coef = self._scaled_coefficients()  # (in, out, n_basis)
+        coef_matrix = coef.transpose(1, 2).reshape(-1, self.out_features)
+        spline = self.basis(x).reshape(batch, -1) @ coef_matrix
+        return base + spline + self.bias
+
+    def spline_values(self, x):
+        """Unscaled spline of every edge, shape (batch, in_features, out_features)."""
+        return torch.einsum("bim,iom->bio", self.basis(x), self.spline_coef)
+
+    def edge_activations(self, x):
+        """Value of every edge function, shape (batch, in_features, out_features).
+
+        Summing over the input axis and adding ``bias`` gives ``forward(x)``.
+        """
+        base = nn.functional.silu(x).unsqueeze(-1) * self.base_weight
+        spline = self.spline_values(x) * self.spline_weight
+        return (base + spline) * self.mask
+
+    def n_active_parameters(self):
+        """Trainable parameters of the edges that are not pruned, plus biases."""
+        active_edges = int(self.mask.count_nonzero())
+        per_edge = self.spline_coef.shape[-1] + 2
+        active_outputs = int((self.mask.sum(0) > 0).sum())
+        return active_edges * per_edge + active_outputs
