@@ -24,6 +24,8 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # which optimizer="auto" takes full-batch L-BFGS (see the class docstrings).
 _AUTO_BATCH_SIZE = 256
 _AUTO_LBFGS_MAX_SAMPLES = 5000
+# early_stopping="auto" needs this many samples (10 validation samples at the default fraction).
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
 # Memory a prediction chunk may use for its spline bases.
 _PREDICT_BUDGET_BYTES = 256 * 2**20
@@ -69,7 +71,7 @@ class _BaseKAN(BaseEstimator):
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "grid_extension": [None, "array-like"],
         "grid_eps": [Interval(Real, 0, 1, closed="both")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -97,7 +99,7 @@ class _BaseKAN(BaseEstimator):
         batch_size="auto",
         grid_extension=None,
         grid_eps=0.02,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -223,11 +225,12 @@ class _BaseKAN(BaseEstimator):
             network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
         X_scaled = (X - input_mean) / input_scale
 
-        train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed)
+        early_stopping = self._resolve_early_stopping(X.shape[0])
+        train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
         n_train = train_rows.size
         optimizer = self.optimizer
         if optimizer == "auto":
-            optimizer = "lbfgs" if n_train <= _AUTO_LBFGS_MAX_SAMPLES else "adam"
+            optimizer = "lbfgs" if not early_stopping and n_train <= _AUTO_LBFGS_MAX_SAMPLES else "adam"
         learning_rate = _AUTO_LEARNING_RATE[optimizer] if self.learning_rate == "auto" else float(self.learning_rate)
         batch_size = min(_AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size, n_train)
         config = TrainingConfig(
@@ -244,7 +247,7 @@ class _BaseKAN(BaseEstimator):
             lamb_smoothness=self.lamb_smoothness,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
+            early_stopping=early_stopping,
             verbose=self.verbose,
         )
         target_dtype = torch.long if loss == "log_loss" else dtype
@@ -252,7 +255,7 @@ class _BaseKAN(BaseEstimator):
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
         score_fn = None
-        if self.early_stopping:
+        if early_stopping:
             x_val = _as_tensor(X_scaled[validation_rows], device, dtype)
             y_val, w_val = targets[validation_rows], sample_weight[validation_rows]
 
@@ -274,7 +277,8 @@ class _BaseKAN(BaseEstimator):
         self.n_iter_ = previous_iter + result.n_iter
         self.loss_curve_ = (list(self.loss_curve_) if reuse else []) + result.loss_curve
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else math.inf
-        if self.early_stopping:
+        self.early_stopping_ = early_stopping
+        if early_stopping:
             self.validation_scores_ = (list(getattr(self, "validation_scores_", None) or []) if reuse else []) + result.validation_scores
             self.best_validation_score_ = max(self.validation_scores_)
             self.best_loss_ = None
@@ -286,9 +290,14 @@ class _BaseKAN(BaseEstimator):
         self._warn_about_training(result)
         return self
 
-    def _train_validation_rows(self, n_samples, targets, seed):
+    def _resolve_early_stopping(self, n_samples):
+        if self.early_stopping == "auto":
+            return n_samples >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return bool(self.early_stopping)
+
+    def _train_validation_rows(self, n_samples, targets, seed, early_stopping):
         rows = np.arange(n_samples)
-        if not self.early_stopping:
+        if not early_stopping:
             return rows, rows[:0]
         from sklearn.model_selection import train_test_split
 
