@@ -27,6 +27,7 @@ __all__ = ["get_trusted_types", "dump_state", "load_state"]
 
 _NETWORK_KEY = "__skkan_network__"
 _TENSOR_KEY = "__skkan_tensor__"
+_DTYPE_KEY = "__skkan_dtype__"
 _FORMAT = 1
 # Attributes every nn.Module has; anything else in a module's __dict__ is a
 # plain attribute the layer or network set itself (widths, flags, ...).
@@ -63,19 +64,36 @@ def get_trusted_types():
 
 
 def _to_plain(value):
+    """``value`` with every network, tensor and torch dtype inside it made torch-free.
+
+    Plain dicts, lists and tuples are walked, so attributes such as a dict of
+    per-edge tensors are converted too; anything else is kept as it is.
+    """
+    if isinstance(value, KANNetwork):
+        return network_to_spec(value)
     if isinstance(value, torch.Tensor):
         return {_TENSOR_KEY: value.detach().cpu().numpy().copy()}
     if isinstance(value, torch.dtype):
-        return {_TENSOR_KEY + "dtype": str(value).removeprefix("torch.")}
+        return {_DTYPE_KEY: str(value).removeprefix("torch.")}
+    if type(value) is dict:
+        return {key: _to_plain(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_to_plain(item) for item in value)
     return value
 
 
 def _from_plain(value):
-    if isinstance(value, dict) and len(value) == 1:
-        if _TENSOR_KEY in value:
+    """Inverse of :func:`_to_plain`."""
+    if type(value) is dict:
+        if _NETWORK_KEY in value:
+            return spec_to_network(value)
+        if len(value) == 1 and _TENSOR_KEY in value:
             return torch.from_numpy(np.array(value[_TENSOR_KEY]))
-        if _TENSOR_KEY + "dtype" in value:
-            return getattr(torch, value[_TENSOR_KEY + "dtype"])
+        if len(value) == 1 and _DTYPE_KEY in value:
+            return getattr(torch, value[_DTYPE_KEY])
+        return {key: _from_plain(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_from_plain(item) for item in value)
     return value
 
 
@@ -142,13 +160,9 @@ def spec_to_network(spec):
     return network
 
 
-def _is_spec(value):
-    return isinstance(value, dict) and _NETWORK_KEY in value
-
-
 def dump_state(state):
-    """Replace the networks in an estimator's ``__getstate__`` dict by specs."""
-    return {name: network_to_spec(value) if isinstance(value, KANNetwork) else value for name, value in state.items()}
+    """An estimator's ``__getstate__`` dict with its networks (and any tensors) made torch-free."""
+    return {name: _to_plain(value) for name, value in state.items()}
 
 
 def load_state(state, estimator_name):
@@ -170,4 +184,4 @@ def load_state(state, estimator_name):
             "and will predict there.",
             UserWarning,
         )
-    return {name: spec_to_network(value) if _is_spec(value) else value for name, value in state.items()}
+    return {name: _from_plain(value) for name, value in state.items()}

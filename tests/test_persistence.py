@@ -1,5 +1,6 @@
 """Saving and loading: pickle, joblib, skops, device fallback, version stamp."""
 
+import copy
 import io
 import pickle
 import warnings
@@ -50,19 +51,18 @@ def test_pickle_and_joblib_round_trip(kind, tmp_path):
     _assert_same_model(joblib.load(tmp_path / "model.joblib"), est)
 
 
+def _assert_torch_free(value):
+    assert not isinstance(value, (torch.Tensor, torch.nn.Module, torch.dtype, torch.device)), type(value)
+    if isinstance(value, dict):
+        for item in value.values():
+            _assert_torch_free(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _assert_torch_free(item)
+
+
 def test_saved_state_holds_no_torch_objects():
-    state = _fitted("regressor").__getstate__()
-
-    def walk(value):
-        assert not isinstance(value, (torch.Tensor, torch.nn.Module, torch.dtype, torch.device))
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-
-    walk(state)
+    _assert_torch_free(_fitted("regressor").__getstate__())
 
 
 def test_extra_layer_attributes_and_buffers_survive(tmp_path):
@@ -74,12 +74,19 @@ def test_extra_layer_attributes_and_buffers_survive(tmp_path):
     with torch.no_grad():
         layer.mask[1, 2] = 0.0
     layer.register_buffer("symbolic_mask", torch.zeros(3, 3))
+    layer.edge_tensors = {"scale": torch.arange(3.0), "dtype": torch.float64}
+    reg.candidate_networks_ = [copy.deepcopy(reg.network_)]
+    _assert_torch_free(reg.__getstate__())
     loaded = pickle.loads(pickle.dumps(reg))
     loaded_layer = loaded.network_.layers[0]
     assert loaded_layer.fast_path is True
     assert loaded_layer.symbolic_edges == {(0, 1): ("sin", [1.0, 0.0, 1.0, 0.0])}
     assert loaded_layer.mask[1, 2] == 0.0
     torch.testing.assert_close(loaded_layer.symbolic_mask, torch.zeros(3, 3))
+    torch.testing.assert_close(loaded_layer.edge_tensors["scale"], torch.arange(3.0))
+    assert loaded_layer.edge_tensors["dtype"] is torch.float64
+    assert isinstance(loaded.candidate_networks_[0], KANNetwork)
+    assert loaded.candidate_networks_[0].layers[0].fast_path is True
     assert not hasattr(loaded.network_.layers[1], "fast_path")
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
