@@ -125,7 +125,9 @@ def network_to_spec(network):
         "dtype": str(next(network.parameters()).dtype).removeprefix("torch."),
         "attributes": _module_attributes(network),
         "tensors": _module_tensors(network),
-        "layers": [{"attributes": _module_attributes(layer), "tensors": _module_tensors(layer)} for layer in network.layers],
+        "layers": [
+            {"attributes": _module_attributes(layer), "tensors": _module_tensors(layer)} for layer in network.layers
+        ],
     }
 
 

@@ -80,7 +80,9 @@ SAMPLE_WEIGHT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("sample_weight, message", [c[1:] for c in SAMPLE_WEIGHT_CASES], ids=[c[0] for c in SAMPLE_WEIGHT_CASES])
+@pytest.mark.parametrize(
+    "sample_weight, message", [c[1:] for c in SAMPLE_WEIGHT_CASES], ids=[c[0] for c in SAMPLE_WEIGHT_CASES]
+)
 def test_bad_sample_weight(sample_weight, message):
     est = _small(KANRegressor)
     with pytest.raises(ValueError, match=message):
@@ -107,7 +109,11 @@ def test_non_finite_or_out_of_range_hyperparameters(params, message):
 
 @pytest.mark.parametrize(
     "device, message",
-    [("tpu", "Unknown device 'tpu'"), ("cuda:99", "device='cuda:99' was requested"), ("mps", "device='mps' was requested")],
+    [
+        ("tpu", "Unknown device 'tpu'"),
+        ("cuda:99", "device='cuda:99' was requested"),
+        ("mps", "device='mps' was requested"),
+    ],
 )
 def test_unavailable_or_unknown_device(device, message):
     est = _small(KANRegressor, device=device)

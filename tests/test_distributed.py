@@ -74,6 +74,7 @@ def test_randomized_search_of_a_classifier_on_dask(client):
         _search(RandomizedSearchCV(estimator, space, n_iter=3, cv=2, n_jobs=n_jobs, random_state=0), backend)
         for n_jobs, backend in [(1, None), (-1, "dask")]
     ]
-    np.testing.assert_array_equal(searches[0].cv_results_["mean_test_score"], searches[1].cv_results_["mean_test_score"])
+    scores = [search.cv_results_["mean_test_score"] for search in searches]
+    np.testing.assert_array_equal(scores[0], scores[1])
     assert list(searches[0].cv_results_["params"]) == list(searches[1].cv_results_["params"])
     assert searches[1].best_score_ > 0.5
