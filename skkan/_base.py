@@ -59,8 +59,7 @@ def _weighted_mean_and_scale(values, weights):
     variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
     scale = np.sqrt(variance)
     tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
-    scale = np.where(scale > tiny, scale, 1.0 / peak)
-    return mean * peak, scale * peak
+    return mean * peak, np.where(scale > tiny, scale * peak, 1.0)
 
 
 def _standardize(X, mean, scale):
