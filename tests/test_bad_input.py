@@ -100,6 +100,8 @@ def test_bad_sample_weight(sample_weight, message):
         ({"grid_eps": float("nan")}, "'grid_eps' parameter"),
         ({"validation_fraction": float("nan")}, "'validation_fraction' parameter"),
         ({"max_iter": 0}, "'max_iter' parameter"),
+        ({"hidden_layer_sizes": (float("nan"),)}, "hidden_layer_sizes must be positive integers"),
+        ({"grid_extension": (float("inf"),)}, "grid_extension must be increasing integer grid sizes"),
     ],
 )
 def test_non_finite_or_out_of_range_hyperparameters(params, message):
