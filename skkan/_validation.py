@@ -65,7 +65,9 @@ def check_numeric_input(X, estimator_name):
     ValueError
         If some column cannot be converted to float.
     """
-    if hasattr(X, "toarray") or not hasattr(X, "__len__") and not hasattr(X, "__array__"):
+    is_sparse = hasattr(X, "toarray")
+    is_container = hasattr(X, "__len__") or hasattr(X, "__array__")
+    if is_sparse or not is_container:
         return
     try:
         bad = _non_numeric_columns(X)
