@@ -12,9 +12,12 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
+from ._persistence import dump_state, load_state
+from ._threads import fit_threads
+from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
 from ._version import __version__
 
 __all__ = ["_BaseKAN"]
@@ -29,6 +32,10 @@ _AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
 # Memory a prediction chunk may use for its spline bases.
 _PREDICT_BUDGET_BYTES = 256 * 2**20
+# Standardised inputs are clipped to this many (training) standard deviations:
+# far beyond any knot grid, yet small enough that float32 layers stay finite
+# on absurd inputs (e.g. 1e300 where training data was around 1).
+_STANDARDIZED_CLIP = 1e6
 
 
 def _as_tensor(array, device, dtype):
@@ -41,13 +48,27 @@ def _as_tensor(array, device, dtype):
 
 
 def _weighted_mean_and_scale(values, weights):
-    """Weighted column means and standard deviations (1 where a column is constant)."""
-    mean = np.average(values, axis=0, weights=weights)
-    variance = np.average((values - mean) ** 2, axis=0, weights=weights)
+    """Weighted column means and standard deviations (1 where a column is constant).
+
+    Computed in float64 on columns divided by their largest magnitude, so
+    values near the float64 limit do not overflow when squared.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    peak = np.max(np.abs(values), axis=0)
+    peak = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
+    unit = values / peak
+    mean = np.average(unit, axis=0, weights=weights)
+    variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
     scale = np.sqrt(variance)
     tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
-    scale = np.where(scale > tiny, scale, 1.0)
-    return mean, scale
+    return mean * peak, np.where(scale > tiny, scale * peak, 1.0)
+
+
+def _standardize(X, mean, scale):
+    """``(X - mean) / scale`` in float64, clipped to +-``_STANDARDIZED_CLIP`` (overflow-safe)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (np.asarray(X, dtype=np.float64) - mean) / scale
+    return np.clip(scaled, -_STANDARDIZED_CLIP, _STANDARDIZED_CLIP)
 
 
 class _BaseKAN(BaseEstimator):
@@ -189,10 +210,17 @@ class _BaseKAN(BaseEstimator):
     # Fit driver
     # ------------------------------------------------------------------
     def _fit(self, X, y, sample_weight):
+        # A failed fit leaves the estimator as it was; torch threads follow
+        # the policy of skkan._threads (one per fit inside parallel workers).
+        with fitted_state_guard(self), fit_threads():
+            return self._fit_unguarded(X, y, sample_weight)
+
+    def _fit_unguarded(self, X, y, sample_weight):
         self._check_finite_hyperparameters()
         hidden = self._hidden_layer_sizes()
         extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
+        check_numeric_input(X, type(self).__name__)
         X, y = validate_data(
             self,
             X,
@@ -203,9 +231,7 @@ class _BaseKAN(BaseEstimator):
             y_numeric=self._multi_output_target,
             ensure_min_samples=2,
         )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must contain at least one positive entry; all weights are zero.")
+        sample_weight = check_sample_weight(sample_weight, X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
@@ -223,7 +249,7 @@ class _BaseKAN(BaseEstimator):
             input_mean, input_scale = _weighted_mean_and_scale(X.astype(np.float64), sample_weight)
             widths = [X.shape[1], *hidden, n_outputs]
             network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
-        X_scaled = (X - input_mean) / input_scale
+        X_scaled = _standardize(X, input_mean, input_scale)
 
         early_stopping = self._resolve_early_stopping(X.shape[0])
         train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
@@ -346,8 +372,9 @@ class _BaseKAN(BaseEstimator):
     def _raw_output(self, X):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
         check_is_fitted(self)
+        check_numeric_input(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        X_scaled = (X - self._input_mean) / self._input_scale
+        X_scaled = _standardize(X, self._input_mean, self._input_scale)
         return self._network_output(X_scaled)
 
     def _network_output(self, X_scaled):
@@ -369,21 +396,13 @@ class _BaseKAN(BaseEstimator):
             return np.zeros((0, network.widths[-1]))
         return np.concatenate(outputs, axis=0)
 
+    def __getstate__(self):
+        # Networks are saved as numpy arrays plus a spec (see skkan._persistence):
+        # device-independent, and loadable with skops.io.
+        return dump_state(super().__getstate__())
+
     def __setstate__(self, state):
-        super().__setstate__(state)
-        saved = state.get("_skkan_version")
-        if saved is not None and saved != __version__:
-            warnings.warn(
-                f"This KAN estimator was saved with skkan {saved} and is loaded with skkan {__version__}; "
-                "results may differ. Refit it with this version if possible.",
-                UserWarning,
-            )
-        device = state.get("device_")
-        if device is not None and device.startswith("cuda") and not torch.cuda.is_available():
-            warnings.warn(
-                f"This estimator was fitted on {device}, which is not available here; it will predict on the CPU.",
-                UserWarning,
-            )
+        super().__setstate__(load_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -140,7 +140,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         if classes.size < 2 or present.size < 2:
             raise ValueError(
                 "The data must contain samples of at least 2 classes (with positive weight), but it contains only "
-                f"1 class: {classes[present[0]] if present.size else classes[0]!r}."
+                f"1 class: {classes[present[0]] if present.size else classes[0]}."
             )
         if classes.size == 2:
             return encoded.astype(np.float64), 1, "binary_log_loss", {"classes_": classes}
