@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._version import __version__
+from .interpret._mixin import _InterpretableKANMixin
 
 __all__ = ["_BaseKAN"]
 
@@ -48,7 +49,7 @@ def _weighted_mean_and_scale(values, weights):
     return mean, scale
 
 
-class _BaseKAN(BaseEstimator):
+class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
     Subclasses say how targets become training targets (``_prepare_targets``),
@@ -266,6 +267,7 @@ class _BaseKAN(BaseEstimator):
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
+        self._store_interpretation_sample(X_scaled, sample_weight, seed)
         for name, value in target_state.items():
             setattr(self, name, value)
         self.device_ = str(device)

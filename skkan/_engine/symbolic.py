@@ -1,0 +1,244 @@
+"""Symbolic edge functions: a candidate library, affine fits, and symbolic edges of a layer.
+
+An edge of a KAN layer can be *snapped* to a closed-form function: it then
+computes ``c * f(a * x + b) + d`` for a function ``f`` from
+:data:`SYMBOLIC_FUNCTIONS` and four fitted numbers ``(a, b, c, d)``. This
+module holds the torch side of that idea (no sympy): the library, the
+least-squares affine fit that ranks candidates, and the
+:class:`SymbolicEdges` module a layer adds to its spline output.
+
+Functions with a restricted domain (``log``, ``sqrt``, ``1/x``, ``arctanh``,
+``arcsin``) are evaluated in a protected form (inputs clamped away from the
+singularity or the domain's edge), so that training never meets NaN; a fit
+whose argument leaves the domain is penalised by the clamp and ranks low.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["SYMBOLIC_FUNCTIONS", "SymbolicEdges", "SymbolicFit", "fit_affine", "rank_symbolic"]
+
+_EPS = 1e-4
+_EXP_MAX = 40.0
+
+
+def _protected_reciprocal(u):
+    safe = torch.where(u.abs() < _EPS, torch.where(u < 0, -_EPS, _EPS) * torch.ones_like(u), u)
+    return 1.0 / safe
+
+
+# name -> (torch function, complexity). Complexity breaks near-ties in R²:
+# on a short range cos(a*x) with a tiny ``a`` mimics x^2, and the simpler
+# candidate is the one meant. ``sin`` with a shift also covers ``cos``.
+SYMBOLIC_FUNCTIONS = {
+    "x": (lambda u: u, 1),
+    "x^2": (lambda u: u**2, 2),
+    "x^3": (lambda u: u**3, 3),
+    "x^4": (lambda u: u**4, 4),
+    "1/x": (_protected_reciprocal, 2),
+    "sqrt": (lambda u: torch.sqrt(u.clamp(min=_EPS)), 2),
+    "exp": (lambda u: torch.exp(u.clamp(max=_EXP_MAX)), 2),
+    "log": (lambda u: torch.log(u.clamp(min=_EPS)), 2),
+    "sin": (torch.sin, 2),
+    "cos": (torch.cos, 3),
+    "tanh": (torch.tanh, 3),
+    "abs": (torch.abs, 3),
+    "gaussian": (lambda u: torch.exp(-(u**2)), 3),
+    "arctan": (torch.arctan, 4),
+    "arctanh": (lambda u: torch.arctanh(u.clamp(-1 + _EPS, 1 - _EPS)), 4),
+    "arcsin": (lambda u: torch.arcsin(u.clamp(-1, 1)), 4),
+}
+
+
+@dataclass
+class SymbolicFit:
+    """Best affine fit ``c * f(a * x + b) + d`` of one candidate function."""
+
+    name: str
+    r2: float
+    a: float
+    b: float
+    c: float
+    d: float
+    complexity: int
+
+    @property
+    def params(self):
+        """The four numbers ``(a, b, c, d)``."""
+        return (self.a, self.b, self.c, self.d)
+
+
+def _linear_fit(z, y, weights):
+    """Weighted least squares ``y ~ c * z + d`` along the last axis; returns ``c, d, r2``."""
+    z_mean = (z * weights).sum(-1, keepdim=True)
+    y_mean = (y * weights).sum()
+    zc, yc = z - z_mean, y - y_mean
+    var_z = (zc.square() * weights).sum(-1)
+    var_y = (yc.square() * weights).sum()
+    cov = (zc * yc * weights).sum(-1)
+    ok = (var_z > 1e-14 * (1 + z_mean.squeeze(-1).square())) & torch.isfinite(var_z)
+    c = torch.where(ok, cov / torch.where(ok, var_z, torch.ones_like(var_z)), torch.zeros_like(cov))
+    d = y_mean - c * z_mean.squeeze(-1)
+    r2 = torch.where(ok, cov.square() / (torch.where(ok, var_z, torch.ones_like(var_z)) * var_y), torch.zeros_like(cov))
+    return c, d, torch.nan_to_num(r2, nan=0.0).clamp(max=1.0)
+
+
+def _polish(function, x, y, weights, start):
+    """A few L-BFGS steps on the weighted squared error of all four numbers."""
+    params = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([params], lr=1.0, max_iter=100, line_search_fn="strong_wolfe",
+                                  tolerance_grad=1e-15, tolerance_change=1e-15)
+
+    def closure():
+        optimizer.zero_grad()
+        a, b, c, d = params
+        loss = (weights * (c * function(a * x + b) + d - y).square()).sum()
+        loss.backward()
+        return loss
+
+    try:
+        optimizer.step(closure)
+    except RuntimeError:
+        return start
+    values = params.detach()
+    return tuple(float(v) for v in values) if torch.isfinite(values).all() else start
+
+
+def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.0, 10.0), grid=41, n_refine=3):
+    """Fit ``y ~ c * f(a * x + b) + d`` for the library function ``name``.
+
+    ``(a, b)`` are found by a grid search refined around the best point
+    (``c, d`` by weighted least squares at each point), then all four are
+    polished with L-BFGS.
+
+    Parameters
+    ----------
+    name : str
+        Key of :data:`SYMBOLIC_FUNCTIONS`.
+    x, y : torch.Tensor of shape (n_samples,)
+        Edge inputs and edge outputs.
+    weights : torch.Tensor of shape (n_samples,), optional
+        Non-negative sample weights.
+    a_range, b_range : tuple of float
+        Initial search ranges of ``a`` and ``b``.
+    grid : int
+        Grid points per axis and search round.
+    n_refine : int
+        Number of zoomed-in search rounds after the first.
+
+    Returns
+    -------
+    SymbolicFit
+    """
+    function, complexity = SYMBOLIC_FUNCTIONS[name]
+    x = x.detach().to(torch.float64).reshape(-1)
+    y = y.detach().to(torch.float64).reshape(-1)
+    weights = torch.ones_like(x) if weights is None else weights.detach().to(torch.float64).reshape(-1)
+    weights = weights / weights.sum()
+    a_low, a_high = a_range
+    b_low, b_high = b_range
+    best = (1.0, 0.0)
+    for _ in range(n_refine + 1):
+        a_values = torch.linspace(a_low, a_high, grid, dtype=torch.float64)
+        b_values = torch.linspace(b_low, b_high, grid, dtype=torch.float64)
+        with torch.no_grad():
+            z = function(a_values[:, None, None] * x + b_values[None, :, None])
+            z = torch.where(torch.isfinite(z), z, torch.zeros_like(z))
+            _, _, r2 = _linear_fit(z, y, weights)
+        index = int(torch.argmax(r2))
+        best = (float(a_values[index // grid]), float(b_values[index % grid]))
+        a_step, b_step = (a_high - a_low) / (grid - 1), (b_high - b_low) / (grid - 1)
+        a_low, a_high = best[0] - a_step, best[0] + a_step
+        b_low, b_high = best[1] - b_step, best[1] + b_step
+    a, b = best
+    with torch.no_grad():
+        c, d, _ = _linear_fit(function(a * x + b)[None], y, weights)
+    a, b, c, d = _polish(function, x, y, weights, (a, b, float(c[0]), float(d[0])))
+    with torch.no_grad():
+        residual = (weights * (c * function(a * x + b) + d - y).square()).sum()
+        total = (weights * (y - (weights * y).sum()).square()).sum()
+        r2 = float(1.0 - residual / total) if total > 0 else 0.0
+    if not math.isfinite(r2):
+        r2 = -math.inf
+    return SymbolicFit(name, r2, a, b, c, d, complexity)
+
+
+def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=1.5):
+    """Fit every candidate and sort them, best first.
+
+    The ranking score is ``log10(1 - R²) + simplicity_weight * complexity``
+    (lower is better): one more "nine" of R² is worth ``1 / simplicity_weight``
+    steps of complexity, so a simpler function wins a near tie.
+
+    Returns
+    -------
+    list of SymbolicFit
+    """
+    names = list(SYMBOLIC_FUNCTIONS) if library is None else list(library)
+    unknown = [name for name in names if name not in SYMBOLIC_FUNCTIONS]
+    if unknown:
+        raise ValueError(f"Unknown symbolic functions {unknown}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
+    fits = [fit_affine(name, x, y, weights) for name in names]
+
+    def score(fit):
+        return math.log10(max(1.0 - fit.r2, 1e-12)) + simplicity_weight * fit.complexity
+
+    return sorted(fits, key=score)
+
+
+class SymbolicEdges(nn.Module):
+    """The symbolic edges of one layer: ``c_ij * f_ij(a_ij * x_i + b_ij) + d_ij``.
+
+    Holds, per edge, the function name (a plain attribute, ``None`` for a
+    spline edge), a 0/1 ``mask`` buffer of the snapped edges and the affine
+    numbers as a trainable ``affine`` parameter of shape (in, out, 4), so
+    that fine-tuning after snapping adjusts them.
+    """
+
+    def __init__(self, in_features, out_features, dtype=torch.float32):
+        super().__init__()
+        self.names = [[None] * out_features for _ in range(in_features)]
+        self.register_buffer("mask", torch.zeros(in_features, out_features, dtype=dtype))
+        identity = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=dtype)
+        self.affine = nn.Parameter(identity.repeat(in_features, out_features, 1))
+
+    def set_edge(self, i, j, name, params):
+        """Snap edge ``(i, j)`` to ``name`` with ``params = (a, b, c, d)``; ``name=None`` removes it."""
+        with torch.no_grad():
+            if name is None:
+                self.mask[i, j] = 0.0
+            else:
+                if name not in SYMBOLIC_FUNCTIONS:
+                    raise ValueError(f"Unknown symbolic function {name!r}.")
+                self.mask[i, j] = 1.0
+                self.affine[i, j] = torch.as_tensor(params, dtype=self.affine.dtype)
+        self.names[i][j] = name
+
+    def edge_values(self, x):
+        """Values of the symbolic edges, shape (batch, in, out); zero elsewhere."""
+        batch, (n_in, n_out) = x.shape[0], self.mask.shape
+        values = x.new_zeros(batch, n_in, n_out)
+        active = {}
+        for i in range(n_in):
+            for j in range(n_out):
+                name = self.names[i][j]
+                if name is not None and self.mask[i, j] != 0:
+                    active.setdefault(name, []).append((i, j))
+        for name, edges in active.items():
+            rows = torch.tensor([e[0] for e in edges], device=x.device)
+            cols = torch.tensor([e[1] for e in edges], device=x.device)
+            a, b, c, d = self.affine[rows, cols].unbind(-1)
+            u = x[:, rows] * a + b
+            values[:, rows, cols] = c * SYMBOLIC_FUNCTIONS[name][0](u) + d
+        return values
+
+    def forward(self, x):
+        """Sum of the symbolic edges at every output node, shape (batch, out)."""
+        return self.edge_values(x).sum(dim=1)
+
+    def n_active(self):
+        """Number of snapped edges."""
+        return int(self.mask.count_nonzero())
