@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["SYMBOLIC_FUNCTIONS", "SymbolicEdges", "SymbolicFit", "fit_affine", "rank_symbolic"]
+__all__ = ["SYMBOLIC_FUNCTIONS", "SymbolicEdges", "SymbolicFit", "fine_tune", "fit_affine", "rank_symbolic", "snap_edge"]
 
 _EPS = 1e-4
 _EXP_MAX = 40.0
@@ -242,3 +242,67 @@ class SymbolicEdges(nn.Module):
     def n_active(self):
         """Number of snapped edges."""
         return int(self.mask.count_nonzero())
+
+
+def snap_edge(layer, i, j, fit):
+    """Replace the spline of edge ``(i, j)`` of ``layer`` by the symbolic ``fit``."""
+    if layer.symbolic is None:
+        layer.symbolic = SymbolicEdges(layer.in_features, layer.out_features, dtype=layer.mask.dtype).to(
+            layer.mask.device
+        )
+    layer.symbolic.set_edge(i, j, fit.name, fit.params)
+    with torch.no_grad():
+        layer.mask[i, j] = 0.0
+
+
+def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
+    """Full-batch L-BFGS on all parameters, without grid updates.
+
+    Used after edges are snapped: the affine numbers of symbolic edges and
+    the remaining splines adapt to each other. Keeps the best state seen.
+
+    Parameters
+    ----------
+    network : KANNetwork
+    x : torch.Tensor of shape (n_samples, n_features)
+    target : torch.Tensor
+    weights : torch.Tensor of shape (n_samples,)
+    loss_fn : callable
+        ``loss_fn(output, target, weights) -> scalar tensor``.
+    max_iter : int
+        Number of L-BFGS steps (of up to 20 inner iterations).
+
+    Returns
+    -------
+    best_loss : float
+    """
+    optimizer = torch.optim.LBFGS(
+        network.parameters(), lr=1.0, max_iter=20, history_size=20, line_search_fn="strong_wolfe",
+        tolerance_grad=1e-14, tolerance_change=1e-16,
+    )
+
+    def closure():
+        optimizer.zero_grad(set_to_none=True)
+        value = loss_fn(network(x), target, weights)
+        value.backward()
+        return value
+
+    def current():
+        with torch.no_grad():
+            return float(loss_fn(network(x), target, weights))
+
+    best_loss, best_state = current(), {k: v.clone() for k, v in network.state_dict().items()}
+    for _ in range(max_iter):
+        optimizer.step(closure)
+        value = current()
+        if not math.isfinite(value):
+            break
+        if value < best_loss:
+            improvement = best_loss - value
+            best_loss, best_state = value, {k: v.clone() for k, v in network.state_dict().items()}
+            if improvement <= 1e-12 * max(best_loss, 1e-30):
+                break
+        else:
+            break
+    network.load_state_dict(best_state)
+    return best_loss
