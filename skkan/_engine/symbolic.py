@@ -32,7 +32,8 @@ def _protected_reciprocal(u):
 
 # name -> (torch function, complexity). Complexity breaks near-ties in R²:
 # on a short range cos(a*x) with a tiny ``a`` mimics x^2, and the simpler
-# candidate is the one meant. ``sin`` with a shift also covers ``cos``.
+# candidate is the one meant (periodic functions get no discount for
+# that reason). ``sin`` with a shift also covers ``cos``.
 SYMBOLIC_FUNCTIONS = {
     "x": (lambda u: u, 1),
     "x^2": (lambda u: u**2, 2),
@@ -42,7 +43,7 @@ SYMBOLIC_FUNCTIONS = {
     "sqrt": (lambda u: torch.sqrt(u.clamp(min=_EPS)), 2),
     "exp": (lambda u: torch.exp(u.clamp(max=_EXP_MAX)), 2),
     "log": (lambda u: torch.log(u.clamp(min=_EPS)), 2),
-    "sin": (torch.sin, 2),
+    "sin": (torch.sin, 3),
     "cos": (torch.cos, 3),
     "tanh": (torch.tanh, 3),
     "abs": (torch.abs, 3),
@@ -89,7 +90,7 @@ def _linear_fit(z, y, weights):
 def _polish(function, x, y, weights, start):
     """A few L-BFGS steps on the weighted squared error of all four numbers."""
     params = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([params], lr=1.0, max_iter=100, line_search_fn="strong_wolfe",
+    optimizer = torch.optim.LBFGS([params], lr=1.0, max_iter=30, line_search_fn="strong_wolfe",
                                   tolerance_grad=1e-15, tolerance_change=1e-15)
 
     def closure():
@@ -107,7 +108,7 @@ def _polish(function, x, y, weights, start):
     return tuple(float(v) for v in values) if torch.isfinite(values).all() else start
 
 
-def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.0, 10.0), grid=41, n_refine=3):
+def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.0, 10.0), grid=31, n_refine=3):
     """Fit ``y ~ c * f(a * x + b) + d`` for the library function ``name``.
 
     ``(a, b)`` are found by a grid search refined around the best point
