@@ -133,7 +133,23 @@ _SHARED_ATTRIBUTES = """\
         Device the network was trained on.
 
     optimizer_ : str
-        Optimizer actually used (``"adam"`` or ``"lbfgs"``)."""
+        Optimizer actually used (``"adam"`` or ``"lbfgs"``).
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Share of the outputs' variation that flows through each input
+        feature (sums to one; see :meth:`edge_importances` for the
+        definition). Computed from the spreads of the learned edge functions
+        on a sample of the training inputs, so it works with
+        :class:`~sklearn.feature_selection.SelectFromModel`; a pruned feature
+        scores exactly zero.
+
+    pruning_summary_ : dict
+        Set by :meth:`prune`: edges removed, parameters before and after,
+        and the relative change of the network outputs it caused.
+
+    symbolic_edges_ : list of tuple
+        Set by :meth:`auto_symbolic`: the snapped edges as ``(layer, i, j,
+        function name, R²)``."""
 
 
 def fill_shared_docs(cls):
