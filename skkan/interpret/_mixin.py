@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine.pruning import edge_spreads, importance_scores, prune_network
-from .._engine.symbolic import SYMBOLIC_FUNCTIONS, fine_tune, rank_symbolic, snap_edge
+from .._engine.symbolic import SYMBOLIC_FUNCTIONS, fine_tune, polish_symbolic, rank_symbolic, snap_edge
 from .._engine.training import prediction_loss
 
 __all__ = ["_InterpretableKANMixin"]
@@ -265,7 +265,9 @@ class _InterpretableKANMixin:
         self.n_params_ = network.n_active_parameters()
         return fit
 
-    def auto_symbolic(self, r2_threshold=0.99, *, library=None, X=None, y=None, max_iter=50, simplicity_weight=1.5):
+    def auto_symbolic(
+        self, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=1.5
+    ):
         """Snap every edge whose best closed-form fit is good enough.
 
         Layer by layer, each remaining spline edge is ranked as in
@@ -274,6 +276,8 @@ class _InterpretableKANMixin:
         After each layer, all remaining numbers (affine parameters of the
         symbolic edges, splines not snapped, biases) are fine-tuned with
         L-BFGS, so later layers see the inputs the snapped edges produce.
+        Once every edge is symbolic (regression), Levenberg-Marquardt steps
+        polish the constants to the precision the data allow.
 
         Parameters
         ----------
@@ -281,6 +285,10 @@ class _InterpretableKANMixin:
             Minimum R² for snapping an edge.
         library : list of str, optional
             Candidate names (see :meth:`suggest_symbolic`).
+        layers : list of int, optional
+            Layers whose edges may be snapped (all by default). Snapping one
+            layer with a restricted library, then the next, guides the
+            search, e.g. ``layers=[0], library=["x"]`` first.
         X, y : array-like, optional
             Data to fine-tune on (use the training data for the most
             accurate constants). By default the snapped network is tuned to
@@ -307,6 +315,8 @@ class _InterpretableKANMixin:
 
         snapped = []
         for index, layer in enumerate(network.layers):
+            if layers is not None and index not in layers:
+                continue
             inputs, sample_weights = self._layer_inputs(network)
             for i, j in (layer.mask != 0).nonzero().tolist():
                 fits = self._rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
@@ -315,9 +325,12 @@ class _InterpretableKANMixin:
                     snapped.append((index, i, j, fits[0].name, fits[0].r2))
             if max_iter:
                 fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
+        fully_symbolic = all(not bool((layer.mask != 0).any()) for layer in network.layers)
+        if max_iter and fully_symbolic and loss == "squared_error":
+            polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
         self.network_ = network
         self.n_params_ = network.n_active_parameters()
-        self.symbolic_edges_ = snapped
+        self.symbolic_edges_ = list(getattr(self, "symbolic_edges_", [])) + snapped
         return self
 
     def symbolic_formula(self, precision=4, *, simplify=True):
