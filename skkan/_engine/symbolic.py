@@ -168,12 +168,16 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     return SymbolicFit(name, r2, a, b, c, d, complexity)
 
 
-def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=1.5):
+def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=0.2):
     """Fit every candidate and sort them, best first.
 
-    The ranking score is ``log10(1 - R²) + simplicity_weight * complexity``
-    (lower is better): one more "nine" of R² is worth ``1 / simplicity_weight``
-    steps of complexity, so a simpler function wins a near tie.
+    Let ``q = log10(1 - R²)`` (decades of unexplained variance) and
+    ``q_best`` the lowest over the candidates. Candidates within one decade
+    of the best count as tied (a spline only approximates the true function,
+    and e.g. ``cos(a * x)`` with a tiny ``a`` mimics ``x^2``), so the score
+    is ``max(q, q_best + 1) + simplicity_weight * complexity`` (lower is
+    better): among near-ties the simplest function wins, while a clearly
+    better fit beats a simpler one.
 
     Returns
     -------
@@ -185,10 +189,11 @@ def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=1.5):
         raise ValueError(f"Unknown symbolic functions {unknown}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
     fits = [fit_affine(name, x, y, weights) for name in names]
 
-    def score(fit):
-        return math.log10(max(1.0 - fit.r2, 1e-12)) + simplicity_weight * fit.complexity
+    def decades(fit):
+        return math.log10(min(max(1.0 - fit.r2, 1e-12), 1e12))
 
-    return sorted(fits, key=score)
+    best = min(decades(fit) for fit in fits)
+    return sorted(fits, key=lambda fit: (max(decades(fit), best + 1.0) + simplicity_weight * fit.complexity, -fit.r2))
 
 
 class SymbolicEdges(nn.Module):

@@ -182,7 +182,7 @@ class _InterpretableKANMixin:
             x, values, weights = x[rows], values[rows], weights[rows]
         return rank_symbolic(x, values, weights, library=library, simplicity_weight=simplicity_weight)
 
-    def suggest_symbolic(self, layer, i, j, library=None, *, top_k=5, simplicity_weight=1.5):
+    def suggest_symbolic(self, layer, i, j, library=None, *, top_k=5, simplicity_weight=0.2):
         """Rank closed-form candidates for one edge function.
 
         Every candidate ``f`` is fitted as ``c * f(a * x + b) + d`` to the
@@ -201,10 +201,12 @@ class _InterpretableKANMixin:
             arcsin``.
         top_k : int, default=5
             Number of candidates returned.
-        simplicity_weight : float, default=1.5
-            Ranking trades accuracy for simplicity: the score is
-            ``log10(1 - R²) + simplicity_weight * complexity`` (lower is
-            better), so a simpler function wins near ties.
+        simplicity_weight : float, default=0.2
+            Candidates whose unexplained variance ``1 - R²`` is within a
+            factor 10 of the best count as tied; the score is
+            ``max(log10(1 - R²), best + 1) + simplicity_weight *
+            complexity`` (lower is better), so the simplest of near-tied
+            functions wins (on a short range ``cos`` can mimic ``x^2``).
 
         Returns
         -------
@@ -266,7 +268,7 @@ class _InterpretableKANMixin:
         return fit
 
     def auto_symbolic(
-        self, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=1.5
+        self, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=0.2
     ):
         """Snap every edge whose best closed-form fit is good enough.
 
@@ -295,7 +297,7 @@ class _InterpretableKANMixin:
             reproduce the unsnapped network on the stored training sample.
         max_iter : int, default=50
             L-BFGS steps of each fine-tuning round; 0 disables it.
-        simplicity_weight : float, default=1.5
+        simplicity_weight : float, default=0.2
             See :meth:`suggest_symbolic`.
 
         Returns
