@@ -307,7 +307,8 @@ def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
         if value < best_loss:
             improvement = best_loss - value
             best_loss, best_state = value, {k: v.clone() for k, v in network.state_dict().items()}
-            if improvement <= 1e-12 * max(best_loss, 1e-30):
+            # Polishing to machine precision is polish_symbolic's job.
+            if improvement <= 1e-4 * best_loss:
                 break
         else:
             break
@@ -373,7 +374,7 @@ def polish_symbolic(network, x, target, weights, max_iter=100):
             break
         relative = (loss - new_loss) / max(loss, 1e-300)
         flat, loss, damping = candidate, new_loss, max(damping / 10.0, 1e-12)
-        if relative < 1e-10:
+        if relative < 1e-10 or loss < 1e-30:
             break
     with torch.no_grad():
         for name, chunk, shape in zip(names, flat.split(sizes), shapes):
