@@ -49,6 +49,11 @@ def test_snapped_edge_replaces_spline_in_layer():
     assert layer.n_active_parameters() == n_params - (layer.spline_coef.shape[-1] + 2) + 4
     restored = pickle.loads(pickle.dumps(copy.deepcopy(layer)))
     assert torch.allclose(restored(x), layer(x))
+    # The symbolic state lives in the state dict: a fresh layer can load it.
+    fresh = KANLayer(2, 1, grid_size=5, spline_order=3, dtype=torch.float64)
+    fresh.load_state_dict(layer.state_dict())
+    assert torch.allclose(fresh(x), layer(x))
+    assert fresh.symbolic.names == [["sin"], [None]]
 
 
 def test_rounding_cancels_fitting_noise():

@@ -110,6 +110,14 @@ class KANLayer(nn.Module):
             activations = activations + self.symbolic.edge_values(x)
         return activations
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A state dict with snapped edges recreates the symbolic branch.
+        if self.symbolic is None and prefix + "symbolic.mask" in state_dict:
+            from .symbolic import SymbolicEdges
+
+            self.symbolic = SymbolicEdges(self.in_features, self.out_features, dtype=self.mask.dtype)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def n_active_parameters(self):
         """Trainable parameters of the edges that are not pruned, plus biases."""
         active_edges = int(self.mask.count_nonzero())

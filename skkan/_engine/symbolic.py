@@ -199,47 +199,49 @@ def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=0.2):
 class SymbolicEdges(nn.Module):
     """The symbolic edges of one layer: ``c_ij * f_ij(a_ij * x_i + b_ij) + d_ij``.
 
-    Holds, per edge, the function name (a plain attribute, ``None`` for a
-    spline edge), a 0/1 ``mask`` buffer of the snapped edges and the affine
-    numbers as a trainable ``affine`` parameter of shape (in, out, 4), so
-    that fine-tuning after snapping adjusts them.
+    All state is in the module's state dict: a 0/1 ``mask`` buffer of the
+    snapped edges, a ``function_index`` buffer (position of ``f_ij`` in
+    :data:`SYMBOLIC_FUNCTIONS`, -1 for none) and the affine numbers as a
+    trainable ``affine`` parameter of shape (in, out, 4), so that
+    fine-tuning after snapping adjusts them.
     """
 
     def __init__(self, in_features, out_features, dtype=torch.float32):
         super().__init__()
-        self.names = [[None] * out_features for _ in range(in_features)]
         self.register_buffer("mask", torch.zeros(in_features, out_features, dtype=dtype))
+        self.register_buffer("function_index", torch.full((in_features, out_features), -1, dtype=torch.long))
         identity = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=dtype)
         self.affine = nn.Parameter(identity.repeat(in_features, out_features, 1))
+
+    @property
+    def names(self):
+        """Function name of every edge (``names[i][j]``, None for a spline edge)."""
+        library = list(SYMBOLIC_FUNCTIONS)
+        return [[library[k] if k >= 0 else None for k in row] for row in self.function_index.tolist()]
 
     def set_edge(self, i, j, name, params):
         """Snap edge ``(i, j)`` to ``name`` with ``params = (a, b, c, d)``; ``name=None`` removes it."""
         with torch.no_grad():
             if name is None:
                 self.mask[i, j] = 0.0
-            else:
-                if name not in SYMBOLIC_FUNCTIONS:
-                    raise ValueError(f"Unknown symbolic function {name!r}.")
-                self.mask[i, j] = 1.0
-                self.affine[i, j] = torch.as_tensor(params, dtype=self.affine.dtype)
-        self.names[i][j] = name
+                self.function_index[i, j] = -1
+                return
+            if name not in SYMBOLIC_FUNCTIONS:
+                raise ValueError(f"Unknown symbolic function {name!r}.")
+            self.mask[i, j] = 1.0
+            self.function_index[i, j] = list(SYMBOLIC_FUNCTIONS).index(name)
+            self.affine[i, j] = torch.as_tensor(params, dtype=self.affine.dtype)
 
     def edge_values(self, x):
         """Values of the symbolic edges, shape (batch, in, out); zero elsewhere."""
-        batch, (n_in, n_out) = x.shape[0], self.mask.shape
-        values = x.new_zeros(batch, n_in, n_out)
-        active = {}
-        for i in range(n_in):
-            for j in range(n_out):
-                name = self.names[i][j]
-                if name is not None and self.mask[i, j] != 0:
-                    active.setdefault(name, []).append((i, j))
-        for name, edges in active.items():
-            rows = torch.tensor([e[0] for e in edges], device=x.device)
-            cols = torch.tensor([e[1] for e in edges], device=x.device)
+        values = x.new_zeros(x.shape[0], *self.mask.shape)
+        active = (self.mask != 0) & (self.function_index >= 0)
+        # One vectorised evaluation per library function in use.
+        for k in torch.unique(self.function_index[active]).tolist():
+            rows, cols = (active & (self.function_index == k)).nonzero(as_tuple=True)
             a, b, c, d = self.affine[rows, cols].unbind(-1)
-            u = x[:, rows] * a + b
-            values[:, rows, cols] = c * SYMBOLIC_FUNCTIONS[name][0](u) + d
+            function = list(SYMBOLIC_FUNCTIONS.values())[k][0]
+            values[:, rows, cols] = c * function(x[:, rows] * a + b) + d
         return values
 
     def forward(self, x):

@@ -68,12 +68,14 @@ class _InterpretableKANMixin:
 
         See :meth:`edge_importances` for the definition; the values are the
         input nodes' scores divided by their sum (they sum to one, and a
-        pruned feature gets exactly zero).
+        pruned feature gets exactly zero; all are zero if pruning left a
+        constant).
         """
         _, node_scores = self._scores()
         scores = node_scores[0].to(torch.float64).numpy()
         total = scores.sum()
-        return scores / total if total > 0 else np.full(scores.shape, 1.0 / scores.size)
+        # A network pruned down to a constant uses no feature.
+        return scores / total if total > 0 else np.zeros_like(scores)
 
     def edge_importances(self):
         """Importance score of every edge, per layer.
