@@ -113,6 +113,12 @@ def test_formula_needs_all_edges_symbolic_and_snapping_is_pickled():
     loaded = pickle.loads(pickle.dumps(reg))
     np.testing.assert_allclose(loaded.predict(X), reg.predict(X))
     assert loaded.network_.layers[0].symbolic.names[0][0] == "x^2"
+    # Further training keeps the snapped edge and tunes its numbers.
+    n_params = reg.n_params_
+    refit = copy.deepcopy(reg).set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert refit.n_params_ == n_params
+    assert refit.network_.layers[0].symbolic.names[0][0] == "x^2"
+    assert refit.score(X, y) >= reg.score(X, y) - 1e-6
     with pytest.raises(ValueError, match="Unknown symbolic"):
         reg.fix_symbolic(0, 1, 0, "nope")
     with pytest.raises(ValueError, match="both X and y"):

@@ -20,10 +20,11 @@ def _import_pyplot():
     return plt
 
 
-def _edge_curve(estimator, layer_index, i, j, n_points):
+def _edge_curve(estimator, layer_index, i, j, n_points, inputs=None):
     """Inputs (scaled) and values of one edge over the range its input takes on the sample."""
     network = estimator.network_
-    inputs, _ = estimator._layer_inputs()
+    if inputs is None:
+        inputs, _ = estimator._layer_inputs()
     layer_input = inputs[layer_index]
     low, high = layer_input[:, i].min(), layer_input[:, i].max()
     grid = torch.linspace(float(low), float(high), n_points, dtype=layer_input.dtype)
@@ -61,6 +62,7 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
     network = estimator.network_
     scores = estimator.edge_importances()
     edges_per_layer = [_active_edges(layer) for layer in network.layers]
+    inputs, _ = estimator._layer_inputs()
     widths = network.widths
     span = max(max(widths), max((len(e) for e in edges_per_layer), default=1), 2)
     if ax is None:
@@ -95,7 +97,7 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
             ax.plot([node_x(layer.in_features, i), center], [level, y_low], color=color, alpha=alpha, lw=1)
             ax.plot([center, node_x(layer.out_features, j)], [y_high, level + 1], color=color, alpha=alpha, lw=1)
             inset = ax.inset_axes([center - box / 2, y_low, box, height], transform=ax.transData)
-            x, values = _edge_curve(estimator, level, i, j, 100)
+            x, values = _edge_curve(estimator, level, i, j, 100, inputs)
             inset.plot(x, values, color=color, alpha=alpha, lw=1.5)
             inset.set_xticks([])
             inset.set_yticks([])
