@@ -356,7 +356,8 @@ def polish_symbolic(network, x, target, weights, max_iter=100):
     with torch.no_grad():
         loss = float(residuals(flat).square().sum())
     damping = 1e-3
-    jacobian_fn = torch.func.jacrev(residuals)
+    # Forward mode: few parameters, many residuals.
+    jacobian_fn = torch.func.jacfwd(residuals)
     for _ in range(max_iter):
         r = residuals(flat).detach()
         jac = jacobian_fn(flat).detach()
