@@ -148,7 +148,8 @@ _SHARED_ATTRIBUTES = """\
         and the relative change of the network outputs it caused.
 
     symbolic_edges_ : list of tuple
-        Set by :meth:`auto_symbolic`: the snapped edges as ``(layer, i, j,
+        Set by :meth:`auto_symbolic` and :meth:`fix_symbolic`: the snapped
+        edges as ``(layer, i, j,
         function name, R²)``."""
 
 

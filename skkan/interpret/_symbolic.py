@@ -117,6 +117,7 @@ class _SymbolicMixin:
         snap_edge(network.layers[layer], i, j, fit)
         self.network_ = network
         self.n_params_ = network.n_active_parameters()
+        self.symbolic_edges_ = list(getattr(self, "symbolic_edges_", [])) + [(layer, i, j, name, fit.r2)]
         return fit
 
     def auto_symbolic(
@@ -177,7 +178,7 @@ class _SymbolicMixin:
                 if fits[0].r2 >= r2_threshold:
                     snap_edge(layer, i, j, fits[0])
                     snapped.append((index, i, j, fits[0].name, fits[0].r2))
-            fully_symbolic = all(not bool((layer.mask != 0).any()) for layer in network.layers)
+            fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
             if max_iter and fully_symbolic and loss == "squared_error":
                 # Levenberg-Marquardt converges far faster than L-BFGS here.
                 polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
