@@ -149,8 +149,7 @@ _SHARED_ATTRIBUTES = """\
 
     symbolic_edges_ : list of tuple
         Set by :meth:`auto_symbolic` and :meth:`fix_symbolic`: the snapped
-        edges as ``(layer, i, j,
-        function name, R²)``."""
+        edges as ``(layer, i, j, function name, R²)``."""
 
 
 def fill_shared_docs(cls):
