@@ -109,6 +109,31 @@ def _polish(function, x, y, weights, start):
     return tuple(float(v) for v in values) if torch.isfinite(values).all() else start
 
 
+def _canonical(name, a, b, c, d):
+    """The same function with redundant scale moved out of ``a`` and ``b``.
+
+    ``c * (a*x + b)^n`` equals ``c*a^n * (x + b/a)^n``, ``exp(a*x + b)``
+    equals ``e^b * exp(a*x)``, and so on: the equivalent form with ``a = 1``
+    (or ``b = 0``) is better conditioned for fine-tuning and reads cleaner.
+    """
+    if a == 0:
+        return a, b, c, d
+    powers = {"x": 1, "x^2": 2, "x^3": 3, "x^4": 4, "1/x": -1}
+    if name in powers:
+        return 1.0, b / a, c * a ** powers[name], d
+    if name == "exp" and abs(b) < _EXP_MAX:
+        return a, 0.0, c * math.exp(b), d
+    if name in ("sin", "cos"):
+        return a, math.remainder(b, 2 * math.pi), c, d
+    if name == "abs":
+        return 1.0, b / a, c * abs(a), d
+    if name in ("sqrt", "log"):
+        scale = abs(a)
+        c_new, d_new = (c * math.sqrt(scale), d) if name == "sqrt" else (c, d + c * math.log(scale))
+        return math.copysign(1.0, a), b / scale, c_new, d_new
+    return a, b, c, d
+
+
 def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.0, 10.0), grid=31, n_refine=3):
     """Fit ``y ~ c * f(a * x + b) + d`` for the library function ``name``.
 
@@ -159,6 +184,7 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     with torch.no_grad():
         c, d, _ = _linear_fit(function(a * x + b)[None], y, weights)
     a, b, c, d = _polish(function, x, y, weights, (a, b, float(c[0]), float(d[0])))
+    a, b, c, d = _canonical(name, a, b, c, d)
     with torch.no_grad():
         residual = (weights * (c * function(a * x + b) + d - y).square()).sum()
         total = (weights * (y - (weights * y).sum()).square()).sum()
