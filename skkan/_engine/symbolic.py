@@ -14,6 +14,7 @@ whose argument leaves the domain is penalised by the clamp and ranks low.
 """
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -386,7 +387,11 @@ def polish_symbolic(network, x, target, weights, max_iter=100):
     jacobian_fn = torch.func.jacfwd(residuals)
     for _ in range(max_iter):
         r = residuals(flat).detach()
-        jac = jacobian_fn(flat).detach()
+        with warnings.catch_warnings():
+            # torch loads its forward-mode decompositions through the
+            # deprecated torch.jit.script on first use; nothing for users to act on.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            jac = jacobian_fn(flat).detach()
         gram, gradient = jac.T @ jac, jac.T @ r
         diagonal = gram.diagonal().clamp(min=1e-12)
         improved = False
