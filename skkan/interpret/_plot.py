@@ -56,6 +56,13 @@ def _active_edges(layer):
     return [tuple(edge) for edge in active.nonzero().tolist()]
 
 
+def _output_names(estimator, n_outputs):
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:
+        return [f"logit {classes[1]}"] if n_outputs == 1 else [str(c) for c in classes]
+    return ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
+
+
 def plot_network(estimator, beta=3.0, ax=None, title=None):
     """Network diagram with every active edge's function drawn in a small box."""
     plt = _import_pyplot()
@@ -70,7 +77,7 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
     else:
         fig = ax.figure
     ax.set_xlim(-0.6, span - 0.4)
-    ax.set_ylim(-0.35, len(network.layers) + 0.3)
+    ax.set_ylim(-0.35, len(network.layers) + 0.35)
     ax.axis("off")
 
     def node_x(count, k):
@@ -81,6 +88,9 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
         ax.scatter(xs, [level] * count, s=60, color="black", zorder=3)
     for k, name in enumerate(estimator._input_names()):
         ax.text(node_x(widths[0], k), -0.12, name, ha="center", va="top", fontsize=9)
+
+    for k, name in enumerate(_output_names(estimator, widths[-1])):
+        ax.text(node_x(widths[-1], k), len(network.layers) + 0.1, name, ha="center", va="bottom", fontsize=9)
 
     box = 0.8 * min(1.0, span / max((len(e) for e in edges_per_layer), default=1))
     height = 0.42
