@@ -12,7 +12,8 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._engine.symbolic import SYMBOLIC_FUNCTIONS, fine_tune, polish_symbolic, rank_symbolic, snap_edge
+from .._engine.symbolic import SYMBOLIC_FUNCTIONS, rank_symbolic, snap_edge
+from .._engine.symbolic_tuning import fine_tune, polish_symbolic
 from .._engine.training import prediction_loss
 
 __all__ = ["_SymbolicMixin"]
