@@ -19,6 +19,7 @@ from ._persistence import dump_state, load_state
 from ._threads import fit_threads
 from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
 from ._version import __version__
+from .interpret._mixin import _InterpretableKANMixin
 
 __all__ = ["_BaseKAN"]
 
@@ -71,7 +72,7 @@ def _standardize(X, mean, scale):
     return np.clip(scaled, -_STANDARDIZED_CLIP, _STANDARDIZED_CLIP)
 
 
-class _BaseKAN(BaseEstimator):
+class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
     Subclasses say how targets become training targets (``_prepare_targets``),
@@ -295,6 +296,7 @@ class _BaseKAN(BaseEstimator):
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
+        self._store_interpretation_sample(X_scaled, sample_weight, seed)
         for name, value in target_state.items():
             setattr(self, name, value)
         self.device_ = str(device)

@@ -149,7 +149,23 @@ _SHARED_ATTRIBUTES = """\
         Optimizer actually used (``"adam"`` or ``"lbfgs"``).
 
     early_stopping_ : bool
-        Whether early stopping was used (``early_stopping="auto"`` resolved)."""
+        Whether early stopping was used (``early_stopping="auto"`` resolved).
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Share of the outputs' variation that flows through each input
+        feature (sums to one; see :meth:`edge_importances` for the
+        definition). Computed from the spreads of the learned edge functions
+        on a sample of the training inputs, so it works with
+        :class:`~sklearn.feature_selection.SelectFromModel`; a pruned feature
+        scores exactly zero.
+
+    pruning_summary_ : dict
+        Set by :meth:`prune`: edges removed, parameters before and after,
+        and the relative change of the network outputs it caused.
+
+    symbolic_edges_ : list of tuple
+        Set by :meth:`auto_symbolic` and :meth:`fix_symbolic`: the snapped
+        edges as ``(layer, i, j, function name, R²)``."""
 
 
 def fill_shared_docs(cls):
