@@ -43,7 +43,7 @@ for name, function, truth, hidden, stages in CASES:
     start = time.perf_counter()
     target = function(X)
     for seed in range(6):
-        reg = KANRegressor(hidden_layer_sizes=hidden, lamb=1e-3, max_iter=60, random_state=seed, dtype="float64")
+        reg = KANRegressor(hidden_layer_sizes=hidden, early_stopping=False, lamb=1e-3, max_iter=60, random_state=seed, dtype="float64")
         reg.fit(X, target).prune(1e-2)
         for library, layers in stages or [(None, None)]:
             reg.auto_symbolic(0.9, X=X, y=target, library=library, layers=layers)

@@ -128,6 +128,9 @@ def network_to_spec(network):
         "layers": [
             {"attributes": _module_attributes(layer), "tensors": _module_tensors(layer)} for layer in network.layers
         ],
+        # The full state dict also covers submodules created after
+        # construction (snapped symbolic edges), which layers rebuild on load.
+        "state_dict": {name: tensor.detach().cpu().numpy().copy() for name, tensor in network.state_dict().items()},
     }
 
 
@@ -159,6 +162,8 @@ def spec_to_network(spec):
     _restore_module(network, spec["attributes"], spec["tensors"])
     for layer, layer_spec in zip(network.layers, spec["layers"]):
         _restore_module(layer, layer_spec["attributes"], layer_spec["tensors"])
+    if "state_dict" in spec:
+        network.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in spec["state_dict"].items()})
     return network
 
 
