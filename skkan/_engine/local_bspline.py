@@ -1,0 +1,119 @@
+"""Local B-spline evaluation: only the ``spline_order + 1`` non-zero basis values.
+
+On the knot interval ``[t_j, t_{j+1})`` holding an input, exactly the basis
+functions ``B_{j-k}, ..., B_j`` are non-zero (``k`` is the spline order).
+This module evaluates those ``k + 1`` values and their derivatives with de
+Boor's triangular recursion on the ``2k`` knots around the interval, gathered
+per input value. The cost per value is ``O(k^2)`` and independent of the grid
+size, and the knots may be non-uniform (adaptive grids), unlike a closed form
+for uniform splines.
+
+The dense reference :func:`~skkan._engine.bspline.bspline_basis` runs the
+Cox-de Boor recursion over all knots; both agree to rounding error and the
+tests check it. Inputs are clamped to the interior range like the reference.
+"""
+
+import torch
+
+from .bspline import clamp_to_grid, interval_index
+
+__all__ = ["local_basis", "local_dense_basis", "clamp_derivative"]
+
+
+def _local_knots(knots, interval, spline_order):
+    """Knots ``t[j-k+1], ..., t[j+k]`` around each interval, shape (*x.shape, 2k)."""
+    offsets = torch.arange(1 - spline_order, spline_order + 1, device=interval.device)
+    index = interval.unsqueeze(-1) + offsets  # (batch, in, 2k)
+    batch = interval.shape[0]
+    expanded = knots.unsqueeze(0).expand(batch, -1, -1)
+    return torch.gather(expanded, 2, index)
+
+
+def local_basis(x, knots, spline_order, with_derivative=False):
+    """Non-zero B-spline basis values of clamped inputs.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, n_features)
+        Inputs; they are clamped to each feature's interior range.
+    knots : torch.Tensor of shape (n_features, grid_size + 2 * spline_order + 1)
+        Strictly increasing knot vector of each feature.
+    spline_order : int
+        Order ``k`` of the splines.
+    with_derivative : bool, default=False
+        Also return the derivative of each basis value with respect to the
+        (clamped) input.
+
+    Returns
+    -------
+    start : torch.LongTensor of shape (batch, n_features)
+        Index ``j - k`` of the first non-zero basis function, in
+        ``[0, grid_size - 1]``.
+    values : torch.Tensor of shape (batch, n_features, spline_order + 1)
+        ``values[..., r]`` is ``B_{start + r}(x)``.
+    derivatives : torch.Tensor of shape (batch, n_features, spline_order + 1)
+        Only when ``with_derivative``; ``d B_{start + r} / dx``.
+    """
+    x = clamp_to_grid(x, knots, spline_order)
+    interval = interval_index(x, knots, spline_order)
+    start = interval - spline_order
+    ones = torch.ones_like(x)
+    if spline_order == 0:
+        values = ones.unsqueeze(-1)
+        return (start, values, torch.zeros_like(values)) if with_derivative else (start, values)
+    t = _local_knots(knots, interval, spline_order)
+    # t[..., k - 1 + m] is knot t_{j+m}: left[d] = x - t_{j+1-d}, right[d] = t_{j+d} - x.
+    left = [None] + [x - t[..., spline_order - d] for d in range(1, spline_order + 1)]
+    right = [None] + [t[..., spline_order - 1 + d] - x for d in range(1, spline_order + 1)]
+    values = [ones]
+    previous = values
+    for degree in range(1, spline_order + 1):
+        previous = values
+        saved = torch.zeros_like(x)
+        next_values = []
+        for r in range(degree):
+            # The denominator spans the interval holding x, so it is positive.
+            term = previous[r] / (right[r + 1] + left[degree - r])
+            next_values.append(saved + right[r + 1] * term)
+            saved = left[degree - r] * term
+        next_values.append(saved)
+        values = next_values
+    stacked = torch.stack(values, dim=-1)
+    if not with_derivative:
+        return start, stacked
+    # d B_{m,k}/dx = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
+    # with m = j - k + r; ``previous`` holds B_{j-k+1..j, k-1}.
+    scaled = [
+        spline_order * previous[r] / (t[..., spline_order + r] - t[..., r]) for r in range(spline_order)
+    ]
+    zero = torch.zeros_like(x)
+    derivatives = [(scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero)
+                   for r in range(spline_order + 1)]
+    return start, stacked, torch.stack(derivatives, dim=-1)
+
+
+def local_dense_basis(x, knots, spline_order):
+    """Dense basis of shape (batch, n_features, grid_size + spline_order) from local values.
+
+    Equal to :func:`~skkan._engine.bspline.bspline_basis` but computed from
+    the ``k + 1`` local values; differentiable with respect to ``x`` through
+    plain autograd.
+    """
+    n_basis = knots.shape[1] - spline_order - 1
+    start, values = local_basis(x, knots, spline_order)
+    offsets = torch.arange(spline_order + 1, device=x.device)
+    dense = x.new_zeros(x.shape[0], x.shape[1], n_basis)
+    return dense.scatter(2, start.unsqueeze(-1) + offsets, values)
+
+
+def clamp_derivative(x, knots, spline_order):
+    """Derivative of the clamp to the interior range, as torch's min/max give it.
+
+    One inside the range, zero outside, and one half exactly on a bound
+    (torch splits the gradient of ``maximum``/``minimum`` on ties).
+    """
+    low = knots[:, spline_order]
+    high = knots[:, -spline_order - 1]
+    above = ((x >= low).to(x.dtype) + (x > low).to(x.dtype)) * 0.5
+    below = ((x <= high).to(x.dtype) + (x < high).to(x.dtype)) * 0.5
+    return above * below
