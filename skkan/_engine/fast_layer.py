@@ -6,10 +6,14 @@ with ``C`` the scaled coefficients flattened to a matrix of shape
 :class:`_SplineContraction` evaluates them locally (see
 :mod:`~skkan._engine.local_bspline`), scatters them into a dense basis block
 of a bounded number of rows and multiplies it with ``C``, so the work is one
-BLAS product per chunk. Only the inputs are kept for the backward pass: the
-local basis is recomputed there, chunk by chunk, so the memory held between
-forward and backward does not depend on the grid size, and the transient
-memory is capped by :data:`CHUNK_BUDGET_BYTES`.
+BLAS product per chunk. Between forward and backward only the ``k + 1``
+local basis values (and derivatives) per input are kept, never the dense
+basis: the dense block is rebuilt chunk by chunk in the backward, so the
+memory held does not depend on the grid size, and the transient memory is
+capped by :data:`CHUNK_BUDGET_BYTES`. (Keeping the local values was measured
+faster than re-evaluating the basis in the backward, at a similar memory
+cost: ``2 (k + 1) + 1`` numbers per input instead of the input alone plus a
+recomputation.)
 
 Scattering into a dense block and using one matrix product was measured
 faster on CPU than gathering the ``k + 1`` coefficient slices per sample
@@ -32,63 +36,72 @@ def _chunk_rows(n_columns, itemsize, budget=None):
     return max(1, budget // max(1, n_columns * itemsize))
 
 
-def _dense_block(x, knots, spline_order, with_derivative=False):
-    """Dense basis block (rows, in * n_basis) and, optionally, local derivatives."""
-    n_basis = knots.shape[1] - spline_order - 1
-    local = local_basis(x, knots, spline_order, with_derivative=with_derivative)
-    start, values = local[0], local[1]
-    columns = start + torch.arange(x.shape[1], device=x.device).unsqueeze(0) * n_basis
-    columns = columns.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
-    block = x.new_zeros(x.shape[0], x.shape[1] * n_basis)
-    block.scatter_(1, columns.reshape(x.shape[0], -1), values.reshape(x.shape[0], -1))
-    if with_derivative:
-        return block, columns, local[2]
-    return block
+def _columns(start, spline_order, n_basis):
+    """Columns ``i * n_basis + start + r`` of the non-zero basis values, shape (rows, in * (k + 1))."""
+    rows, n_features = start.shape
+    columns = start + torch.arange(n_features, device=start.device).unsqueeze(0) * n_basis
+    columns = columns.unsqueeze(-1) + torch.arange(spline_order + 1, device=start.device)
+    return columns.reshape(rows, -1)
+
+
+def _dense_block(columns, values, n_columns):
+    """Scatter local basis values into a dense (rows, in * n_basis) block."""
+    block = values.new_zeros(values.shape[0], n_columns)
+    return block.scatter_(1, columns, values.reshape(values.shape[0], -1))
 
 
 class _SplineContraction(torch.autograd.Function):
-    """``y = dense_basis(x) @ coef_matrix`` without storing the basis."""
+    """``y = dense_basis(x) @ coef_matrix`` without storing the dense basis.
+
+    The forward keeps the ``k + 1`` local basis values per input (and their
+    derivatives when the input needs a gradient), which do not depend on the
+    grid size; the dense block is rebuilt chunk by chunk in the backward.
+    """
 
     @staticmethod
     def forward(ctx, x, coef_matrix, knots, spline_order):
-        ctx.save_for_backward(x, coef_matrix, knots)
-        ctx.spline_order = spline_order
-        rows = _chunk_rows(coef_matrix.shape[0], x.element_size())
+        need_x = x.requires_grad
+        local = local_basis(x, knots, spline_order, with_derivative=need_x)
+        n_basis = knots.shape[1] - spline_order - 1
+        start, values = local[0], local[1]
+        slopes = local[2] * clamp_derivative(x, knots, spline_order).unsqueeze(-1) if need_x else None
+        # int32 halves the saved indices; the grid is far smaller than 2**31.
+        ctx.save_for_backward(start.to(torch.int32), values, slopes, coef_matrix)
+        ctx.spline_order, ctx.n_basis = spline_order, n_basis
+        n_columns = coef_matrix.shape[0]
+        rows = _chunk_rows(n_columns, x.element_size())
         if x.shape[0] <= rows:
-            return _dense_block(x, knots, spline_order) @ coef_matrix
+            return _dense_block(_columns(start, spline_order, n_basis), values, n_columns) @ coef_matrix
         out = x.new_empty(x.shape[0], coef_matrix.shape[1])
         for first in range(0, x.shape[0], rows):
-            chunk = x[first : first + rows]
-            torch.matmul(_dense_block(chunk, knots, spline_order), coef_matrix, out=out[first : first + rows])
+            last = first + rows
+            columns = _columns(start[first:last], spline_order, n_basis)
+            block = _dense_block(columns, values[first:last], n_columns)
+            torch.matmul(block, coef_matrix, out=out[first:last])
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        x, coef_matrix, knots = ctx.saved_tensors
-        spline_order = ctx.spline_order
+        start, values, slopes, coef_matrix = ctx.saved_tensors
         need_x, need_coef = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        grad_x = torch.empty_like(x) if need_x else None
+        n_rows, n_features = values.shape[0], values.shape[1]
+        grad_x = values.new_empty(n_rows, n_features) if need_x else None
         grad_coef = torch.zeros_like(coef_matrix) if need_coef else None
-        # The gradient block doubles the transient memory: halve the rows.
-        rows = _chunk_rows(coef_matrix.shape[0], x.element_size()) // (2 if need_x else 1)
-        rows = max(1, rows)
-        for first in range(0, x.shape[0], rows):
-            chunk = x[first : first + rows]
-            grad_chunk = grad_output[first : first + rows]
-            if need_x:
-                block, columns, derivatives = _dense_block(chunk, knots, spline_order, with_derivative=True)
-            else:
-                block = _dense_block(chunk, knots, spline_order)
+        n_columns = coef_matrix.shape[0]
+        rows = _chunk_rows(n_columns, values.element_size())
+        for first in range(0, n_rows, rows):
+            last = first + rows
+            grad_chunk = grad_output[first:last]
+            columns = _columns(start[first:last].long(), ctx.spline_order, ctx.n_basis)
             if need_coef:
+                block = _dense_block(columns, values[first:last], n_columns)
                 grad_coef.addmm_(block.T, grad_chunk)
-            if need_x:
                 del block
+            if need_x:
                 grad_block = grad_chunk @ coef_matrix.T  # (rows, in * n_basis)
-                picked = torch.gather(grad_block, 1, columns.reshape(chunk.shape[0], -1))
-                picked = picked.reshape(derivatives.shape)
-                slope = (picked * derivatives).sum(-1)
-                grad_x[first : first + rows] = slope * clamp_derivative(chunk, knots, spline_order)
+                picked = torch.gather(grad_block, 1, columns).reshape(slopes[first:last].shape)
+                grad_x[first:last] = (picked * slopes[first:last]).sum(-1)
         return grad_x, grad_coef, None, None
 
 

@@ -17,16 +17,37 @@ import torch
 
 from .bspline import clamp_to_grid, interval_index
 
-__all__ = ["local_basis", "local_dense_basis", "clamp_derivative"]
+__all__ = ["local_basis", "local_dense_basis", "clamp_derivative", "local_interval"]
+
+# Up to this many intervals, counting the interior knots below each input is
+# faster than a batched ``searchsorted``.
+_MAX_COUNTED_INTERVALS = 16
+
+
+def local_interval(x, knots, spline_order):
+    """Interval index ``j`` of clamped inputs, like :func:`~skkan._engine.bspline.interval_index`."""
+    grid_size = knots.shape[1] - 2 * spline_order - 1
+    if grid_size > _MAX_COUNTED_INTERVALS:
+        return interval_index(x, knots, spline_order)
+    # j = k + number of interior knots t_{k+1}, ..., t_{k+G-1} at or below x.
+    count = torch.full(x.shape, spline_order, dtype=torch.long, device=x.device)
+    for m in range(spline_order + 1, spline_order + grid_size):
+        count += x >= knots[:, m]
+    return count
 
 
 def _local_knots(knots, interval, spline_order):
-    """Knots ``t[j-k+1], ..., t[j+k]`` around each interval, shape (*x.shape, 2k)."""
+    """Knots ``t[j-k+1], ..., t[j+k]`` around each interval, shape (2k, *x.shape).
+
+    One gather along the knot axis of the transposed knots gives ``2k``
+    contiguous (batch, n_features) planes, which keeps the recursion's
+    element-wise operations on contiguous memory.
+    """
     offsets = torch.arange(1 - spline_order, spline_order + 1, device=interval.device)
-    index = interval.unsqueeze(-1) + offsets  # (batch, in, 2k)
-    batch = interval.shape[0]
-    expanded = knots.unsqueeze(0).expand(batch, -1, -1)
-    return torch.gather(expanded, 2, index)
+    index = interval.unsqueeze(0) + offsets[:, None, None]  # (2k, batch, in)
+    n_planes, batch, n_features = index.shape
+    planes = torch.gather(knots.T, 0, index.reshape(n_planes * batch, n_features))
+    return planes.reshape(n_planes, batch, n_features)
 
 
 def local_basis(x, knots, spline_order, with_derivative=False):
@@ -55,26 +76,27 @@ def local_basis(x, knots, spline_order, with_derivative=False):
         Only when ``with_derivative``; ``d B_{start + r} / dx``.
     """
     x = clamp_to_grid(x, knots, spline_order)
-    interval = interval_index(x, knots, spline_order)
+    interval = local_interval(x, knots, spline_order)
     start = interval - spline_order
     ones = torch.ones_like(x)
     if spline_order == 0:
         values = ones.unsqueeze(-1)
         return (start, values, torch.zeros_like(values)) if with_derivative else (start, values)
     t = _local_knots(knots, interval, spline_order)
-    # t[..., k - 1 + m] is knot t_{j+m}: left[d] = x - t_{j+1-d}, right[d] = t_{j+d} - x.
-    left = [None] + [x - t[..., spline_order - d] for d in range(1, spline_order + 1)]
-    right = [None] + [t[..., spline_order - 1 + d] - x for d in range(1, spline_order + 1)]
+    # t[k - 1 + m] is knot t_{j+m}: left[d] = x - t_{j+1-d}, right[d] = t_{j+d} - x.
+    left = [None] + [x - t[spline_order - d] for d in range(1, spline_order + 1)]
+    right = [None] + [t[spline_order - 1 + d] - x for d in range(1, spline_order + 1)]
     values = [ones]
     previous = values
     for degree in range(1, spline_order + 1):
         previous = values
-        saved = torch.zeros_like(x)
+        saved = None
         next_values = []
         for r in range(degree):
-            # The denominator spans the interval holding x, so it is positive.
-            term = previous[r] / (right[r + 1] + left[degree - r])
-            next_values.append(saved + right[r + 1] * term)
+            # The denominator is a knot span holding x's interval, so it is positive.
+            term = previous[r] / (t[spline_order + r] - t[spline_order - degree + r])
+            value = right[r + 1] * term
+            next_values.append(value if saved is None else value + saved)
             saved = left[degree - r] * term
         next_values.append(saved)
         values = next_values
@@ -84,7 +106,7 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     # d B_{m,k}/dx = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
     # with m = j - k + r; ``previous`` holds B_{j-k+1..j, k-1}.
     scaled = [
-        spline_order * previous[r] / (t[..., spline_order + r] - t[..., r]) for r in range(spline_order)
+        spline_order * previous[r] / (t[spline_order + r] - t[r]) for r in range(spline_order)
     ]
     zero = torch.zeros_like(x)
     derivatives = [(scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero)
