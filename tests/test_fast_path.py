@@ -42,7 +42,7 @@ def test_local_basis_equals_dense_reference(spline_order, grid_size):
     torch.testing.assert_close(local_dense_basis(x, knots, spline_order), expected, atol=1e-13, rtol=0)
     start, values = local_basis(x, knots, spline_order)
     assert start.min() >= 0 and start.max() <= grid_size - 1
-    torch.testing.assert_close(values.sum(-1), torch.ones_like(x), atol=1e-13, rtol=0)
+    torch.testing.assert_close(values.sum(1), torch.ones_like(x), atol=1e-13, rtol=0)
 
 
 @pytest.mark.parametrize("spline_order", [1, 2, 3])
@@ -54,8 +54,8 @@ def test_local_derivatives_equal_autograd_of_reference(spline_order):
     start, values, derivatives = local_basis(x, knots, spline_order, with_derivative=True)
     weights = torch.randn(knots.shape[1] - spline_order - 1, generator=generator, dtype=torch.float64)
     (reference_grad,) = torch.autograd.grad((bspline_basis(x, knots, spline_order) @ weights).sum(), x)
-    index = start.unsqueeze(-1) + torch.arange(spline_order + 1)
-    torch.testing.assert_close((derivatives * weights[index]).sum(-1), reference_grad, atol=1e-11, rtol=1e-11)
+    index = start.unsqueeze(1) + torch.arange(spline_order + 1)[:, None]
+    torch.testing.assert_close((derivatives * weights[index]).sum(1), reference_grad, atol=1e-11, rtol=1e-11)
 
 
 def _layer_with_adapted_grid(dtype, seed=0):

@@ -37,10 +37,14 @@ def _chunk_rows(n_columns, itemsize, budget=None):
 
 
 def _columns(start, spline_order, n_basis):
-    """Columns ``i * n_basis + start + r`` of the non-zero basis values, shape (rows, in * (k + 1))."""
+    """Columns ``i * n_basis + start + r`` of the non-zero basis values, shape (rows, (k + 1) * in).
+
+    Entry ``r * in + i`` of a row belongs to basis value ``r`` of input ``i``,
+    the layout of :func:`~skkan._engine.local_bspline.local_basis`.
+    """
     rows, n_features = start.shape
     columns = start + torch.arange(n_features, device=start.device).unsqueeze(0) * n_basis
-    columns = columns.unsqueeze(-1) + torch.arange(spline_order + 1, device=start.device)
+    columns = columns.unsqueeze(1) + torch.arange(spline_order + 1, device=start.device).unsqueeze(-1)
     return columns.reshape(rows, -1)
 
 
@@ -64,7 +68,7 @@ class _SplineContraction(torch.autograd.Function):
         local = local_basis(x, knots, spline_order, with_derivative=need_x)
         n_basis = knots.shape[1] - spline_order - 1
         start, values = local[0], local[1]
-        slopes = local[2] * clamp_derivative(x, knots, spline_order).unsqueeze(-1) if need_x else None
+        slopes = local[2] * clamp_derivative(x, knots, spline_order).unsqueeze(1) if need_x else None
         # int32 halves the saved indices; the grid is far smaller than 2**31.
         ctx.save_for_backward(start.to(torch.int32), values, slopes, coef_matrix)
         ctx.spline_order, ctx.n_basis = spline_order, n_basis
@@ -85,9 +89,9 @@ class _SplineContraction(torch.autograd.Function):
     def backward(ctx, grad_output):
         start, values, slopes, coef_matrix = ctx.saved_tensors
         need_x, need_coef = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        n_rows, n_features = values.shape[0], values.shape[1]
+        n_rows, n_features = values.shape[0], values.shape[2]
         grad_x = values.new_empty(n_rows, n_features) if need_x else None
-        grad_coef = torch.zeros_like(coef_matrix) if need_coef else None
+        grad_coef = None
         n_columns = coef_matrix.shape[0]
         rows = _chunk_rows(n_columns, values.element_size())
         for first in range(0, n_rows, rows):
@@ -96,12 +100,15 @@ class _SplineContraction(torch.autograd.Function):
             columns = _columns(start[first:last].long(), ctx.spline_order, ctx.n_basis)
             if need_coef:
                 block = _dense_block(columns, values[first:last], n_columns)
-                grad_coef.addmm_(block.T, grad_chunk)
+                if grad_coef is None:
+                    grad_coef = block.T @ grad_chunk
+                else:
+                    grad_coef.addmm_(block.T, grad_chunk)
                 del block
             if need_x:
                 grad_block = grad_chunk @ coef_matrix.T  # (rows, in * n_basis)
                 picked = torch.gather(grad_block, 1, columns).reshape(slopes[first:last].shape)
-                grad_x[first:last] = (picked * slopes[first:last]).sum(-1)
+                grad_x[first:last] = (picked * slopes[first:last]).sum(1)
         return grad_x, grad_coef, None, None
 
 

@@ -70,9 +70,11 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     start : torch.LongTensor of shape (batch, n_features)
         Index ``j - k`` of the first non-zero basis function, in
         ``[0, grid_size - 1]``.
-    values : torch.Tensor of shape (batch, n_features, spline_order + 1)
-        ``values[..., r]`` is ``B_{start + r}(x)``.
-    derivatives : torch.Tensor of shape (batch, n_features, spline_order + 1)
+    values : torch.Tensor of shape (batch, spline_order + 1, n_features)
+        ``values[:, r]`` is ``B_{start + r}(x)``. The basis axis comes before
+        the feature axis so that each of the ``k + 1`` values is written and
+        read in contiguous runs.
+    derivatives : torch.Tensor of shape (batch, spline_order + 1, n_features)
         Only when ``with_derivative``; ``d B_{start + r} / dx``.
     """
     x = clamp_to_grid(x, knots, spline_order)
@@ -80,7 +82,7 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     start = interval - spline_order
     ones = torch.ones_like(x)
     if spline_order == 0:
-        values = ones.unsqueeze(-1)
+        values = ones.unsqueeze(1)
         return (start, values, torch.zeros_like(values)) if with_derivative else (start, values)
     t = _local_knots(knots, interval, spline_order)
     # t[k - 1 + m] is knot t_{j+m}: left[d] = x - t_{j+1-d}, right[d] = t_{j+d} - x.
@@ -100,7 +102,7 @@ def local_basis(x, knots, spline_order, with_derivative=False):
             saved = left[degree - r] * term
         next_values.append(saved)
         values = next_values
-    stacked = torch.stack(values, dim=-1)
+    stacked = torch.stack(values, dim=1)
     if not with_derivative:
         return start, stacked
     # d B_{m,k}/dx = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
@@ -111,7 +113,7 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     zero = torch.zeros_like(x)
     derivatives = [(scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero)
                    for r in range(spline_order + 1)]
-    return start, stacked, torch.stack(derivatives, dim=-1)
+    return start, stacked, torch.stack(derivatives, dim=1)
 
 
 def local_dense_basis(x, knots, spline_order):
@@ -125,7 +127,7 @@ def local_dense_basis(x, knots, spline_order):
     start, values = local_basis(x, knots, spline_order)
     offsets = torch.arange(spline_order + 1, device=x.device)
     dense = x.new_zeros(x.shape[0], x.shape[1], n_basis)
-    return dense.scatter(2, start.unsqueeze(-1) + offsets, values)
+    return dense.scatter(2, start.unsqueeze(-1) + offsets, values.transpose(1, 2))
 
 
 def clamp_derivative(x, knots, spline_order):
