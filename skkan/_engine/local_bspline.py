@@ -17,7 +17,7 @@ import torch
 
 from .bspline import clamp_to_grid, interval_index
 
-__all__ = ["local_basis", "local_dense_basis", "clamp_derivative", "local_interval"]
+__all__ = ["local_basis", "local_values", "local_dense_basis", "clamp_derivative", "local_interval"]
 
 # Up to this many intervals, counting the interior knots below each input is
 # faster than a batched ``searchsorted``.
@@ -79,11 +79,21 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     """
     x = clamp_to_grid(x, knots, spline_order)
     interval = local_interval(x, knots, spline_order)
-    start = interval - spline_order
+    return (interval - spline_order, *local_values(x, knots, interval, spline_order, with_derivative))
+
+
+def local_values(x, knots, interval, spline_order, with_derivative=False):
+    """Non-zero basis values of ``x`` on given knot intervals (de Boor's triangle).
+
+    ``x`` must lie in the closed interval ``[t_j, t_{j+1}]`` of its
+    ``interval`` index ``j`` (``k <= j < grid_size + k``); the values are
+    those of the polynomial pieces of that interval. See :func:`local_basis`
+    for the shapes; ``start`` is ``interval - spline_order``.
+    """
     ones = torch.ones_like(x)
     if spline_order == 0:
         values = ones.unsqueeze(1)
-        return (start, values, torch.zeros_like(values)) if with_derivative else (start, values)
+        return (values, torch.zeros_like(values)) if with_derivative else (values,)
     t = _local_knots(knots, interval, spline_order)
     # t[k - 1 + m] is knot t_{j+m}: left[d] = x - t_{j+1-d}, right[d] = t_{j+d} - x.
     left = [None] + [x - t[spline_order - d] for d in range(1, spline_order + 1)]
@@ -104,7 +114,7 @@ def local_basis(x, knots, spline_order, with_derivative=False):
         values = next_values
     stacked = torch.stack(values, dim=1)
     if not with_derivative:
-        return start, stacked
+        return (stacked,)
     # d B_{m,k}/dx = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
     # with m = j - k + r; ``previous`` holds B_{j-k+1..j, k-1}.
     scaled = [
@@ -113,7 +123,7 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     zero = torch.zeros_like(x)
     derivatives = [(scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero)
                    for r in range(spline_order + 1)]
-    return start, stacked, torch.stack(derivatives, dim=1)
+    return stacked, torch.stack(derivatives, dim=1)
 
 
 def local_dense_basis(x, knots, spline_order):
