@@ -146,10 +146,10 @@ def _run_torch(model_name, task, n_steps, n_predict):
     baseline = _ru_maxrss_mib()
     times = []
     for index in range(n_steps + 1):
-        start = time.perf_counter()
+        start = time.perf_counter(), time.process_time()
         step()
         if index:  # the first step warms up allocators and optimizer state
-            times.append(time.perf_counter() - start)
+            times.append((time.perf_counter() - start[0], time.process_time() - start[1]))
     peak = _ru_maxrss_mib() - baseline
     X_predict, _ = _data(task, n_predict, seed=2)
     x_predict = torch.from_numpy(X_predict)
@@ -183,10 +183,10 @@ def _run_sklearn(task, n_steps, n_predict):
         warnings.simplefilter("ignore")
         for index in range(n_steps + 1):
             rows = rng.permutation(X.shape[0])[:batch]
-            start = time.perf_counter()
+            start = time.perf_counter(), time.process_time()
             model.partial_fit(X[rows], y[rows, 0])
             if index:
-                times.append(time.perf_counter() - start)
+                times.append((time.perf_counter() - start[0], time.process_time() - start[1]))
     peak = _ru_maxrss_mib() - baseline
     X_predict, _ = _data(task, n_predict, seed=2)
     start = time.perf_counter()
@@ -211,7 +211,8 @@ def _worker(arguments):
     n_parameters, times, predict_seconds, peak = result
     print(json.dumps({
         "parameters": n_parameters,
-        "step_seconds": statistics.median(times),
+        "step_seconds": statistics.median(wall for wall, _ in times),
+        "step_cpu_seconds": statistics.median(cpu for _, cpu in times),
         "predict_rows_per_second": arguments.predict_rows / predict_seconds,
         "peak_train_mib": peak,
     }))
@@ -243,6 +244,11 @@ def _format_rate(value):
 
 
 def _table(results, threads, quick):
+    # With one thread, CPU time is the cost of a step and is not inflated by
+    # other processes on a shared machine; with more threads it would add up
+    # the threads, so the ratios then use wall-clock time.
+    key = "step_cpu_seconds" if threads == 1 else "step_seconds"
+    basis = "CPU time" if threads == 1 else "wall-clock time"
     lines = [
         "# Training and prediction speed",
         "",
@@ -251,8 +257,9 @@ def _table(results, threads, quick):
         f"({os.cpu_count()} logical CPUs, {threads} thread(s)), Python {platform.python_version()}, "
         f"torch {_version('torch')}, pykan {_version('pykan')}, scikit-learn {_version('scikit-learn')}.",
         "",
-        "Steps are Adam steps on one batch (median over the timed steps, after one warm-up step). "
-        f"Prediction runs in batches of {PREDICT_BATCH:,} rows without gradients. "
+        "Steps are Adam steps on one batch: median over the timed steps, after one warm-up step, of the "
+        f"wall-clock time (steps/s) and of the process CPU time (ms/step). Ratios use the {basis}. "
+        f"Prediction runs in batches of {PREDICT_BATCH:,} rows without gradients (wall-clock). "
         "Peak memory is the growth of the process's maximum resident set size (`ru_maxrss`) over the "
         "training steps, measured in a fresh process per model after the model and data exist: it "
         "counts activations, gradients, optimizer state and allocator overhead of a training step, "
@@ -264,44 +271,43 @@ def _table(results, threads, quick):
         lines += [
             f"## Task `{task_name}`: {task['description']}, grid {task['grid_size']}, spline order {SPLINE_ORDER}",
             "",
-            "| model | parameters | train steps/s | predict rows/s | peak train memory (MiB) "
-            "| step time vs skkan (fast) | step time per parameter vs skkan (fast) |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| model | parameters | train steps/s | CPU ms/step | predict rows/s | peak train memory (MiB) "
+            "| step time / skkan (fast) | step time per parameter / skkan (fast) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         fast = rows.get("skkan-fast", {})
         for model_name, row in rows.items():
             if "error" in row:
-                lines.append(f"| {_LABELS[model_name]} | | could not run: {row['error']} | | | | |")
+                lines.append(f"| {_LABELS[model_name]} | | could not run: {row['error']} | | | | | |")
                 continue
             ratio = per_parameter = ""
-            if "step_seconds" in fast:
-                ratio = f"{row['step_seconds'] / fast['step_seconds']:.2f}x"
-                mine = fast["step_seconds"] / fast["parameters"]
-                per_parameter = f"{(row['step_seconds'] / row['parameters']) / mine:.2f}x"
+            if key in fast:
+                ratio = f"{row[key] / fast[key]:.2f}"
+                per_parameter = f"{(row[key] / row['parameters']) / (fast[key] / fast['parameters']):.2f}"
             lines.append(
                 f"| {_LABELS[model_name]} | {row['parameters']:,} | {_format_rate(1 / row['step_seconds'])} "
-                f"| {_format_rate(row['predict_rows_per_second'])} | {row['peak_train_mib']:.1f} | {ratio} "
-                f"| {per_parameter} |"
+                f"| {1000 * row['step_cpu_seconds']:.1f} | {_format_rate(row['predict_rows_per_second'])} "
+                f"| {row['peak_train_mib']:.1f} | {ratio} | {per_parameter} |"
             )
-        lines += [""] + _summary(rows) + [""]
+        lines += [""] + _summary(rows, key) + [""]
     return "\n".join(lines)
 
 
-def _summary(rows):
+def _summary(rows, key):
     fast = rows.get("skkan-fast", {})
-    if "step_seconds" not in fast:
+    if key not in fast:
         return ["skkan (fast) did not run."]
     lines = []
     for name, label in (("skkan-reference", "the reference path"), ("pykan", "pykan")):
-        if "step_seconds" in rows.get(name, {}):
+        if key in rows.get(name, {}):
             lines.append(
-                f"- skkan (fast) trains {rows[name]['step_seconds'] / fast['step_seconds']:.1f}x as many "
-                f"steps/s as {label} and predicts "
+                f"- skkan (fast) trains {rows[name][key] / fast[key]:.1f}x as fast as {label} "
+                f"(step time ratio) and predicts "
                 f"{fast['predict_rows_per_second'] / rows[name]['predict_rows_per_second']:.1f}x as many rows/s."
             )
     mlp = rows.get("torch-mlp", {})
-    if "step_seconds" in mlp:
-        per_parameter = (fast["step_seconds"] / fast["parameters"]) / (mlp["step_seconds"] / mlp["parameters"])
+    if key in mlp:
+        per_parameter = (fast[key] / fast["parameters"]) / (mlp[key] / mlp["parameters"])
         lines.append(f"- Step time per trainable parameter, skkan (fast) / torch MLP: {per_parameter:.2f}.")
         if mlp["peak_train_mib"] > 0:
             lines.append(
@@ -343,8 +349,8 @@ def main(argv=None):
         results[task_name] = {}
         for model_name in arguments.models:
             slow = model_name in ("pykan", "skkan-reference") and task_name == "wide"
-            steps = (3 if slow else 10) if arguments.quick else (10 if slow else 50)
-            predict_rows = 20_000 if arguments.quick else 100_000
+            steps = (2 if slow else 8) if arguments.quick else (10 if slow else 50)
+            predict_rows = 10_000 if arguments.quick else 100_000
             print(f"{task_name:>5} {model_name:<16}", end=" ", flush=True)
             row = _measure(task_name, model_name, steps, predict_rows, arguments.threads, arguments.timeout)
             results[task_name][model_name] = row

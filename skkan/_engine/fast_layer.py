@@ -65,23 +65,33 @@ class _SplineContraction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coef_matrix, knots, spline_order):
         need_x = x.requires_grad
-        local = local_basis(x, knots, spline_order, with_derivative=need_x)
         n_basis = knots.shape[1] - spline_order - 1
-        start, values = local[0], local[1]
-        slopes = local[2] * clamp_derivative(x, knots, spline_order).unsqueeze(1) if need_x else None
-        # int32 halves the saved indices; the grid is far smaller than 2**31.
-        ctx.save_for_backward(start.to(torch.int32), values, slopes, coef_matrix)
-        ctx.spline_order, ctx.n_basis = spline_order, n_basis
+        n_rows, n_features = x.shape
         n_columns = coef_matrix.shape[0]
-        rows = _chunk_rows(n_columns, x.element_size())
-        if x.shape[0] <= rows:
-            return _dense_block(_columns(start, spline_order, n_basis), values, n_columns) @ coef_matrix
-        out = x.new_empty(x.shape[0], coef_matrix.shape[1])
-        for first in range(0, x.shape[0], rows):
+        # The chunk bounds both the dense block and the temporaries of the
+        # local recursion (about 8k + 16 numbers per input).
+        rows = min(
+            _chunk_rows(n_columns, x.element_size()),
+            _chunk_rows(n_features * (8 * spline_order + 16), x.element_size()),
+        )
+        start = torch.empty(n_rows, n_features, dtype=torch.int32, device=x.device)
+        values = x.new_empty(n_rows, spline_order + 1, n_features)
+        slopes = x.new_empty(n_rows, spline_order + 1, n_features) if need_x else None
+        out = x.new_empty(n_rows, coef_matrix.shape[1])
+        for first in range(0, n_rows, rows):
             last = first + rows
-            columns = _columns(start[first:last], spline_order, n_basis)
-            block = _dense_block(columns, values[first:last], n_columns)
+            chunk = x[first:last]
+            local = local_basis(chunk, knots, spline_order, with_derivative=need_x)
+            start[first:last] = local[0]
+            values[first:last] = local[1]
+            if need_x:
+                torch.mul(local[2], clamp_derivative(chunk, knots, spline_order).unsqueeze(1), out=slopes[first:last])
+            block = _dense_block(_columns(local[0], spline_order, n_basis), local[1], n_columns)
+            del local
             torch.matmul(block, coef_matrix, out=out[first:last])
+        # int32 halves the saved indices; the grid is far smaller than 2**31.
+        ctx.save_for_backward(start, values, slopes, coef_matrix)
+        ctx.spline_order, ctx.n_basis = spline_order, n_basis
         return out
 
     @staticmethod
