@@ -159,3 +159,14 @@ def test_estimator_predictions_are_chunked_consistently(monkeypatch):
     assert _base._numbers_per_row(model.network_) > 0
     monkeypatch.setattr(_base, "_PREDICT_BUDGET_BYTES", 1)  # one row per chunk
     np.testing.assert_allclose(model.predict(X), whole, rtol=1e-6, atol=1e-6)
+
+
+def test_fused_entry_point_is_the_fast_path_on_cpu():
+    layer = _layer_with_adapted_grid(torch.float64, seed=4)
+    x = _inputs_around_grid(layer.knots, layer.spline_order, 50, seed=5)
+    coef = layer._scaled_coefficients()
+    matrix = coef.transpose(1, 2).reshape(-1, layer.out_features)
+    fused = fast_layer.fused_spline_contraction(x, matrix, layer.knots, layer.spline_order)
+    expected = bspline_basis(x, layer.knots, layer.spline_order).reshape(50, -1) @ matrix
+    torch.testing.assert_close(fused, expected, atol=1e-12, rtol=1e-12)
+    assert "fn" not in fast_layer._COMPILED

@@ -28,7 +28,7 @@ from .local_bspline import clamp_derivative, local_basis
 __all__ = ["spline_contraction", "fused_spline_contraction", "CHUNK_BUDGET_BYTES"]
 
 #: Bytes of the dense basis block (and of its gradient) per chunk.
-CHUNK_BUDGET_BYTES = 16 * 2**20
+CHUNK_BUDGET_BYTES = 8 * 2**20
 
 
 def _chunk_rows(n_columns, itemsize, budget=None):
