@@ -32,9 +32,10 @@ _PREDICT_BUDGET_BYTES = 64 * 2**20
 def _numbers_per_row(network):
     """Numbers one prediction row holds at once in the widest layer.
 
-    Layers run one after the other, so the widest one bounds the peak: its
-    dense basis block, the local-basis temporaries (about ``6k + 8`` per
-    input) and the input and output rows.
+    Layers run one after the other, so the widest one bounds the peak: per
+    input its dense basis row (``grid_size + k``), the local basis values,
+    indices and recursion temporaries (about ``7k + 9``), plus the input and
+    output rows. The engine also chunks internally, so this is a safe bound.
     """
     return max(
         layer.in_features * (layer.grid_size + 7 * layer.spline_order + 9) + 2 * layer.out_features
