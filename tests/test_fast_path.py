@@ -170,3 +170,14 @@ def test_fused_entry_point_is_the_fast_path_on_cpu():
     expected = bspline_basis(x, layer.knots, layer.spline_order).reshape(50, -1) @ matrix
     torch.testing.assert_close(fused, expected, atol=1e-12, rtol=1e-12)
     assert "fn" not in fast_layer._COMPILED
+
+
+@pytest.mark.parametrize("n_rows", [0, 1])
+def test_fast_path_handles_empty_and_single_row_batches(n_rows):
+    layer = _layer_with_adapted_grid(torch.float64, seed=6)
+    x = torch.zeros(n_rows, 5, dtype=torch.float64)
+    fast = _outputs_and_gradients(layer, x, use_fast_path=True)
+    reference = _outputs_and_gradients(layer, x, use_fast_path=False)
+    assert fast[0].shape == (n_rows, 3)
+    for got, expected in zip(fast, reference):
+        torch.testing.assert_close(got, expected, atol=1e-12, rtol=1e-12)

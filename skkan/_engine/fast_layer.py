@@ -174,7 +174,7 @@ def _triton_available():
 
 def _dense_contraction(x, coef_matrix, knots, spline_order):
     # Plain autograd version, for torch.compile to fuse on the GPU.
-    return local_dense_basis(x, knots, spline_order).reshape(x.shape[0], -1) @ coef_matrix
+    return local_dense_basis(x, knots, spline_order).flatten(1) @ coef_matrix
 
 
 # "state" False: compilation unavailable or failed, use the eager fallback.

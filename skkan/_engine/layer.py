@@ -99,7 +99,7 @@ class KANLayer(nn.Module):
 
     def _reference_forward(self, x):
         base = nn.functional.silu(x) @ (self.base_weight * self.mask)
-        spline = self.basis(x).reshape(x.shape[0], -1) @ self._coefficient_matrix()
+        spline = self.basis(x).flatten(1) @ self._coefficient_matrix()
         return base + spline + self.bias
 
     def _fast_forward(self, x):

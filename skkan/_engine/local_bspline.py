@@ -17,7 +17,7 @@ import torch
 
 from .bspline import clamp_to_grid, interval_index
 
-__all__ = ["local_basis", "local_values", "local_dense_basis", "clamp_derivative", "local_interval"]
+__all__ = ["local_basis", "local_values", "local_dense_basis", "local_interval"]
 
 # Up to this many intervals, counting the interior knots below each input is
 # faster than a batched ``searchsorted``.
@@ -139,16 +139,3 @@ def local_dense_basis(x, knots, spline_order):
     offsets = torch.arange(spline_order + 1, device=x.device)
     dense = x.new_zeros(x.shape[0], x.shape[1], n_basis)
     return dense.scatter(2, start.unsqueeze(-1) + offsets, values.transpose(1, 2))
-
-
-def clamp_derivative(x, knots, spline_order):
-    """Derivative of the clamp to the interior range, as torch's min/max give it.
-
-    One inside the range, zero outside, and one half exactly on a bound
-    (torch splits the gradient of ``maximum``/``minimum`` on ties).
-    """
-    low = knots[:, spline_order]
-    high = knots[:, -spline_order - 1]
-    above = ((x >= low).to(x.dtype) + (x > low).to(x.dtype)) * 0.5
-    below = ((x <= high).to(x.dtype) + (x < high).to(x.dtype)) * 0.5
-    return above * below
