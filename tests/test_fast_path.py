@@ -58,10 +58,10 @@ def test_local_derivatives_equal_autograd_of_reference(spline_order):
     torch.testing.assert_close((derivatives * weights[index]).sum(1), reference_grad, atol=1e-11, rtol=1e-11)
 
 
-def _layer_with_adapted_grid(dtype, seed=0):
+def _layer_with_adapted_grid(dtype, seed=0, spline_order=3):
     """A layer after a grid update (non-uniform knots), with a pruned edge."""
     generator = torch.Generator().manual_seed(seed)
-    layer = KANLayer(5, 3, grid_size=6, spline_order=3, generator=generator, dtype=dtype)
+    layer = KANLayer(5, 3, grid_size=6, spline_order=spline_order, generator=generator, dtype=dtype)
     data = torch.randn(200, 5, generator=generator, dtype=dtype) ** 3
     set_layer_grid(layer, data, torch.ones(200, dtype=dtype), grid_eps=0.0)
     with torch.no_grad():
@@ -179,5 +179,15 @@ def test_fast_path_handles_empty_and_single_row_batches(n_rows):
     fast = _outputs_and_gradients(layer, x, use_fast_path=True)
     reference = _outputs_and_gradients(layer, x, use_fast_path=False)
     assert fast[0].shape == (n_rows, 3)
+    for got, expected in zip(fast, reference):
+        torch.testing.assert_close(got, expected, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("spline_order", [0, 1, 2, 4])
+def test_fast_layer_matches_reference_for_other_orders(spline_order):
+    layer = _layer_with_adapted_grid(torch.float64, seed=7, spline_order=spline_order)
+    x = _inputs_around_grid(layer.knots, spline_order, 100, seed=8)
+    fast = _outputs_and_gradients(layer, x, use_fast_path=True)
+    reference = _outputs_and_gradients(layer, x, use_fast_path=False)
     for got, expected in zip(fast, reference):
         torch.testing.assert_close(got, expected, atol=1e-12, rtol=1e-12)

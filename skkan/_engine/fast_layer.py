@@ -65,6 +65,20 @@ def _product(a, b):
     return a @ b
 
 
+def _derivative_matrix(coef_matrix, knots, spline_order):
+    """Coefficients of the derivative splines, shape (in * (n_basis - 1), out).
+
+    ``S'(x) = sum_m B_{m, k-1}(x) k (C_m - C_{m-1}) / (t_{m+k} - t_m)``; row
+    ``i * (n_basis - 1) + m - 1`` holds the term of ``B_{m, k-1}``.
+    """
+    n_features = knots.shape[0]
+    n_basis = knots.shape[1] - spline_order - 1
+    coef = coef_matrix.reshape(n_features, n_basis, -1)
+    spans = knots[:, spline_order + 1 : spline_order + n_basis] - knots[:, 1:n_basis]
+    derivative = spline_order * (coef[:, 1:] - coef[:, :-1]) / spans.unsqueeze(-1)
+    return derivative.reshape(-1, coef.shape[2])
+
+
 def _dense_block(columns, values, n_columns):
     """Scatter local basis values into a dense (rows, in * n_basis) block."""
     block = values.new_zeros(values.shape[0], n_columns)
@@ -75,9 +89,12 @@ class _SplineContraction(torch.autograd.Function):
     """``y = dense_basis(x) @ coef_matrix`` without storing the dense basis.
 
     ``x`` must already be clamped to the grid (autograd then handles the
-    clamp's derivative). The forward keeps the ``k + 1`` local basis values per input (and their
-    derivatives when the input needs a gradient), which do not depend on the
-    grid size; the dense block is rebuilt chunk by chunk in the backward.
+    clamp's derivative). The forward keeps the ``k + 1`` local basis values
+    per input, and when the input needs a gradient the ``k`` values of order
+    ``k - 1``; neither depends on the grid size. The dense block is rebuilt
+    chunk by chunk in the backward. The input gradient uses that the
+    derivative of a spline is a spline of order ``k - 1`` whose coefficients
+    are scaled differences of the original ones (:func:`_derivative_matrix`).
     """
 
     @staticmethod
@@ -94,35 +111,37 @@ class _SplineContraction(torch.autograd.Function):
         )
         start = torch.empty(n_rows, n_features, dtype=torch.int32, device=x.device)
         values = x.new_empty(n_rows, spline_order + 1, n_features)
-        slopes = x.new_empty(n_rows, spline_order + 1, n_features) if need_x else None
+        lower = x.new_empty(n_rows, spline_order, n_features) if need_x else None
         out = x.new_empty(n_rows, coef_matrix.shape[1])
         for first in range(0, n_rows, rows):
             last = first + rows
             chunk = x[first:last]
             chunk_start = local_interval(chunk, knots, spline_order) - spline_order
-            local = local_values(chunk, knots, chunk_start + spline_order, spline_order, with_derivative=need_x)
+            local = local_values(chunk, knots, chunk_start + spline_order, spline_order, with_lower_order=need_x)
             start[first:last] = chunk_start
             values[first:last] = local[0]
             if need_x:
-                slopes[first:last] = local[1]
+                lower[first:last] = local[1]
             block = _dense_block(_columns(chunk_start, spline_order, n_basis), local[0], n_columns)
             del local
             out[first:last] = _product(block, coef_matrix)
         # int32 halves the saved indices; the grid is far smaller than 2**31.
-        ctx.save_for_backward(start, values, slopes, coef_matrix)
+        ctx.save_for_backward(start, values, lower, coef_matrix, knots)
         ctx.spline_order, ctx.n_basis = spline_order, n_basis
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        start, values, slopes, coef_matrix = ctx.saved_tensors
+        start, values, lower, coef_matrix, knots = ctx.saved_tensors
         need_x, need_coef = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         n_rows, n_features = values.shape[0], values.shape[2]
         grad_x = values.new_empty(n_rows, n_features) if need_x else None
         grad_coef = None
         n_columns = coef_matrix.shape[0]
         rows = _chunk_rows(n_columns, values.element_size())
+        if need_x and ctx.spline_order > 0:
+            derivative_matrix = _derivative_matrix(coef_matrix, knots, ctx.spline_order)
         for first in range(0, n_rows, rows):
             last = first + rows
             grad_chunk = grad_output[first:last]
@@ -134,10 +153,14 @@ class _SplineContraction(torch.autograd.Function):
                 else:
                     grad_coef += _product(block.T, grad_chunk)
                 del block
-            if need_x:
-                grad_block = grad_chunk @ coef_matrix.T  # (rows, in * n_basis)
-                picked = torch.gather(grad_block, 1, columns).reshape(slopes[first:last].shape)
-                grad_x[first:last] = (picked * slopes[first:last]).sum(1)
+            if need_x and ctx.spline_order == 0:  # piecewise constant splines
+                grad_x[first:last] = 0.0
+            elif need_x:
+                chunk_lower = lower[first:last]
+                grad_block = grad_chunk @ derivative_matrix.T  # (rows, in * (n_basis - 1))
+                lower_columns = _columns(start[first:last].long(), ctx.spline_order - 1, ctx.n_basis - 1)
+                picked = torch.gather(grad_block, 1, lower_columns).reshape(chunk_lower.shape)
+                grad_x[first:last] = (picked * chunk_lower).sum(1)
         if need_coef and grad_coef is None:  # no rows
             grad_coef = torch.zeros_like(coef_matrix)
         return grad_x, grad_coef, None, None

@@ -83,18 +83,24 @@ def local_basis(x, knots, spline_order, with_derivative=False):
     return (interval - spline_order, *local_values(x, knots, interval, spline_order, with_derivative))
 
 
-def local_values(x, knots, interval, spline_order, with_derivative=False):
+def local_values(x, knots, interval, spline_order, with_derivative=False, with_lower_order=False):
     """Non-zero basis values of ``x`` on given knot intervals (de Boor's triangle).
 
     ``x`` must lie in the closed interval ``[t_j, t_{j+1}]`` of its
     ``interval`` index ``j`` (``k <= j < grid_size + k``); the values are
     those of the polynomial pieces of that interval. See :func:`local_basis`
     for the shapes; ``start`` is ``interval - spline_order``.
+
+    With ``with_lower_order``, the last returned tensor, of shape
+    (batch, k, n_features), holds the order ``k - 1`` values
+    ``B_{start + 1 + s, k - 1}(x)``, from which derivatives follow.
     """
     ones = torch.ones_like(x)
     if spline_order == 0:
         values = ones.unsqueeze(1)
-        return (values, torch.zeros_like(values)) if with_derivative else (values,)
+        extra = (torch.zeros_like(values),) if with_derivative else ()
+        extra += (x.new_zeros(x.shape[0], 0, x.shape[1]),) if with_lower_order else ()
+        return (values, *extra)
     t = _local_knots(knots, interval, spline_order)
     # t[k - 1 + m] is knot t_{j+m}: left[d] = x - t_{j+1-d}, right[d] = t_{j+d} - x.
     left = [None] + [x - t[spline_order - d] for d in range(1, spline_order + 1)]
@@ -114,8 +120,9 @@ def local_values(x, knots, interval, spline_order, with_derivative=False):
         next_values.append(saved)
         values = next_values
     stacked = torch.stack(values, dim=1)
+    lower = (torch.stack(previous, dim=1),) if with_lower_order else ()
     if not with_derivative:
-        return (stacked,)
+        return (stacked, *lower)
     # d B_{m,k}/dx = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
     # with m = j - k + r; ``previous`` holds B_{j-k+1..j, k-1}.
     scaled = [
@@ -124,7 +131,7 @@ def local_values(x, knots, interval, spline_order, with_derivative=False):
     zero = torch.zeros_like(x)
     derivatives = [(scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero)
                    for r in range(spline_order + 1)]
-    return stacked, torch.stack(derivatives, dim=1)
+    return (stacked, torch.stack(derivatives, dim=1), *lower)
 
 
 def local_dense_basis(x, knots, spline_order):
