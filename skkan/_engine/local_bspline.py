@@ -38,17 +38,16 @@ def local_interval(x, knots, spline_order):
 
 
 def _local_knots(knots, interval, spline_order):
-    """Knots ``t[j-k+1], ..., t[j+k]`` around each interval, shape (2k, *x.shape).
+    """Knots ``t[j-k+1], ..., t[j+k]`` around each interval, a list of 2k (batch, n_features) planes.
 
-    One gather along the knot axis of the transposed knots gives ``2k``
-    contiguous (batch, n_features) planes, which keeps the recursion's
-    element-wise operations on contiguous memory.
+    Plane ``m`` gathers from the transposed knots shifted by ``m``, so all
+    planes share one index and come out contiguous, which keeps the
+    recursion's element-wise operations on contiguous memory.
     """
-    offsets = torch.arange(1 - spline_order, spline_order + 1, device=interval.device)
-    index = interval.unsqueeze(0) + offsets[:, None, None]  # (2k, batch, in)
-    n_planes, batch, n_features = index.shape
-    planes = torch.gather(knots.T, 0, index.reshape(n_planes * batch, n_features))
-    return planes.reshape(n_planes, batch, n_features)
+    grid_size = knots.shape[1] - 2 * spline_order - 1
+    by_row = knots.T.contiguous()
+    index = interval - spline_order
+    return [torch.gather(by_row[m + 1 : m + 1 + grid_size], 0, index) for m in range(2 * spline_order)]
 
 
 def local_basis(x, knots, spline_order, with_derivative=False):
