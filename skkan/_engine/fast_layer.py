@@ -7,13 +7,12 @@ with ``C`` the scaled coefficients flattened to a matrix of shape
 :mod:`~skkan._engine.local_bspline`), scatters them into a dense basis block
 of a bounded number of rows and multiplies it with ``C``, so the work is one
 BLAS product per chunk. Between forward and backward only the ``k + 1``
-local basis values (and derivatives) per input are kept, never the dense
-basis: the dense block is rebuilt chunk by chunk in the backward, so the
-memory held does not depend on the grid size, and the transient memory is
-capped by :data:`CHUNK_BUDGET_BYTES`. (Keeping the local values was measured
-faster than re-evaluating the basis in the backward, at a similar memory
-cost: ``2 (k + 1) + 1`` numbers per input instead of the input alone plus a
-recomputation.)
+local basis values, the ``k`` values of order ``k - 1`` (for the input
+gradient) and the interval index per input are kept, never the dense basis:
+the dense block is rebuilt chunk by chunk in the backward, so the memory
+held does not depend on the grid size, and the transient memory is capped by
+:data:`CHUNK_BUDGET_BYTES`. (Keeping the local values was measured faster
+than re-evaluating the basis in the backward, at a similar memory cost.)
 
 Scattering into a dense block and using one matrix product was measured
 faster on CPU than gathering the ``k + 1`` coefficient rows per input and
@@ -207,9 +206,10 @@ _COMPILED = {}
 def fused_spline_contraction(x, coef_matrix, knots, spline_order):
     """:func:`spline_contraction`, fused by ``torch.compile`` on CUDA when Triton is present.
 
-    On the CPU, or when compilation is unavailable or fails, this is
-    :func:`spline_contraction`. The CUDA branch has not been measured on a
-    GPU yet.
+    On the CPU, or when Triton is missing or compiling the forward fails,
+    this is :func:`spline_contraction`. The CUDA branch has not been run on
+    a GPU yet; its plain-autograd graph keeps the dense basis for the
+    backward, so its memory grows with the grid size.
     """
     if x.is_cuda and _COMPILED.get("state", None) is not False:
         if "fn" not in _COMPILED:
