@@ -108,7 +108,7 @@ class _SplineContraction(torch.autograd.Function):
             _chunk_rows(n_columns, x.element_size()),
             _chunk_rows(n_features * (8 * spline_order + 16), x.element_size()),
         )
-        start = torch.empty(n_rows, n_features, dtype=torch.int32, device=x.device)
+        columns = torch.empty(n_rows, (spline_order + 1) * n_features, dtype=torch.long, device=x.device)
         values = x.new_empty(n_rows, spline_order + 1, n_features)
         lower = x.new_empty(n_rows, spline_order, n_features) if need_x else None
         out = x.new_empty(n_rows, coef_matrix.shape[1])
@@ -117,22 +117,23 @@ class _SplineContraction(torch.autograd.Function):
             chunk = x[first:last]
             chunk_start = local_interval(chunk, knots, spline_order) - spline_order
             local = local_values(chunk, knots, chunk_start + spline_order, spline_order, with_lower_order=need_x)
-            start[first:last] = chunk_start
+            columns[first:last] = _columns(chunk_start, spline_order, n_basis)
             values[first:last] = local[0]
             if need_x:
                 lower[first:last] = local[1]
-            block = _dense_block(_columns(chunk_start, spline_order, n_basis), local[0], n_columns)
+            block = _dense_block(columns[first:last], local[0], n_columns)
             del local
             out[first:last] = _product(block, coef_matrix)
-        # int32 halves the saved indices; the grid is far smaller than 2**31.
-        ctx.save_for_backward(start, values, lower, coef_matrix, knots)
+        # Keeping the columns costs k + 1 integers per input and saves
+        # rebuilding them in the backward.
+        ctx.save_for_backward(columns, values, lower, coef_matrix, knots)
         ctx.spline_order, ctx.n_basis = spline_order, n_basis
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        start, values, lower, coef_matrix, knots = ctx.saved_tensors
+        all_columns, values, lower, coef_matrix, knots = ctx.saved_tensors
         need_x, need_coef = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         n_rows, n_features = values.shape[0], values.shape[2]
         grad_x = values.new_empty(n_rows, n_features) if need_x else None
@@ -141,10 +142,11 @@ class _SplineContraction(torch.autograd.Function):
         rows = _chunk_rows(n_columns, values.element_size())
         if need_x and ctx.spline_order > 0:
             derivative_matrix = _derivative_matrix(coef_matrix, knots, ctx.spline_order)
+            feature_shift = torch.arange(n_features, device=values.device).repeat(ctx.spline_order)
         for first in range(0, n_rows, rows):
             last = first + rows
             grad_chunk = grad_output[first:last]
-            columns = _columns(start[first:last].long(), ctx.spline_order, ctx.n_basis)
+            columns = all_columns[first:last]
             if need_coef:
                 block = _dense_block(columns, values[first:last], n_columns)
                 if grad_coef is None:
@@ -157,7 +159,8 @@ class _SplineContraction(torch.autograd.Function):
             elif need_x:
                 chunk_lower = lower[first:last]
                 grad_block = grad_chunk @ derivative_matrix.T  # (rows, in * (n_basis - 1))
-                lower_columns = _columns(start[first:last].long(), ctx.spline_order - 1, ctx.n_basis - 1)
+                # i * (n_basis - 1) + start + s = (column of value s) - i
+                lower_columns = columns[:, : ctx.spline_order * n_features] - feature_shift
                 picked = torch.gather(grad_block, 1, lower_columns).reshape(chunk_lower.shape)
                 grad_x[first:last] = (picked * chunk_lower).sum(1)
         if need_coef and grad_coef is None:  # no rows
