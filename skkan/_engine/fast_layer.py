@@ -8,7 +8,7 @@ with ``C`` the scaled coefficients flattened to a matrix of shape
 of a bounded number of rows and multiplies it with ``C``, so the work is one
 BLAS product per chunk. Between forward and backward only the ``k + 1``
 local basis values, the ``k`` values of order ``k - 1`` (for the input
-gradient) and the interval index per input are kept, never the dense basis:
+gradient) and the ``k + 1`` column indices per input are kept, never the dense basis:
 the dense block is rebuilt chunk by chunk in the backward, so the memory
 held does not depend on the grid size, and the transient memory is capped by
 :data:`CHUNK_BUDGET_BYTES`. (Keeping the local values was measured faster
