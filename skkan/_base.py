@@ -31,12 +31,26 @@ _AUTO_LBFGS_MAX_SAMPLES = 5000
 # early_stopping="auto" needs this many samples (10 validation samples at the default fraction).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
-# Memory a prediction chunk may use for its spline bases.
-_PREDICT_BUDGET_BYTES = 256 * 2**20
 # Standardised inputs are clipped to this many (training) standard deviations:
 # far beyond any knot grid, yet small enough that float32 layers stay finite
 # on absurd inputs (e.g. 1e300 where training data was around 1).
 _STANDARDIZED_CLIP = 1e6
+# Memory a prediction chunk may use in the widest layer (bases and temporaries).
+_PREDICT_BUDGET_BYTES = 64 * 2**20
+
+
+def _numbers_per_row(network):
+    """Numbers one prediction row holds at once in the widest layer.
+
+    Layers run one after the other, so the widest one bounds the peak: per
+    input its dense basis row (``grid_size + k``), the local basis values,
+    indices and recursion temporaries (about ``7k + 9``), plus the input and
+    output rows. The engine also chunks internally, so this is a safe bound.
+    """
+    return max(
+        layer.in_features * (layer.grid_size + 7 * layer.spline_order + 9) + 2 * layer.out_features
+        for layer in network.layers
+    )
 
 
 def _as_tensor(array, device, dtype):
@@ -376,10 +390,10 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
         check_is_fitted(self)
         check_numeric_input(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        X_scaled = _standardize(X, self._input_mean, self._input_scale)
-        return self._network_output(X_scaled)
+        return self._network_output(X)
 
-    def _network_output(self, X_scaled):
+    def _network_output(self, X):
+        # Inputs are scaled chunk by chunk, so no full scaled copy of X exists.
         device = self._prediction_device()
         network = self.network_
         dtype = next(network.parameters()).dtype
@@ -387,12 +401,12 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
             # A per-call copy: the fitted state stays on the CPU (pickle, GPU-less loading).
             network = copy.deepcopy(network).to(device)
         itemsize = torch.finfo(dtype).bits // 8
-        bytes_per_row = sum(layer.in_features * (layer.grid_size + layer.spline_order + 2) for layer in network.layers)
-        chunk = max(1, _PREDICT_BUDGET_BYTES // (3 * itemsize * bytes_per_row))
+        chunk = max(1, _PREDICT_BUDGET_BYTES // (itemsize * _numbers_per_row(network)))
         outputs = []
         with torch.no_grad():
-            for start in range(0, X_scaled.shape[0], chunk):
-                x = _as_tensor(X_scaled[start : start + chunk], device, dtype)
+            for start in range(0, X.shape[0], chunk):
+                X_scaled = _standardize(X[start : start + chunk], self._input_mean, self._input_scale)
+                x = _as_tensor(X_scaled, device, dtype)
                 outputs.append(network(x).cpu().numpy().astype(np.float64))
         if not outputs:
             return np.zeros((0, network.widths[-1]))

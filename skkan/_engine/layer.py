@@ -6,6 +6,8 @@ import torch
 from torch import nn
 
 from .bspline import bspline_basis, uniform_knots
+from .fast_layer import fused_spline_contraction
+from .local_bspline import local_dense_basis
 
 __all__ = ["KANLayer"]
 
@@ -96,21 +98,45 @@ class KANLayer(nn.Module):
     def _scaled_coefficients(self):
         return self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
 
+    #: Use the local B-spline evaluation with a memory-lean backward
+    #: (:mod:`~skkan._engine.fast_layer`); ``False`` selects the dense
+    #: Cox-de Boor reference, kept to test the fast path against.
+    use_fast_path = True
+
     def forward(self, x):
         """Map inputs of shape (batch, in_features) to (batch, out_features)."""
-        batch = x.shape[0]
-        base = nn.functional.silu(x) @ (self.base_weight * self.mask)
+        if self.use_fast_path:
+            return self._fast_forward(x)
+        return self._reference_forward(x)
+
+    def _coefficient_matrix(self):
         coef = self._scaled_coefficients()  # (in, out, n_basis)
-        coef_matrix = coef.transpose(1, 2).reshape(-1, self.out_features)
-        spline = self.basis(x).reshape(batch, -1) @ coef_matrix
-        output = base + spline + self.bias
+        return coef.transpose(1, 2).reshape(-1, self.out_features)
+
+    def _reference_forward(self, x):
+        base = nn.functional.silu(x) @ (self.base_weight * self.mask)
+        spline = self.basis(x).flatten(1) @ self._coefficient_matrix()
+        return self._with_symbolic_edges(base + spline + self.bias, x)
+
+    def _fast_forward(self, x):
+        base = nn.functional.silu(x) @ (self.base_weight * self.mask)
+        spline = fused_spline_contraction(x, self._coefficient_matrix(), self.knots, self.spline_order)
+        return self._with_symbolic_edges(base + spline + self.bias, x)
+
+    def _with_symbolic_edges(self, output, x):
+        # Snapped edges (see symbolic.py) add their closed-form functions.
         if self.symbolic is not None:
             output = output + self.symbolic(x)
         return output
 
+    def _local_basis(self, x):
+        if self.use_fast_path:
+            return local_dense_basis(x, self.knots, self.spline_order)
+        return self.basis(x)
+
     def spline_values(self, x):
         """Unscaled spline of every edge, shape (batch, in_features, out_features)."""
-        return torch.einsum("bim,iom->bio", self.basis(x), self.spline_coef)
+        return torch.einsum("bim,iom->bio", self._local_basis(x), self.spline_coef)
 
     def edge_activations(self, x):
         """Value of every edge function, shape (batch, in_features, out_features).
