@@ -1,5 +1,6 @@
 """Fine-tuning a network after edges were snapped to symbolic functions."""
 
+import contextlib
 import math
 import warnings
 
@@ -72,6 +73,27 @@ def _symbolic_parameters(network):
     return names
 
 
+@contextlib.contextmanager
+def _dense_reference_path(network):
+    """Run the layers on the dense reference path for the duration of the block.
+
+    torch.func transforms cannot trace the fast path's custom autograd
+    Function; on a fully symbolic network the spline part is masked out
+    anyway, so the reference path costs nothing extra here.
+    """
+    previous = [layer.__dict__.get("use_fast_path") for layer in network.layers]
+    for layer in network.layers:
+        layer.use_fast_path = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(network.layers, previous):
+            if value is None:
+                del layer.use_fast_path
+            else:
+                layer.use_fast_path = value
+
+
 def polish_symbolic(network, x, target, weights, max_iter=100):
     """Levenberg-Marquardt on the numbers of a network whose edges are all symbolic.
 
@@ -85,6 +107,11 @@ def polish_symbolic(network, x, target, weights, max_iter=100):
     loss : float
         Final weighted mean squared error.
     """
+    with _dense_reference_path(network):
+        return _polish(network, x, target, weights, max_iter)
+
+
+def _polish(network, x, target, weights, max_iter):
     names = _symbolic_parameters(network)
     parameters = dict(network.named_parameters())
     shapes = [parameters[name].shape for name in names]
