@@ -118,7 +118,8 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
         "warm_start": ["boolean"],
     }
 
-    @abstractmethod
+    # One signature for both estimators: scikit-learn reads the parameter
+    # names from ``__init__``, which the subclasses inherit.
     def __init__(
         self,
         hidden_layer_sizes=(8,),

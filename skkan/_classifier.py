@@ -58,57 +58,6 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
 
     _multi_output_target = False
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(8,),
-        *,
-        grid_size=5,
-        spline_order=3,
-        lamb=0.0,
-        lamb_l1=1.0,
-        lamb_entropy=2.0,
-        lamb_smoothness=0.0,
-        optimizer="auto",
-        learning_rate="auto",
-        max_iter=200,
-        batch_size="auto",
-        grid_extension=None,
-        grid_eps=0.02,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        dtype="float32",
-        device="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-    ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            grid_size=grid_size,
-            spline_order=spline_order,
-            lamb=lamb,
-            lamb_l1=lamb_l1,
-            lamb_entropy=lamb_entropy,
-            lamb_smoothness=lamb_smoothness,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            grid_extension=grid_extension,
-            grid_eps=grid_eps,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            dtype=dtype,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-        )
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to data.
