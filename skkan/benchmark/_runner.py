@@ -186,7 +186,9 @@ def run_benchmark(
     todo = [(d, m, s) for d in datasets for m in models for s in seeds if (d.name, m.name, s) not in done]
     if done:
         log(f"Resuming: {total - len(todo)} of {total} runs already in {results_path}.")
-    notes, unavailable = [], {}
+    notes_path = output_dir / "notes.json"
+    notes = json.loads(notes_path.read_text()) if done and notes_path.exists() else []
+    unavailable = {}
     bar = _progress(total, total - len(todo), progress)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(n_threads)
@@ -251,5 +253,6 @@ def run_benchmark(
         torch.set_num_threads(previous_threads)
         if bar is not None:
             bar.close()
-    (output_dir / "notes.json").write_text(json.dumps(notes, indent=2) + "\n")
+    notes = list(dict.fromkeys(notes))
+    notes_path.write_text(json.dumps(notes, indent=2) + "\n")
     return read_results(results_path), notes
