@@ -175,8 +175,7 @@ def run_benchmark(
     output_dir.mkdir(parents=True, exist_ok=True)
     config = {
         "max_rows": max_rows, "test_size": test_size, "n_threads": n_threads,
-        "param_grids": {k: {p: [list(v) if isinstance(v, tuple) else v for v in vals] for p, vals in g.items()}
-                        for k, g in sorted(param_grids.items())},
+        "param_grids": json.loads(json.dumps(param_grids, default=str)),
         "datasets": [d.name for d in datasets], "models": [m.name for m in models], "seeds": seeds,
     }
     _check_config(output_dir, config, overwrite)
