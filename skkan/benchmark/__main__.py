@@ -30,7 +30,7 @@ def _parser():
     parser.add_argument("--test-size", type=float, default=0.25, help="share of rows held out for scoring")
     parser.add_argument("--n-threads", type=int, default=1, help="threads per model (default 1)")
     parser.add_argument("--output-dir", default=None,
-                        help="results directory (default benchmark-results, or benchmark-results-quick)")
+                        help="results directory (default benchmark_results/full, or benchmark_results/quick)")
     parser.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or per-run lines")
     return parser
@@ -55,7 +55,7 @@ def main(argv=None):
     models = args.models or (QUICK_MODELS if quick else DEFAULT_MODELS)
     n_seeds = args.seeds if args.seeds is not None else (1 if quick else 3)
     max_rows = args.max_rows if args.max_rows is not None else (2000 if quick else 10_000)
-    output_dir = args.output_dir or ("benchmark-results-quick" if quick else "benchmark-results")
+    output_dir = args.output_dir or ("benchmark_results/quick" if quick else "benchmark_results/full")
     rows, notes = run_benchmark(
         datasets,
         models,

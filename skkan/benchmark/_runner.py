@@ -112,7 +112,7 @@ def run_benchmark(
     datasets,
     models,
     seeds=(0, 1, 2),
-    output_dir="benchmark-results",
+    output_dir="benchmark_results",
     *,
     max_rows=10_000,
     test_size=0.25,
@@ -138,7 +138,7 @@ def run_benchmark(
         Models (names from :data:`skkan.benchmark.MODELS`).
     seeds : sequence of int, default=(0, 1, 2)
         Each seed draws a train/test split and seeds the models.
-    output_dir : str or path, default="benchmark-results"
+    output_dir : str or path, default="benchmark_results"
         Where ``results.csv`` and ``config.json`` are written.
     max_rows : int or None, default=10_000
         Larger data sets are subsampled (once, stratified) to this many rows
