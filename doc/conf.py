@@ -73,16 +73,22 @@ RESULTS = ROOT / "benchmarks" / "results"
 GENERATED = DOC_DIR / "_generated"
 
 
-def _fragment(name, source, missing_note, heading_offset=1):
-    target = GENERATED / name
+def _write_if_changed(path, text):
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def _fragment(name, source, missing_note, offset=2, drop_title=False):
+    """Copy a markdown result file with its headings ``offset`` levels down, or a note."""
     if source.exists():
-        copy = GENERATED / f"src_{source.name}"
-        shutil.copyfile(source, copy)
-        text = f"```{{include}} {copy.name}\n:heading-offset: {heading_offset}\n```\n"
+        lines = source.read_text().splitlines()
+        if drop_title and lines and lines[0].startswith("# "):
+            lines = lines[1:]
+            offset -= 1
+        text = "\n".join("#" * offset + line if line.startswith("#") else line for line in lines) + "\n"
     else:
         text = missing_note + "\n"
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write_if_changed(GENERATED / name, text)
 
 
 def _generate_benchmark_fragments():
@@ -91,17 +97,16 @@ def _generate_benchmark_fragments():
         "benchmark_summary.md",
         RESULTS / "summary.md",
         "*No results yet: run* `python -m skkan.benchmark --output-dir benchmarks/results`.",
+        drop_title=True,
     )
     _fragment("speed.md", RESULTS / "speed.md", "*No speed benchmark results are shipped with this build.*")
     plots = []
     for png in sorted(RESULTS.glob("*_score_vs_*.png")):
         shutil.copyfile(png, GENERATED / png.name)
         title = png.stem.replace("_", " ").replace("score vs", "score vs.").capitalize()
-        plots.append(f"![{title}]({png.name})\n")
-    text = "\n".join(plots) if plots else "*No plots yet.*\n"
-    plots_page = GENERATED / "benchmark_plots.md"
-    if not plots_page.exists() or plots_page.read_text() != text:
-        plots_page.write_text(text)
+        # Paths are relative to benchmark.md, the page that includes this.
+        plots.append(f"![{title}](_generated/{png.name})\n")
+    _write_if_changed(GENERATED / "benchmark_plots.md", "\n".join(plots) if plots else "*No plots yet.*\n")
 
 
 _generate_benchmark_fragments()
