@@ -124,7 +124,7 @@ def _plots(summary, output_dir):
         for cost, cost_label, stem in [("fit_time", "fit time (s)", "fit_time"), ("n_params", "trainable parameters", "params")]:
             n_cols = min(len(datasets), 4)
             n_rows = math.ceil(len(datasets) / n_cols)
-            fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.2 * n_rows + 0.6), squeeze=False)
+            fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1.6, 3.2 * n_rows + 0.4), squeeze=False)
             for ax, dataset in zip(axes.ravel(), datasets):
                 for entry in (e for e in entries if e["dataset"] == dataset):
                     x, y = entry[f"{cost}_mean"], entry[f"{score}_mean"]
@@ -140,9 +140,10 @@ def _plots(summary, output_dir):
             for ax in axes.ravel()[len(datasets):]:
                 ax.set_visible(False)
             handles = [plt.Line2D([], [], marker="o", ls="", color=colors[m], label=m) for m in models]
-            fig.legend(handles=handles, loc="lower center", ncol=min(len(models), 7), frameon=False)
+            legend_width = 1.5 / fig.get_figwidth()
+            fig.legend(handles=handles, loc="center right", frameon=False)
             fig.suptitle(f"{task.capitalize()}: {score_label} vs {cost_label} (mean over seeds)")
-            fig.tight_layout(rect=(0, 0.08 if n_rows == 1 else 0.05, 1, 1))
+            fig.tight_layout(rect=(0, 0, 1 - legend_width, 1))
             path = Path(output_dir) / f"{task}_score_vs_{stem}.png"
             fig.savefig(path, dpi=100)
             plt.close(fig)
