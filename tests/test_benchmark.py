@@ -118,8 +118,11 @@ def test_resume_skips_finished_runs(tmp_path):
     assert len(rows) == 1 and rows[0]["n_train"] + rows[0]["n_test"] == 50
 
 
-def test_failed_and_unavailable_models_are_recorded(tmp_path):
+def test_failed_and_unavailable_models_are_recorded(tmp_path, monkeypatch):
     from skkan.benchmark import ModelUnavailable
+
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)  # no tqdm: one line per run
+    lines = []
 
     def missing(task, seed, n_threads):
         raise ModelUnavailable("somelib is not installed")
@@ -128,8 +131,9 @@ def test_failed_and_unavailable_models_are_recorded(tmp_path):
         return KANRegressor(hidden_layer_sizes=(2,), max_iter=2, grid_extension=(1,))  # invalid: must grow
 
     specs = [ModelSpec("missing", missing), ModelSpec("broken", broken)]
-    rows, notes = run_benchmark(TINY_DATASETS[:1], specs, seeds=[0, 1], output_dir=tmp_path, progress=False)
+    rows, notes = run_benchmark(TINY_DATASETS[:1], specs, seeds=[0, 1], output_dir=tmp_path, log=lines.append)
     assert [r["model"] for r in rows] == ["broken", "broken"]
+    assert any(line.startswith("[2/4] tiny_reg broken seed=1") for line in lines)
     assert all(r["status"].startswith("error: ValueError") for r in rows)
     assert any("skipped missing" in note for note in notes)
     summary = summarize(rows)
