@@ -19,14 +19,14 @@ def _parser():
         "OUTPUT_DIR/results.csv; rerunning the same command resumes an interrupted benchmark.",
     )
     parser.add_argument("--quick", action="store_true",
-                        help="few data sets subsampled to 2,000 rows, 1 seed, a smaller KAN grid (a few minutes)")
+                        help="four data sets subsampled to 1,000 rows, 1 seed, a smaller KAN grid (a few minutes)")
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), metavar="NAME",
                         help=f"data sets (default: {' '.join(DEFAULT_DATASETS)}; choices: {' '.join(sorted(DATASETS))})")
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), metavar="NAME",
                         help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
     parser.add_argument("--max-rows", type=int, default=None,
-                        help="subsample larger data sets to this many rows (default 10000; 2000 with --quick; 0: no limit)")
+                        help="subsample larger data sets to this many rows (default 10000; 1000 with --quick; 0: no limit)")
     parser.add_argument("--test-size", type=float, default=0.25, help="share of rows held out for scoring")
     parser.add_argument("--n-threads", type=int, default=1, help="threads per model (default 1)")
     parser.add_argument("--output-dir", default=None,
@@ -54,7 +54,7 @@ def main(argv=None):
     datasets = args.datasets or (QUICK_DATASETS if quick else DEFAULT_DATASETS)
     models = args.models or (QUICK_MODELS if quick else DEFAULT_MODELS)
     n_seeds = args.seeds if args.seeds is not None else (1 if quick else 3)
-    max_rows = args.max_rows if args.max_rows is not None else (2000 if quick else 10_000)
+    max_rows = args.max_rows if args.max_rows is not None else (1000 if quick else 10_000)
     output_dir = args.output_dir or ("benchmark_results/quick" if quick else "benchmark_results/full")
     rows, notes = run_benchmark(
         datasets,

@@ -67,6 +67,25 @@ def _cell(entry, name, fmt, best=False):
     return f"**{text}**" if best else text
 
 
+def _rank_table(entries, task):
+    """Average rank of each model by its main score over the data sets (1 = best)."""
+    score = _MAIN_SCORE[task][0]
+    ranks = defaultdict(list)
+    for dataset in dict.fromkeys(e["dataset"] for e in entries):
+        group = [e for e in entries if e["dataset"] == dataset and not math.isnan(e[f"{score}_mean"])]
+        ordered = sorted(group, key=lambda e: -e[f"{score}_mean"])
+        for rank, entry in enumerate(ordered, start=1):
+            ranks[entry["model"]].append(rank)
+    if not ranks:
+        return []
+    label = _MAIN_SCORE[task][1]
+    lines = [f"Average rank by {label} over {len(set(e['dataset'] for e in entries))} data sets (1 = best):", "",
+             "| model | mean rank | data sets won |", "|---|---|---|"]
+    for model, values in sorted(ranks.items(), key=lambda item: np.mean(item[1])):
+        lines.append(f"| {model} | {np.mean(values):.2f} | {sum(v == 1 for v in values)} |")
+    return lines + [""]
+
+
 def _markdown(summary, notes, title):
     lines = [f"# {title}", ""]
     for task in ("regression", "classification"):
@@ -91,6 +110,7 @@ def _markdown(summary, notes, title):
                     cells[1] += f" ({entry['n_failed']} failed)"
                 lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _rank_table(entries, task)
     seeds = sorted({e["n_seeds"] for e in summary if e["n_seeds"]}) or [0]
     lines += [
         f"Mean ± standard deviation over {'/'.join(map(str, seeds))} seeds (train/test splits); best mean score "
