@@ -8,7 +8,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ModelSpec", "ModelUnavailable", "MODELS", "DEFAULT_MODELS", "QUICK_MODELS", "QUICK_KAN_GRID", "get_models", "make_preprocessor", "build_model", "count_parameters"]
+__all__ = [
+    "ModelSpec",
+    "ModelUnavailable",
+    "MODELS",
+    "DEFAULT_MODELS",
+    "QUICK_MODELS",
+    "QUICK_KAN_GRID",
+    "get_models",
+    "make_preprocessor",
+    "build_model",
+    "count_parameters",
+]
 
 
 class ModelUnavailable(ImportError):

@@ -104,7 +104,8 @@ def _markdown(summary, notes, title):
                     best[name] = max(means) if higher else min(means)
             for entry in group:
                 cells = [dataset, entry["model"]]
-                cells += [_cell(entry, name, fmt, entry[f"{name}_mean"] == best.get(name)) for name, _, _, fmt in metrics]
+                for name, _, _, fmt in metrics:
+                    cells.append(_cell(entry, name, fmt, entry[f"{name}_mean"] == best.get(name)))
                 cells += [_cell(entry, name, fmt) for name, _, fmt in _COSTS]
                 if entry["n_failed"]:
                     cells[1] += f" ({entry['n_failed']} failed)"
@@ -141,7 +142,8 @@ def _plots(summary, output_dir):
         if not datasets:
             continue
         score, score_label = _MAIN_SCORE[task]
-        for cost, cost_label, stem in [("fit_time", "fit time (s)", "fit_time"), ("n_params", "trainable parameters", "params")]:
+        costs = [("fit_time", "fit time (s)", "fit_time"), ("n_params", "trainable parameters", "params")]
+        for cost, cost_label, stem in costs:
             n_cols = min(len(datasets), 4)
             n_rows = math.ceil(len(datasets) / n_cols)
             fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1.6, 3.2 * n_rows + 0.4), squeeze=False)
@@ -171,6 +173,11 @@ def _plots(summary, output_dir):
     return paths
 
 
+def _json_ready(record):
+    """NaN (no value) becomes null."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+
+
 def write_report(rows, output_dir, notes=(), title="skkan tabular benchmark"):
     """Write ``results.json``, ``summary.md``, ``summary.json`` and the plots.
 
@@ -193,15 +200,11 @@ def write_report(rows, output_dir, notes=(), title="skkan tabular benchmark"):
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in rows]
     json_path = output_dir / "results.json"
-    json_path.write_text(json.dumps(clean, indent=1) + "\n")
+    json_path.write_text(json.dumps([_json_ready(row) for row in rows], indent=1) + "\n")
     summary = summarize(rows)
     summary_path = output_dir / "summary.json"
-    summary_path.write_text(
-        json.dumps([{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in e.items()} for e in summary],
-                   indent=1) + "\n"
-    )
+    summary_path.write_text(json.dumps([_json_ready(entry) for entry in summary], indent=1) + "\n")
     markdown_path = output_dir / "summary.md"
     markdown_path.write_text(_markdown(summary, list(notes), title))
     return {"json": json_path, "markdown": markdown_path, "summary_json": summary_path,
