@@ -1,7 +1,8 @@
 """skkan: Kolmogorov-Arnold Network estimators for scikit-learn."""
 
 from ._classifier import KANClassifier
+from ._persistence import get_trusted_types
 from ._regressor import KANRegressor
 from ._version import __version__
 
-__all__ = ["KANClassifier", "KANRegressor", "__version__"]
+__all__ = ["KANClassifier", "KANRegressor", "__version__", "get_trusted_types"]

@@ -12,10 +12,14 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
+from ._persistence import dump_state, load_state
+from ._threads import fit_threads
+from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
 from ._version import __version__
+from .interpret._mixin import _InterpretableKANMixin
 
 __all__ = ["_BaseKAN"]
 
@@ -24,9 +28,15 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # which optimizer="auto" takes full-batch L-BFGS (see the class docstrings).
 _AUTO_BATCH_SIZE = 256
 _AUTO_LBFGS_MAX_SAMPLES = 5000
+# early_stopping="auto" needs this many samples (10 validation samples at the default fraction).
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
 # Memory a prediction chunk may use for its spline bases.
 _PREDICT_BUDGET_BYTES = 256 * 2**20
+# Standardised inputs are clipped to this many (training) standard deviations:
+# far beyond any knot grid, yet small enough that float32 layers stay finite
+# on absurd inputs (e.g. 1e300 where training data was around 1).
+_STANDARDIZED_CLIP = 1e6
 
 
 def _as_tensor(array, device, dtype):
@@ -39,16 +49,30 @@ def _as_tensor(array, device, dtype):
 
 
 def _weighted_mean_and_scale(values, weights):
-    """Weighted column means and standard deviations (1 where a column is constant)."""
-    mean = np.average(values, axis=0, weights=weights)
-    variance = np.average((values - mean) ** 2, axis=0, weights=weights)
+    """Weighted column means and standard deviations (1 where a column is constant).
+
+    Computed in float64 on columns divided by their largest magnitude, so
+    values near the float64 limit do not overflow when squared.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    peak = np.max(np.abs(values), axis=0)
+    peak = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
+    unit = values / peak
+    mean = np.average(unit, axis=0, weights=weights)
+    variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
     scale = np.sqrt(variance)
     tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
-    scale = np.where(scale > tiny, scale, 1.0)
-    return mean, scale
+    return mean * peak, np.where(scale > tiny, scale * peak, 1.0)
 
 
-class _BaseKAN(BaseEstimator):
+def _standardize(X, mean, scale):
+    """``(X - mean) / scale`` in float64, clipped to +-``_STANDARDIZED_CLIP`` (overflow-safe)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (np.asarray(X, dtype=np.float64) - mean) / scale
+    return np.clip(scaled, -_STANDARDIZED_CLIP, _STANDARDIZED_CLIP)
+
+
+class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
     Subclasses say how targets become training targets (``_prepare_targets``),
@@ -69,7 +93,7 @@ class _BaseKAN(BaseEstimator):
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "grid_extension": [None, "array-like"],
         "grid_eps": [Interval(Real, 0, 1, closed="both")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -97,7 +121,7 @@ class _BaseKAN(BaseEstimator):
         batch_size="auto",
         grid_extension=None,
         grid_eps=0.02,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -187,10 +211,17 @@ class _BaseKAN(BaseEstimator):
     # Fit driver
     # ------------------------------------------------------------------
     def _fit(self, X, y, sample_weight):
+        # A failed fit leaves the estimator as it was; torch threads follow
+        # the policy of skkan._threads (one per fit inside parallel workers).
+        with fitted_state_guard(self), fit_threads():
+            return self._fit_unguarded(X, y, sample_weight)
+
+    def _fit_unguarded(self, X, y, sample_weight):
         self._check_finite_hyperparameters()
         hidden = self._hidden_layer_sizes()
         extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
+        check_numeric_input(X, type(self).__name__)
         X, y = validate_data(
             self,
             X,
@@ -201,9 +232,7 @@ class _BaseKAN(BaseEstimator):
             y_numeric=self._multi_output_target,
             ensure_min_samples=2,
         )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must contain at least one positive entry; all weights are zero.")
+        sample_weight = check_sample_weight(sample_weight, X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
@@ -221,13 +250,14 @@ class _BaseKAN(BaseEstimator):
             input_mean, input_scale = _weighted_mean_and_scale(X.astype(np.float64), sample_weight)
             widths = [X.shape[1], *hidden, n_outputs]
             network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
-        X_scaled = (X - input_mean) / input_scale
+        X_scaled = _standardize(X, input_mean, input_scale)
 
-        train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed)
+        early_stopping = self._resolve_early_stopping(X.shape[0])
+        train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
         n_train = train_rows.size
         optimizer = self.optimizer
         if optimizer == "auto":
-            optimizer = "lbfgs" if n_train <= _AUTO_LBFGS_MAX_SAMPLES else "adam"
+            optimizer = "lbfgs" if not early_stopping and n_train <= _AUTO_LBFGS_MAX_SAMPLES else "adam"
         learning_rate = _AUTO_LEARNING_RATE[optimizer] if self.learning_rate == "auto" else float(self.learning_rate)
         batch_size = min(_AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size, n_train)
         config = TrainingConfig(
@@ -244,7 +274,7 @@ class _BaseKAN(BaseEstimator):
             lamb_smoothness=self.lamb_smoothness,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
+            early_stopping=early_stopping,
             verbose=self.verbose,
         )
         target_dtype = torch.long if loss == "log_loss" else dtype
@@ -252,7 +282,7 @@ class _BaseKAN(BaseEstimator):
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
         score_fn = None
-        if self.early_stopping:
+        if early_stopping:
             x_val = _as_tensor(X_scaled[validation_rows], device, dtype)
             y_val, w_val = targets[validation_rows], sample_weight[validation_rows]
 
@@ -266,6 +296,7 @@ class _BaseKAN(BaseEstimator):
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
+        self._store_interpretation_sample(X_scaled, sample_weight, seed)
         for name, value in target_state.items():
             setattr(self, name, value)
         self.device_ = str(device)
@@ -274,7 +305,8 @@ class _BaseKAN(BaseEstimator):
         self.n_iter_ = previous_iter + result.n_iter
         self.loss_curve_ = (list(self.loss_curve_) if reuse else []) + result.loss_curve
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else math.inf
-        if self.early_stopping:
+        self.early_stopping_ = early_stopping
+        if early_stopping:
             self.validation_scores_ = (list(getattr(self, "validation_scores_", None) or []) if reuse else []) + result.validation_scores
             self.best_validation_score_ = max(self.validation_scores_)
             self.best_loss_ = None
@@ -286,9 +318,14 @@ class _BaseKAN(BaseEstimator):
         self._warn_about_training(result)
         return self
 
-    def _train_validation_rows(self, n_samples, targets, seed):
+    def _resolve_early_stopping(self, n_samples):
+        if self.early_stopping == "auto":
+            return n_samples >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return bool(self.early_stopping)
+
+    def _train_validation_rows(self, n_samples, targets, seed, early_stopping):
         rows = np.arange(n_samples)
-        if not self.early_stopping:
+        if not early_stopping:
             return rows, rows[:0]
         from sklearn.model_selection import train_test_split
 
@@ -337,8 +374,9 @@ class _BaseKAN(BaseEstimator):
     def _raw_output(self, X):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
         check_is_fitted(self)
+        check_numeric_input(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        X_scaled = (X - self._input_mean) / self._input_scale
+        X_scaled = _standardize(X, self._input_mean, self._input_scale)
         return self._network_output(X_scaled)
 
     def _network_output(self, X_scaled):
@@ -360,21 +398,13 @@ class _BaseKAN(BaseEstimator):
             return np.zeros((0, network.widths[-1]))
         return np.concatenate(outputs, axis=0)
 
+    def __getstate__(self):
+        # Networks are saved as numpy arrays plus a spec (see skkan._persistence):
+        # device-independent, and loadable with skops.io.
+        return dump_state(super().__getstate__())
+
     def __setstate__(self, state):
-        super().__setstate__(state)
-        saved = state.get("_skkan_version")
-        if saved is not None and saved != __version__:
-            warnings.warn(
-                f"This KAN estimator was saved with skkan {saved} and is loaded with skkan {__version__}; "
-                "results may differ. Refit it with this version if possible.",
-                UserWarning,
-            )
-        device = state.get("device_")
-        if device is not None and device.startswith("cuda") and not torch.cuda.is_available():
-            warnings.warn(
-                f"This estimator was fitted on {device}, which is not available here; it will predict on the CPU.",
-                UserWarning,
-            )
+        super().__setstate__(load_state(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

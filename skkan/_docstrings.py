@@ -34,9 +34,12 @@ _SHARED_PARAMETERS = """\
 
     optimizer : {"auto", "adam", "lbfgs"}, default="auto"
         ``"lbfgs"``: full-batch L-BFGS with a strong-Wolfe line search, very
-        accurate on smooth problems. ``"adam"``: mini-batch Adam, scales to
-        large data. ``"auto"`` takes L-BFGS up to 5,000 training samples and
-        Adam above.
+        accurate on smooth, noise-free problems (formulas, simulations), where
+        it reaches errors orders of magnitude below Adam's. ``"adam"``:
+        mini-batch Adam, scales to large data and, stopped early on a
+        validation split, generalises best on noisy tabular data. ``"auto"``
+        takes Adam whenever early stopping is on, otherwise L-BFGS up to
+        5,000 training samples and Adam above.
 
     learning_rate : float or "auto", default="auto"
         Step size: ``"auto"`` is 1e-2 for Adam and 1.0 for L-BFGS (whose line
@@ -63,21 +66,30 @@ _SHARED_PARAMETERS = """\
         re-placed at the start of every grid stage and every 5 iterations
         during its first 50.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers), stop when its score stops improving and keep the
-        parameters with the best validation score.
+        parameters with the best validation score. ``"auto"`` turns it on
+        when there are at least 100 samples (10 validation samples at the
+        default fraction). A KAN has many parameters per edge and fits noise
+        readily: on ``load_diabetes`` a fit to convergence scores R² below 0
+        where the early-stopped default matches scikit-learn's MLP, which is
+        why this is on by default. Turn it off (and choose ``"lbfgs"``) for
+        noise-free targets that should be fitted to high precision.
 
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping``.
 
     n_iter_no_change : int, default=10
         Iterations without an improvement of at least ``tol`` (training
-        loss, or validation score with ``early_stopping``) before a stage
+        loss, or validation score with early stopping) before a stage
         stops.
 
     tol : float, default=1e-4
-        Minimum improvement that counts, as in scikit-learn's MLP.
+        Minimum improvement that counts: an absolute gain of the validation
+        score with early stopping (as in scikit-learn's MLP), otherwise a
+        relative decrease of the training loss, so that precise fits of
+        noise-free targets are not cut short once the loss is small.
 
     dtype : {"float32", "float64"}, default="float32"
         Floating point precision of the network. ``"float64"`` is slower
@@ -121,19 +133,39 @@ _SHARED_ATTRIBUTES = """\
         Training loss (including regularisation) at each iteration.
 
     best_loss_ : float or None
-        Lowest training loss, or None with ``early_stopping``.
+        Lowest training loss, or None with early stopping.
 
     validation_scores_ : list of float or None
-        Validation score at each iteration with ``early_stopping``.
+        Validation score at each iteration with early stopping: R² for the
+        regressor, negative log-loss for the classifier (higher is better).
 
     best_validation_score_ : float or None
-        Best validation score with ``early_stopping``.
+        Best validation score with early stopping.
 
     device_ : str
         Device the network was trained on.
 
     optimizer_ : str
-        Optimizer actually used (``"adam"`` or ``"lbfgs"``)."""
+        Optimizer actually used (``"adam"`` or ``"lbfgs"``).
+
+    early_stopping_ : bool
+        Whether early stopping was used (``early_stopping="auto"`` resolved).
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Share of the outputs' variation that flows through each input
+        feature (sums to one; see :meth:`edge_importances` for the
+        definition). Computed from the spreads of the learned edge functions
+        on a sample of the training inputs, so it works with
+        :class:`~sklearn.feature_selection.SelectFromModel`; a pruned feature
+        scores exactly zero.
+
+    pruning_summary_ : dict
+        Set by :meth:`prune`: edges removed, parameters before and after,
+        and the relative change of the network outputs it caused.
+
+    symbolic_edges_ : list of tuple
+        Set by :meth:`auto_symbolic` and :meth:`fix_symbolic`: the snapped
+        edges as ``(layer, i, j, function name, R²)``."""
 
 
 def fill_shared_docs(cls):

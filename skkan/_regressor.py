@@ -64,7 +64,7 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         batch_size="auto",
         grid_extension=None,
         grid_eps=0.02,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

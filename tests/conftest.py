@@ -1,7 +1,12 @@
 import warnings
 
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
+
+# One torch thread per test process: CI has two cores, and tests that run
+# parallel fits (n_jobs=2) would otherwise oversubscribe them.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

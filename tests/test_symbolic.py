@@ -1,0 +1,125 @@
+"""Symbolic edges: candidate ranking, snapping, formulas and recovery of known laws."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import sympy
+import torch
+
+from skkan import KANRegressor
+from skkan._engine import KANLayer
+from skkan._engine.symbolic import SymbolicFit, fit_affine, rank_symbolic, snap_edge
+from skkan.interpret._formula import round_expression
+
+
+def test_fit_affine_recovers_parameters():
+    x = torch.linspace(-2, 2, 300, dtype=torch.float64)
+    y = 2.0 * torch.sin(1.5 * x + 0.3) + 1.0
+    fit = fit_affine("sin", x, y)
+    assert fit.r2 > 1 - 1e-10
+    prediction = fit.c * torch.sin(fit.a * x + fit.b) + fit.d
+    assert torch.allclose(prediction, y, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, function",
+    [("x^2", lambda x: 3 * (x - 0.2) ** 2), ("exp", lambda x: torch.exp(0.7 * x) - 1), ("sin", lambda x: torch.sin(3 * x)),
+     ("arctanh", lambda x: torch.arctanh(0.45 * x))],
+)
+def test_ranking_puts_true_function_first(name, function):
+    x = torch.linspace(-2, 2, 200, dtype=torch.float64)
+    ranking = rank_symbolic(x, function(x))
+    assert ranking[0].name == name
+    assert all(isinstance(fit, SymbolicFit) for fit in ranking)
+    with pytest.raises(ValueError, match="Unknown"):
+        rank_symbolic(x, function(x), library=["nope"])
+
+
+def test_snapped_edge_replaces_spline_in_layer():
+    torch.manual_seed(0)
+    layer = KANLayer(2, 1, grid_size=5, spline_order=3, dtype=torch.float64)
+    x = torch.rand(50, 2, dtype=torch.float64) * 2 - 1
+    n_params = layer.n_active_parameters()
+    snap_edge(layer, 0, 0, SymbolicFit("sin", 1.0, 2.0, 0.5, 3.0, -1.0, 2))
+    edges = layer.edge_activations(x)
+    assert torch.allclose(edges[:, 0, 0], 3.0 * torch.sin(2.0 * x[:, 0] + 0.5) - 1.0)
+    assert torch.allclose(layer(x)[:, 0], edges.sum(1)[:, 0] + layer.bias)
+    assert layer.n_active_parameters() == n_params - (layer.spline_coef.shape[-1] + 2) + 4
+    restored = pickle.loads(pickle.dumps(copy.deepcopy(layer)))
+    assert torch.allclose(restored(x), layer(x))
+    # The symbolic state lives in the state dict: a fresh layer can load it.
+    fresh = KANLayer(2, 1, grid_size=5, spline_order=3, dtype=torch.float64)
+    fresh.load_state_dict(layer.state_dict())
+    assert torch.allclose(fresh(x), layer(x))
+    assert fresh.symbolic.names == [["sin"], [None]]
+
+
+def test_rounding_cancels_fitting_noise():
+    x, y = sympy.symbols("x y")
+    noisy = 0.2500001 * (x + y) ** 2 - 0.2499999 * (x - y) ** 2 + 3.00000001e-6
+    assert round_expression(noisy, 4) == x * y
+    assert round_expression(3.14159 * x + 0.5000004, 4) == sympy.pi * x + sympy.Rational(1, 2)
+
+
+def _recover(function, hidden, n_samples=400, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n_samples, 2))
+    y = function(X)
+    reg = KANRegressor(hidden_layer_sizes=hidden, lamb=1e-3, max_iter=50, random_state=0, dtype="float64")
+    reg.fit(X, y).prune(1e-2).auto_symbolic(0.9, X=X, y=y)
+    X_test = rng.uniform(-1, 1, size=(500, 2))
+    rmse = np.sqrt(np.mean((reg.symbolic_function()(X_test) - function(X_test)) ** 2))
+    return reg, reg.symbolic_formula()[0], rmse
+
+
+def test_recovers_sin_plus_cos():
+    reg, formula, rmse = _recover(lambda X: np.sin(X[:, 0]) + np.cos(X[:, 1]), ())
+    x0, x1 = sympy.symbols("x0 x1")
+    assert sympy.simplify(formula - (sympy.sin(x0) + sympy.cos(x1))) == 0
+    assert rmse < 1e-4
+    latex = reg.symbolic_latex()[0]
+    assert "\\sin" in latex and "\\cos" in latex
+    assert reg.n_params_ == 2 * 4 + 1
+
+
+def test_recovers_exp_sin_square_with_feature_names():
+    pd = pytest.importorskip("pandas")
+    reg, formula, rmse = _recover(lambda X: np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2), (1,))
+    assert rmse < 1e-4
+    x0, x1 = sympy.symbols("x0 x1")
+    assert sympy.simplify(formula - sympy.exp(sympy.sin(sympy.pi * x0) + x1**2)) == 0
+    # Feature names from a DataFrame name the symbols.
+    renamed = copy.deepcopy(reg)
+    renamed.feature_names_in_ = np.array(["speed", "angle"], dtype=object)
+    names = {str(s) for s in renamed.symbolic_formula()[0].free_symbols}
+    assert names == {"speed", "angle"}
+    frame = pd.DataFrame(np.zeros((3, 2)), columns=["speed", "angle"])
+    np.testing.assert_allclose(renamed.symbolic_function()(frame.to_numpy()), np.exp(np.ones(3) * 0.0))
+
+
+def test_formula_needs_all_edges_symbolic_and_snapping_is_pickled():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(150, 2))
+    y = X[:, 0] ** 2 + np.abs(X[:, 1])
+    reg = KANRegressor(hidden_layer_sizes=(), max_iter=10, random_state=0, dtype="float64").fit(X, y)
+    with pytest.raises(ValueError, match="spline edges"):
+        reg.symbolic_formula()
+    fit = reg.fix_symbolic(0, 0, 0, "x^2")
+    assert fit.name == "x^2" and fit.r2 > 0.99
+    candidates = reg.suggest_symbolic(0, 1, 0, top_k=3)
+    assert len(candidates) == 3 and candidates[0].r2 >= candidates[-1].r2 - 0.5
+    loaded = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_allclose(loaded.predict(X), reg.predict(X))
+    assert loaded.network_.layers[0].symbolic.names[0][0] == "x^2"
+    # Further training keeps the snapped edge and tunes its numbers.
+    n_params = reg.n_params_
+    refit = copy.deepcopy(reg).set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert refit.n_params_ == n_params
+    assert refit.network_.layers[0].symbolic.names[0][0] == "x^2"
+    assert refit.score(X, y) >= reg.score(X, y) - 1e-6
+    with pytest.raises(ValueError, match="Unknown symbolic"):
+        reg.fix_symbolic(0, 1, 0, "nope")
+    with pytest.raises(ValueError, match="both X and y"):
+        reg.auto_symbolic(X=X)
