@@ -151,7 +151,7 @@ _SHARED_ATTRIBUTES = """\
     early_stopping_ : bool
         Whether early stopping was used (``early_stopping="auto"`` resolved).
 
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Share of the outputs' variation that flows through each input
         feature (sums to one; see :meth:`edge_importances` for the
         definition). Computed from the spreads of the learned edge functions
