@@ -115,7 +115,7 @@ _SHARED_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column
         names.
 
@@ -151,7 +151,7 @@ _SHARED_ATTRIBUTES = """\
     early_stopping_ : bool
         Whether early stopping was used (``early_stopping="auto"`` resolved).
 
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Share of the outputs' variation that flows through each input
         feature (sums to one; see :meth:`edge_importances` for the
         definition). Computed from the spreads of the learned edge functions

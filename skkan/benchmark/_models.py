@@ -1,0 +1,237 @@
+"""Models compared by the benchmark, their shared preprocessing and parameter counts.
+
+Every model sees the same preprocessing (:func:`make_preprocessor`) and, for
+regression, the same standardised target; only the final estimator differs.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "ModelSpec",
+    "ModelUnavailable",
+    "MODELS",
+    "DEFAULT_MODELS",
+    "QUICK_MODELS",
+    "QUICK_KAN_GRID",
+    "get_models",
+    "make_preprocessor",
+    "build_model",
+    "count_parameters",
+]
+
+
+class ModelUnavailable(ImportError):
+    """Raised by a model factory whose optional library is not installed."""
+
+
+def make_preprocessor():
+    """One-hot encode categoricals, impute missing values, scale numeric columns.
+
+    Categorical columns are those with a non-numeric dtype; rare categories
+    beyond the 20 most frequent per column share one indicator, so that wide
+    categoricals (countries, agents) do not dominate the input width.
+    """
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=20, sparse_output=False),
+    )
+    return ColumnTransformer(
+        [
+            ("numeric", numeric, make_column_selector(dtype_include=np.number)),
+            ("categorical", categorical, make_column_selector(dtype_exclude=np.number)),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def _kan(task, seed, n_threads):
+    from .. import KANClassifier, KANRegressor
+
+    cls = KANRegressor if task == "regression" else KANClassifier
+    return cls(random_state=seed, device="cpu")
+
+
+def _kan_tuned(task, seed, n_threads):
+    model = _kan(task, seed, n_threads)
+    # Early stopping makes each candidate cheap and guards against overfitting.
+    return model.set_params(early_stopping=True)
+
+
+def _hist_gbdt(task, seed, n_threads):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
+    return cls(random_state=seed)
+
+
+def _lightgbm(task, seed, n_threads):
+    try:
+        import lightgbm
+    except ImportError as exc:
+        raise ModelUnavailable("lightgbm is not installed (pip install skkan[benchmark])") from exc
+    cls = lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
+    return cls(random_state=seed, n_jobs=n_threads, verbose=-1)
+
+
+def _xgboost(task, seed, n_threads):
+    try:
+        import xgboost
+    except ImportError as exc:
+        raise ModelUnavailable("xgboost is not installed (pip install skkan[benchmark])") from exc
+    cls = xgboost.XGBRegressor if task == "regression" else xgboost.XGBClassifier
+    return cls(random_state=seed, n_jobs=n_threads, tree_method="hist")
+
+
+def _mlp(task, seed, n_threads):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    cls = MLPRegressor if task == "regression" else MLPClassifier
+    return cls(random_state=seed)
+
+
+def _linear(task, seed, n_threads):
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    return Ridge() if task == "regression" else LogisticRegression(max_iter=1000)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model of the benchmark.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in result tables.
+    factory : callable
+        ``factory(task, seed, n_threads)`` returns an unfitted estimator, or
+        raises :class:`ModelUnavailable` when an optional library is missing.
+    param_grid : dict, list of dict or None
+        Hyperparameter grid of the final estimator for a GridSearchCV
+        (selected on one 80/20 split of the training data), or None.
+    description : str
+        One line for the report.
+    """
+
+    name: str
+    factory: object = field(repr=False, compare=False)
+    param_grid: object = field(default=None, compare=False)
+    description: str = ""
+
+
+# One change at a time around the defaults: four candidates instead of a full
+# 2x2x2 product keeps tuning affordable on one core.
+_KAN_GRID = [
+    {"grid_size": [5, 10]},
+    {"hidden_layer_sizes": [(16,)]},
+    {"lamb": [1e-3]},
+]
+
+_REGISTRY = [
+    ModelSpec("kan", _kan, None, "KANRegressor / KANClassifier with default hyperparameters"),
+    ModelSpec("kan_tuned", _kan_tuned, _KAN_GRID,
+              "KAN with early stopping; grid_size 10, hidden_layer_sizes (16,) or lamb 1e-3 tried one at a time"),
+    ModelSpec("hist_gbdt", _hist_gbdt, None, "scikit-learn HistGradientBoosting (defaults)"),
+    ModelSpec("lightgbm", _lightgbm, None, "LightGBM (defaults)"),
+    ModelSpec("xgboost", _xgboost, None, "XGBoost (defaults, hist trees)"),
+    ModelSpec("mlp", _mlp, None, "scikit-learn MLPRegressor / MLPClassifier (defaults: one hidden layer of 100)"),
+    ModelSpec("linear", _linear, None, "Ridge / LogisticRegression"),
+]
+
+MODELS = {spec.name: spec for spec in _REGISTRY}
+"""All registered models by name."""
+
+DEFAULT_MODELS = tuple(MODELS)
+"""Models of the full benchmark."""
+
+QUICK_MODELS = ("kan", "kan_tuned", "hist_gbdt", "lightgbm", "mlp", "linear")
+"""Models of ``--quick`` mode."""
+
+QUICK_KAN_GRID = {"grid_size": [5, 10]}
+"""The smaller grid searched by ``kan_tuned`` in ``--quick`` mode."""
+
+
+def get_models(names):
+    """Look up registered models by name (a :class:`ModelSpec` passes through)."""
+    found = []
+    for name in names:
+        if isinstance(name, ModelSpec):
+            found.append(name)
+        elif name in MODELS:
+            found.append(MODELS[name])
+        else:
+            raise ValueError(f"Unknown model {name!r}; choose from {sorted(MODELS)}.")
+    return found
+
+
+def build_model(spec, task, seed, n_threads=1, param_grid=None):
+    """Preprocessing + estimator (+ target scaling, + grid search) for one run.
+
+    Raises :class:`ModelUnavailable` if the model's library is missing.
+    """
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.model_selection import GridSearchCV, ShuffleSplit, StratifiedShuffleSplit
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    estimator = spec.factory(task, seed, n_threads)
+    model = Pipeline([("preprocess", make_preprocessor()), ("model", estimator)])
+    prefix = "model__"
+    if task == "regression":
+        model = TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+        prefix = "regressor__model__"
+    grid = spec.param_grid if param_grid is None else param_grid
+    if grid:
+        splitter = ShuffleSplit if task == "regression" else StratifiedShuffleSplit
+        grids = [grid] if isinstance(grid, dict) else list(grid)
+        model = GridSearchCV(
+            model,
+            [{prefix + key: list(values) for key, values in g.items()} for g in grids],
+            cv=splitter(n_splits=1, test_size=0.2, random_state=seed),
+            n_jobs=1,
+        )
+    return model
+
+
+def _final_estimator(model):
+    from sklearn.model_selection import GridSearchCV
+
+    if isinstance(model, GridSearchCV):
+        model = model.best_estimator_
+    if hasattr(model, "regressor_"):
+        model = model.regressor_
+    return model.named_steps["model"]
+
+
+def count_parameters(model):
+    """Trainable parameter count of a fitted benchmark model, and how it was counted.
+
+    KAN: ``n_params_``. MLP: weights and biases. Linear: coefficients and
+    intercepts. Gradient-boosted trees have no trainable weights in that
+    sense; their count is the number of tree nodes (one split threshold or
+    leaf value each), summed over all trees.
+    """
+    est = _final_estimator(model)
+    if hasattr(est, "n_params_"):
+        return int(est.n_params_), "KAN spline and base weights"
+    if hasattr(est, "coefs_"):
+        return int(sum(w.size for w in est.coefs_) + sum(b.size for b in est.intercepts_)), "weights + biases"
+    if hasattr(est, "_predictors"):
+        return int(sum(p.nodes.shape[0] for trees in est._predictors for p in trees)), "tree nodes"
+    if hasattr(est, "booster_"):
+        trees = est.booster_.dump_model()["tree_info"]
+        return int(sum(2 * tree["num_leaves"] - 1 for tree in trees)), "tree nodes"
+    if hasattr(est, "get_booster"):
+        dump = est.get_booster().get_dump()
+        return int(sum(sum(1 for line in tree.splitlines() if line.strip()) for tree in dump)), "tree nodes"
+    if hasattr(est, "coef_"):
+        return int(np.size(est.coef_) + np.size(getattr(est, "intercept_", 0))), "coefficients + intercepts"
+    return -1, "unknown"

