@@ -115,6 +115,19 @@ def _module_tensors(module):
     return tensors
 
 
+def _submodule_state(module):
+    """State-dict entries of ``module``'s child modules (e.g. snapped symbolic edges).
+
+    Its own parameters and buffers are in :func:`_module_tensors`; children are
+    created after construction, and a layer rebuilds them from these keys
+    when the entries are loaded (see ``KANLayer._load_from_state_dict``).
+    """
+    own = set(module._parameters) | set(module._buffers)
+    return {
+        name: tensor.detach().cpu().numpy().copy() for name, tensor in module.state_dict().items() if name not in own
+    }
+
+
 def network_to_spec(network):
     """A torch-free description of ``network`` from which :func:`spec_to_network` rebuilds it."""
     return {
@@ -126,11 +139,13 @@ def network_to_spec(network):
         "attributes": _module_attributes(network),
         "tensors": _module_tensors(network),
         "layers": [
-            {"attributes": _module_attributes(layer), "tensors": _module_tensors(layer)} for layer in network.layers
+            {
+                "attributes": _module_attributes(layer),
+                "tensors": _module_tensors(layer),
+                "submodules": _submodule_state(layer),
+            }
+            for layer in network.layers
         ],
-        # The full state dict also covers submodules created after
-        # construction (snapped symbolic edges), which layers rebuild on load.
-        "state_dict": {name: tensor.detach().cpu().numpy().copy() for name, tensor in network.state_dict().items()},
     }
 
 
@@ -162,8 +177,13 @@ def spec_to_network(spec):
     _restore_module(network, spec["attributes"], spec["tensors"])
     for layer, layer_spec in zip(network.layers, spec["layers"]):
         _restore_module(layer, layer_spec["attributes"], layer_spec["tensors"])
-    if "state_dict" in spec:
-        network.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in spec["state_dict"].items()})
+        submodules = layer_spec.get("submodules")
+        if submodules:
+            # Only child-module keys are given: the layer's own tensors are set above.
+            state = {name: torch.from_numpy(np.array(value)) for name, value in submodules.items()}
+            unexpected = layer.load_state_dict(state, strict=False).unexpected_keys
+            if unexpected:
+                raise ValueError(f"Saved layer state {unexpected} does not fit this skkan version's KANLayer.")
     return network
 
 
