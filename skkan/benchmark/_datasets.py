@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._registry import lookup
+
 __all__ = ["Dataset", "DATASETS", "DEFAULT_DATASETS", "QUICK_DATASETS", "get_datasets", "subsample"]
 
 
@@ -177,15 +179,7 @@ QUICK_DATASETS = ("cps1988", "nyc_weather", "phoneme", "wa_churn")
 
 def get_datasets(names):
     """Look up registered data sets by name (a :class:`Dataset` passes through)."""
-    found = []
-    for name in names:
-        if isinstance(name, Dataset):
-            found.append(name)
-        elif name in DATASETS:
-            found.append(DATASETS[name])
-        else:
-            raise ValueError(f"Unknown data set {name!r}; choose from {sorted(DATASETS)}.")
-    return found
+    return lookup(names, DATASETS, Dataset, "data set")
 
 
 def subsample(X, y, max_rows, task, random_state=0):

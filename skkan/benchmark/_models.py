@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._registry import lookup
+
 __all__ = [
     "ModelSpec",
     "ModelUnavailable",
@@ -161,15 +163,7 @@ QUICK_KAN_GRID = {"grid_size": [5, 10]}
 
 def get_models(names):
     """Look up registered models by name (a :class:`ModelSpec` passes through)."""
-    found = []
-    for name in names:
-        if isinstance(name, ModelSpec):
-            found.append(name)
-        elif name in MODELS:
-            found.append(MODELS[name])
-        else:
-            raise ValueError(f"Unknown model {name!r}; choose from {sorted(MODELS)}.")
-    return found
+    return lookup(names, MODELS, ModelSpec, "model")
 
 
 def build_model(spec, task, seed, n_threads=1, param_grid=None):
