@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._persistence import dump_state, load_state
+from ._scaling import _standardize, _weighted_mean_and_scale
 from ._threads import fit_threads
 from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
 from ._version import __version__
@@ -31,10 +32,6 @@ _AUTO_LBFGS_MAX_SAMPLES = 5000
 # early_stopping="auto" needs this many samples (10 validation samples at the default fraction).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
-# Standardised inputs are clipped to this many (training) standard deviations:
-# far beyond any knot grid, yet small enough that float32 layers stay finite
-# on absurd inputs (e.g. 1e300 where training data was around 1).
-_STANDARDIZED_CLIP = 1e6
 # Memory a prediction chunk may use in the widest layer (bases and temporaries).
 _PREDICT_BUDGET_BYTES = 64 * 2**20
 
@@ -60,30 +57,6 @@ def _as_tensor(array, device, dtype):
         # torch refuses to share read-only memory (e.g. joblib memmaps).
         array = np.array(array, order="C")
     return torch.as_tensor(array, device=device, dtype=dtype)
-
-
-def _weighted_mean_and_scale(values, weights):
-    """Weighted column means and standard deviations (1 where a column is constant).
-
-    Computed in float64 on columns divided by their largest magnitude, so
-    values near the float64 limit do not overflow when squared.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    peak = np.max(np.abs(values), axis=0)
-    peak = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
-    unit = values / peak
-    mean = np.average(unit, axis=0, weights=weights)
-    variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
-    scale = np.sqrt(variance)
-    tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
-    return mean * peak, np.where(scale > tiny, scale * peak, 1.0)
-
-
-def _standardize(X, mean, scale):
-    """``(X - mean) / scale`` in float64, clipped to +-``_STANDARDIZED_CLIP`` (overflow-safe)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = (np.asarray(X, dtype=np.float64) - mean) / scale
-    return np.clip(scaled, -_STANDARDIZED_CLIP, _STANDARDIZED_CLIP)
 
 
 class _BaseKAN(_InterpretableKANMixin, BaseEstimator):

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 
 import skkan._engine.training as training
 from skkan import KANClassifier, KANRegressor
-from skkan._base import _STANDARDIZED_CLIP, _standardize, _weighted_mean_and_scale
+from skkan._scaling import _STANDARDIZED_CLIP, _standardize, _weighted_mean_and_scale
 from skkan._threads import fit_threads, threads_for_fit
 
 RNG = np.random.default_rng(0)

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._engine.symbolic import SYMBOLIC_FUNCTIONS, rank_symbolic, snap_edge
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
 from .._engine.training import prediction_loss
+from .._scaling import _standardize
 
 __all__ = ["_SymbolicMixin"]
 
@@ -82,7 +83,7 @@ class _SymbolicMixin:
             return x, target, weights, "squared_error"
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         dtype = next(network.parameters()).dtype
-        x = torch.as_tensor((X - self._input_mean) / self._input_scale, dtype=dtype)
+        x = torch.as_tensor(_standardize(X, self._input_mean, self._input_scale), dtype=dtype)
         weights = torch.ones(x.shape[0], dtype=dtype)
         y = np.asarray(y)
         if hasattr(self, "classes_"):

@@ -1,0 +1,36 @@
+"""Input and target scaling of the estimators, overflow-safe, in float64.
+
+The estimators standardise inputs (and regression targets) themselves, so
+users need no ``StandardScaler`` for the spline grids to cover their data.
+"""
+
+import numpy as np
+
+# Standardised inputs are clipped to this many (training) standard deviations:
+# far beyond any knot grid, yet small enough that float32 layers stay finite
+# on absurd inputs (e.g. 1e300 where training data was around 1).
+_STANDARDIZED_CLIP = 1e6
+
+
+def _weighted_mean_and_scale(values, weights):
+    """Weighted column means and standard deviations (1 where a column is constant).
+
+    Computed in float64 on columns divided by their largest magnitude, so
+    values near the float64 limit do not overflow when squared.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    peak = np.max(np.abs(values), axis=0)
+    peak = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
+    unit = values / peak
+    mean = np.average(unit, axis=0, weights=weights)
+    variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
+    scale = np.sqrt(variance)
+    tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
+    return mean * peak, np.where(scale > tiny, scale * peak, 1.0)
+
+
+def _standardize(X, mean, scale):
+    """``(X - mean) / scale`` in float64, clipped to +-``_STANDARDIZED_CLIP`` (overflow-safe)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (np.asarray(X, dtype=np.float64) - mean) / scale
+    return np.clip(scaled, -_STANDARDIZED_CLIP, _STANDARDIZED_CLIP)
