@@ -71,7 +71,12 @@ def toy_rows(seeds, dtypes):
 def tabular_rows(seeds):
     tasks = [
         ("diabetes (R²)", load_diabetes, KANRegressor, lambda s: MLPRegressor(random_state=s, max_iter=2000)),
-        ("breast_cancer (accuracy)", load_breast_cancer, KANClassifier, lambda s: MLPClassifier(random_state=s, max_iter=2000)),
+        (
+            "breast_cancer (accuracy)",
+            load_breast_cancer,
+            KANClassifier,
+            lambda s: MLPClassifier(random_state=s, max_iter=2000),
+        ),
     ]
     rows = []
     for name, loader, kan_class, make_mlp in tasks:

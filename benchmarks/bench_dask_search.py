@@ -63,9 +63,16 @@ def main():
 
     for processes in (True, False):
         kind = "processes" if processes else "threads"
-        with LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=processes, dashboard_address=None, silence_logs=40
-        ) as cluster, Client(cluster):
+        with (
+            LocalCluster(
+                n_workers=args.workers,
+                threads_per_worker=1,
+                processes=processes,
+                dashboard_address=None,
+                silence_logs=40,
+            ) as cluster,
+            Client(cluster),
+        ):
 
             def on_dask():
                 with joblib.parallel_config(backend="dask"):

@@ -173,8 +173,11 @@ def _run_sklearn(task, n_steps, n_predict):
     X, y = _data(task, task["n_samples"], seed=0)
     batch = task["batch_size"]
     model = MLPRegressor(
-        hidden_layer_sizes=(width,) * (len(widths) - 2), batch_size=batch, learning_rate_init=1e-3,
-        shuffle=False, random_state=0,
+        hidden_layer_sizes=(width,) * (len(widths) - 2),
+        batch_size=batch,
+        learning_rate_init=1e-3,
+        shuffle=False,
+        random_state=0,
     )
     rng = np.random.default_rng(1)
     baseline = _ru_maxrss_mib()
@@ -209,13 +212,17 @@ def _worker(arguments):
     else:
         result = _run_torch(arguments.model, task, arguments.steps, arguments.predict_rows)
     n_parameters, times, predict_seconds, peak = result
-    print(json.dumps({
-        "parameters": n_parameters,
-        "step_seconds": statistics.median(wall for wall, _ in times),
-        "step_cpu_seconds": statistics.median(cpu for _, cpu in times),
-        "predict_rows_per_second": arguments.predict_rows / predict_seconds,
-        "peak_train_mib": peak,
-    }))
+    print(
+        json.dumps(
+            {
+                "parameters": n_parameters,
+                "step_seconds": statistics.median(wall for wall, _ in times),
+                "step_cpu_seconds": statistics.median(cpu for _, cpu in times),
+                "predict_rows_per_second": arguments.predict_rows / predict_seconds,
+                "peak_train_mib": peak,
+            }
+        )
+    )
 
 
 # ----------------------------------------------------------------------
@@ -226,8 +233,19 @@ def _measure(task_name, model_name, steps, predict_rows, threads, timeout):
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         environment[name] = str(threads)
     command = [
-        sys.executable, str(Path(__file__).resolve()), "--worker", "--task", task_name, "--model", model_name,
-        "--steps", str(steps), "--predict-rows", str(predict_rows), "--threads", str(threads),
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--task",
+        task_name,
+        "--model",
+        model_name,
+        "--steps",
+        str(steps),
+        "--predict-rows",
+        str(predict_rows),
+        "--threads",
+        str(threads),
     ]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)

@@ -14,7 +14,7 @@ DOC_DIR = Path(__file__).resolve().parent
 ROOT = DOC_DIR.parent
 sys.path.insert(0, str(ROOT))
 
-import skkan  # noqa: E402
+import skkan
 
 project = "skkan"
 author = "skkan developers"

@@ -28,8 +28,13 @@ from skkan import KANRegressor
 
 x, y = sympy.symbols("x0 x1")
 CASES = [
-    ("exp(sin(pi*x)+y**2)", lambda X: np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2),
-     sympy.exp(sympy.sin(sympy.pi * x) + y**2), (1,), None),
+    (
+        "exp(sin(pi*x)+y**2)",
+        lambda X: np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2),
+        sympy.exp(sympy.sin(sympy.pi * x) + y**2),
+        (1,),
+        None,
+    ),
     ("x*y", lambda X: X[:, 0] * X[:, 1], x * y, (2,), [(["x"], [0]), (None, [1])]),
     ("sin(x)+cos(y)", lambda X: np.sin(X[:, 0]) + np.cos(X[:, 1]), sympy.sin(x) + sympy.cos(y), (), None),
     ("(x+y)/(1+x*y)", lambda X: (X[:, 0] + X[:, 1]) / (1 + X[:, 0] * X[:, 1]), (x + y) / (1 + x * y), (1,), None),
@@ -43,7 +48,9 @@ for name, function, truth, hidden, stages in CASES:
     start = time.perf_counter()
     target = function(X)
     for seed in range(6):
-        reg = KANRegressor(hidden_layer_sizes=hidden, early_stopping=False, lamb=1e-3, max_iter=60, random_state=seed, dtype="float64")
+        reg = KANRegressor(
+            hidden_layer_sizes=hidden, early_stopping=False, lamb=1e-3, max_iter=60, random_state=seed, dtype="float64"
+        )
         reg.fit(X, target).prune(1e-2)
         for library, layers in stages or [(None, None)]:
             reg.auto_symbolic(0.9, X=X, y=target, library=library, layers=layers)
@@ -55,5 +62,7 @@ for name, function, truth, hidden, stages in CASES:
         if rmse < 1e-4:
             break
     exact = sympy.simplify(sympy.expand_trig(formula) - truth) == 0
-    print(f"{name:>22s}: seed {seed}, formula {formula}, test RMSE {rmse:.1e}, "
-          f"sympy-equal {exact}, {time.perf_counter() - start:.0f} s")
+    print(
+        f"{name:>22s}: seed {seed}, formula {formula}, test RMSE {rmse:.1e}, "
+        f"sympy-equal {exact}, {time.perf_counter() - start:.0f} s"
+    )

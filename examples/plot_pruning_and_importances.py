@@ -21,7 +21,9 @@ rng = np.random.default_rng(0)
 X = rng.uniform(-1, 1, size=(500, 5))
 y = np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2)
 
-reg = KANRegressor(hidden_layer_sizes=(3,), early_stopping=False, lamb=1e-2, max_iter=40, random_state=0, dtype="float64")
+reg = KANRegressor(
+    hidden_layer_sizes=(3,), early_stopping=False, lamb=1e-2, max_iter=40, random_state=0, dtype="float64"
+)
 reg.fit(X, y)
 print(f"R² before pruning: {reg.score(X, y):.4f}, {reg.n_params_} parameters")
 

@@ -19,7 +19,9 @@ rng = np.random.default_rng(0)
 X = rng.uniform(-1, 1, size=(1000, 2))
 y = np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2)
 
-reg = KANRegressor(hidden_layer_sizes=(1,), early_stopping=False, lamb=1e-3, max_iter=60, random_state=0, dtype="float64")
+reg = KANRegressor(
+    hidden_layer_sizes=(1,), early_stopping=False, lamb=1e-3, max_iter=60, random_state=0, dtype="float64"
+)
 reg.fit(X, y).prune(1e-2)
 print(f"R² of the spline network: {reg.score(X, y):.6f}")
 

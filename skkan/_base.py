@@ -295,7 +295,9 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else math.inf
         self.early_stopping_ = early_stopping
         if early_stopping:
-            self.validation_scores_ = (list(getattr(self, "validation_scores_", None) or []) if reuse else []) + result.validation_scores
+            self.validation_scores_ = (
+                list(getattr(self, "validation_scores_", None) or []) if reuse else []
+            ) + result.validation_scores
             self.best_validation_score_ = max(self.validation_scores_)
             self.best_loss_ = None
         else:
@@ -319,7 +321,9 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
 
         stratify = self._split_stratify(targets)
         try:
-            train, validation = train_test_split(rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+            train, validation = train_test_split(
+                rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
         except ValueError:
             # Too few samples of some class to stratify: fall back to a plain split.
             train, validation = train_test_split(rows, test_size=self.validation_fraction, random_state=seed)

@@ -106,12 +106,18 @@ def _module_tensors(module):
     tensors = {}
     for name, param in module._parameters.items():
         if param is not None:
-            tensors[name] = {"value": param.detach().cpu().numpy().copy(), "parameter": True,
-                             "requires_grad": bool(param.requires_grad)}
+            tensors[name] = {
+                "value": param.detach().cpu().numpy().copy(),
+                "parameter": True,
+                "requires_grad": bool(param.requires_grad),
+            }
     for name, buffer in module._buffers.items():
         if buffer is not None:
-            tensors[name] = {"value": buffer.detach().cpu().numpy().copy(), "parameter": False,
-                             "persistent": name not in module._non_persistent_buffers_set}
+            tensors[name] = {
+                "value": buffer.detach().cpu().numpy().copy(),
+                "parameter": False,
+                "persistent": name not in module._non_persistent_buffers_set,
+            }
     return tensors
 
 

@@ -5,8 +5,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
 from ._base import _BaseKAN
-from ._scaling import _weighted_mean_and_scale
 from ._docstrings import fill_shared_docs
+from ._scaling import _weighted_mean_and_scale
 
 __all__ = ["KANRegressor"]
 

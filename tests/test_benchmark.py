@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
-from skkan import KANClassifier, KANRegressor  # noqa: E402
-from skkan.benchmark import (  # noqa: E402
+from skkan import KANClassifier, KANRegressor
+from skkan.benchmark import (
     DATASETS,
     MODELS,
     RESULT_COLUMNS,
@@ -24,7 +24,7 @@ from skkan.benchmark import (  # noqa: E402
     summarize,
     write_report,
 )
-from skkan.benchmark.__main__ import main  # noqa: E402
+from skkan.benchmark.__main__ import main
 
 
 def _tiny_regression():
@@ -113,8 +113,9 @@ def test_resume_skips_finished_runs(tmp_path):
     # Another configuration in the same directory is refused, unless overwritten.
     with pytest.raises(ValueError, match="another configuration"):
         run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0], output_dir=tmp_path, max_rows=50, progress=False)
-    rows, _ = run_benchmark(TINY_DATASETS[:1], [spec], seeds=[0], output_dir=tmp_path, max_rows=50,
-                            overwrite=True, progress=False)
+    rows, _ = run_benchmark(
+        TINY_DATASETS[:1], [spec], seeds=[0], output_dir=tmp_path, max_rows=50, overwrite=True, progress=False
+    )
     assert len(rows) == 1 and rows[0]["n_train"] + rows[0]["n_test"] == 50
 
 
@@ -177,8 +178,19 @@ def test_cli_main_with_tiny_registry(tmp_path, monkeypatch, capsys):
     for dataset in TINY_DATASETS:
         monkeypatch.setitem(DATASETS, dataset.name, dataset)
     monkeypatch.setitem(MODELS, SMALL_KAN.name, SMALL_KAN)
-    argv = ["--datasets", "tiny_reg", "tiny_clf", "--models", "small_kan", "linear", "--seeds", "2",
-            "--output-dir", str(tmp_path), "--no-progress"]
+    argv = [
+        "--datasets",
+        "tiny_reg",
+        "tiny_clf",
+        "--models",
+        "small_kan",
+        "linear",
+        "--seeds",
+        "2",
+        "--output-dir",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "| tiny_clf | linear |" in out

@@ -126,7 +126,9 @@ def test_pandas_input_and_set_output_upstream():
     X, y = _smooth_regression(120)
     frame = pd.DataFrame(X, columns=["age", "income", "height"])
     frame.loc[3, "income"] = np.nan
-    preprocess = ColumnTransformer([("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income", "height"])])
+    preprocess = ColumnTransformer(
+        [("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income", "height"])]
+    )
     pipeline = make_pipeline(preprocess, KANRegressor(max_iter=5, random_state=0)).set_output(transform="pandas")
     pipeline.fit(frame, y)
     kan = pipeline[-1]

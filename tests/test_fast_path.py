@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skkan._engine import KANLayer, KANNetwork, bspline_basis, set_layer_grid
-from skkan._engine import fast_layer
+from skkan._engine import KANLayer, KANNetwork, bspline_basis, fast_layer, set_layer_grid
 from skkan._engine.bspline import extend_knots
 from skkan._engine.local_bspline import local_basis, local_dense_basis
 
@@ -148,8 +147,7 @@ def test_fast_path_keeps_no_grid_sized_tensor_for_backward():
 
 
 def test_estimator_predictions_are_chunked_consistently(monkeypatch):
-    from skkan import KANRegressor
-    from skkan import _base
+    from skkan import KANRegressor, _base
 
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (120, 3))

@@ -9,12 +9,12 @@ import pytest
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.feature_selection import SelectFromModel  # noqa: E402
-from sklearn.inspection import permutation_importance  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from sklearn.feature_selection import SelectFromModel
+from sklearn.inspection import permutation_importance
 
-from skkan import KANClassifier, KANRegressor  # noqa: E402
+from skkan import KANClassifier, KANRegressor
 
 
 def _target(X):
@@ -27,7 +27,9 @@ def pruned_setup():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(500, 5))
     y = _target(X)
-    reg = KANRegressor(hidden_layer_sizes=(3,), early_stopping=False, lamb=1e-2, max_iter=40, random_state=0, dtype="float64")
+    reg = KANRegressor(
+        hidden_layer_sizes=(3,), early_stopping=False, lamb=1e-2, max_iter=40, random_state=0, dtype="float64"
+    )
     reg.fit(X, y)
     before = copy.deepcopy(reg)
     reg.prune(3e-2)

@@ -25,8 +25,12 @@ def test_fit_affine_recovers_parameters():
 
 @pytest.mark.parametrize(
     "name, function",
-    [("x^2", lambda x: 3 * (x - 0.2) ** 2), ("exp", lambda x: torch.exp(0.7 * x) - 1), ("sin", lambda x: torch.sin(3 * x)),
-     ("arctanh", lambda x: torch.arctanh(0.45 * x))],
+    [
+        ("x^2", lambda x: 3 * (x - 0.2) ** 2),
+        ("exp", lambda x: torch.exp(0.7 * x) - 1),
+        ("sin", lambda x: torch.sin(3 * x)),
+        ("arctanh", lambda x: torch.arctanh(0.45 * x)),
+    ],
 )
 def test_ranking_puts_true_function_first(name, function):
     x = torch.linspace(-2, 2, 200, dtype=torch.float64)
@@ -67,7 +71,9 @@ def _recover(function, hidden, n_samples=400, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(n_samples, 2))
     y = function(X)
-    reg = KANRegressor(hidden_layer_sizes=hidden, early_stopping=False, lamb=1e-3, max_iter=50, random_state=0, dtype="float64")
+    reg = KANRegressor(
+        hidden_layer_sizes=hidden, early_stopping=False, lamb=1e-3, max_iter=50, random_state=0, dtype="float64"
+    )
     reg.fit(X, y).prune(1e-2).auto_symbolic(0.9, X=X, y=y)
     X_test = rng.uniform(-1, 1, size=(500, 2))
     rmse = np.sqrt(np.mean((reg.symbolic_function()(X_test) - function(X_test)) ** 2))
@@ -103,7 +109,9 @@ def test_formula_needs_all_edges_symbolic_and_snapping_is_pickled():
     rng = np.random.default_rng(1)
     X = rng.uniform(-1, 1, size=(150, 2))
     y = X[:, 0] ** 2 + np.abs(X[:, 1])
-    reg = KANRegressor(hidden_layer_sizes=(), early_stopping=False, max_iter=10, random_state=0, dtype="float64").fit(X, y)
+    reg = KANRegressor(hidden_layer_sizes=(), early_stopping=False, max_iter=10, random_state=0, dtype="float64").fit(
+        X, y
+    )
     with pytest.raises(ValueError, match="spline edges"):
         reg.symbolic_formula()
     fit = reg.fix_symbolic(0, 0, 0, "x^2")

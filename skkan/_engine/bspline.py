@@ -42,9 +42,7 @@ def extend_knots(grid_points, spline_order):
     """
     grid_size = grid_points.shape[1] - 1
     step = (grid_points[:, -1:] - grid_points[:, :1]) / grid_size
-    offsets = torch.arange(
-        1, spline_order + 1, dtype=grid_points.dtype, device=grid_points.device
-    )
+    offsets = torch.arange(1, spline_order + 1, dtype=grid_points.dtype, device=grid_points.device)
     left = grid_points[:, :1] - step * offsets.flip(0)
     right = grid_points[:, -1:] + step * offsets
     return torch.cat([left, grid_points, right], dim=1)
@@ -85,7 +83,9 @@ def clamp_to_grid(x, knots, spline_order):
 def _safe_divide(numerator, denominator):
     # Repeated knots give zero-width intervals; the matching basis term is zero.
     zero = denominator == 0
-    return torch.where(zero, torch.zeros_like(numerator), numerator / torch.where(zero, torch.ones_like(denominator), denominator))
+    return torch.where(
+        zero, torch.zeros_like(numerator), numerator / torch.where(zero, torch.ones_like(denominator), denominator)
+    )
 
 
 def bspline_basis(x, knots, spline_order):

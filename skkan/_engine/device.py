@@ -34,9 +34,7 @@ def resolve_device(device):
         raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda:0', got {device!r}.")
     match = _DEVICE_PATTERN.match(device.strip().lower())
     if match is None:
-        raise ValueError(
-            f"Unknown device {device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
-        )
+        raise ValueError(f"Unknown device {device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     kind, index = match.group(1), match.group(3)
     if kind == "auto":
         if index is not None:
@@ -49,7 +47,9 @@ def resolve_device(device):
             raise ValueError("device='mps' was requested but MPS is not available on this machine.")
         return torch.device("mps")
     if not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available on this machine; use device='cpu' or 'auto'.")
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this machine; use device='cpu' or 'auto'."
+        )
     count = torch.cuda.device_count()
     index = int(index) if index is not None else torch.cuda.current_device()
     if index >= count:

@@ -222,6 +222,6 @@ def fused_spline_contraction(x, coef_matrix, knots, spline_order):
             _COMPILED["fn"] = torch.compile(_dense_contraction, dynamic=True)
         try:
             return _COMPILED["fn"](x, coef_matrix, knots, spline_order)
-        except Exception:  # noqa: BLE001 - any compiler failure falls back to the eager path
+        except Exception:
             _COMPILED["state"] = False
     return spline_contraction(x, coef_matrix, knots, spline_order)

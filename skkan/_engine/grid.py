@@ -95,7 +95,7 @@ def _refit_coefficients(layer, x, weights, new_knots):
     n_basis = new_knots.shape[1] - spline_order - 1
     low, high = new_knots[:, spline_order], new_knots[:, -spline_order - 1]
     sweep_fractions = torch.linspace(0, 1, 2 * n_basis + 1, dtype=x.dtype, device=x.device)
-    sweep = (low[None, :] + (high - low)[None, :] * sweep_fractions[:, None])
+    sweep = low[None, :] + (high - low)[None, :] * sweep_fractions[:, None]
     points = torch.cat([x, sweep], dim=0)
     # Data and sweep get fixed total masses, so that a weighted sample and the
     # same sample with repeated rows give the same refit.

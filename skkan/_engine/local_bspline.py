@@ -124,12 +124,11 @@ def local_values(x, knots, interval, spline_order, with_derivative=False, with_l
         return (stacked, *lower)
     # d B_{m,k}/dx = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
     # with m = j - k + r; ``previous`` holds B_{j-k+1..j, k-1}.
-    scaled = [
-        spline_order * previous[r] / (t[spline_order + r] - t[r]) for r in range(spline_order)
-    ]
+    scaled = [spline_order * previous[r] / (t[spline_order + r] - t[r]) for r in range(spline_order)]
     zero = torch.zeros_like(x)
-    derivatives = [(scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero)
-                   for r in range(spline_order + 1)]
+    derivatives = [
+        (scaled[r - 1] if r > 0 else zero) - (scaled[r] if r < spline_order else zero) for r in range(spline_order + 1)
+    ]
     return (stacked, torch.stack(derivatives, dim=1), *lower)
 
 

@@ -91,8 +91,9 @@ def _linear_fit(z, y, weights):
 def _polish(function, x, y, weights, start):
     """A few L-BFGS steps on the weighted squared error of all four numbers."""
     params = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([params], lr=1.0, max_iter=30, line_search_fn="strong_wolfe",
-                                  tolerance_grad=1e-15, tolerance_change=1e-15)
+    optimizer = torch.optim.LBFGS(
+        [params], lr=1.0, max_iter=30, line_search_fn="strong_wolfe", tolerance_grad=1e-15, tolerance_change=1e-15
+    )
 
     def closure():
         optimizer.zero_grad()

@@ -31,8 +31,13 @@ def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
     best_loss : float
     """
     optimizer = torch.optim.LBFGS(
-        network.parameters(), lr=1.0, max_iter=20, history_size=20, line_search_fn="strong_wolfe",
-        tolerance_grad=1e-14, tolerance_change=1e-16,
+        network.parameters(),
+        lr=1.0,
+        max_iter=20,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-14,
+        tolerance_change=1e-16,
     )
 
     def closure():

@@ -18,21 +18,39 @@ def _parser():
         "tabular data shipped inside installed packages. Results are appended run by run to "
         "OUTPUT_DIR/results.csv; rerunning the same command resumes an interrupted benchmark.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="four data sets subsampled to 1,000 rows, 1 seed, a smaller KAN grid (a few minutes)")
-    parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), metavar="NAME",
-                        help=f"data sets (default: {' '.join(DEFAULT_DATASETS)}; "
-                        f"choices: {' '.join(sorted(DATASETS))})")
-    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), metavar="NAME",
-                        help=f"models (default: {' '.join(DEFAULT_MODELS)})")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="four data sets subsampled to 1,000 rows, 1 seed, a smaller KAN grid (a few minutes)",
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=sorted(DATASETS),
+        metavar="NAME",
+        help=f"data sets (default: {' '.join(DEFAULT_DATASETS)}; choices: {' '.join(sorted(DATASETS))})",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=sorted(MODELS),
+        metavar="NAME",
+        help=f"models (default: {' '.join(DEFAULT_MODELS)})",
+    )
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
-    parser.add_argument("--max-rows", type=int, default=None,
-                        help="subsample larger data sets to this many rows "
-                        "(default 10000; 1000 with --quick; 0: no limit)")
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="subsample larger data sets to this many rows (default 10000; 1000 with --quick; 0: no limit)",
+    )
     parser.add_argument("--test-size", type=float, default=0.25, help="share of rows held out for scoring")
     parser.add_argument("--n-threads", type=int, default=1, help="threads per model (default 1)")
-    parser.add_argument("--output-dir", default=None,
-                        help="results directory (default benchmark_results/full, or benchmark_results/quick)")
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        help="results directory (default benchmark_results/full, or benchmark_results/quick)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or per-run lines")
     return parser

@@ -139,8 +139,12 @@ _KAN_GRID = [
 
 _REGISTRY = [
     ModelSpec("kan", _kan, None, "KANRegressor / KANClassifier with default hyperparameters"),
-    ModelSpec("kan_tuned", _kan_tuned, _KAN_GRID,
-              "KAN with early stopping; grid_size 10, hidden_layer_sizes (16,) or lamb 1e-3 tried one at a time"),
+    ModelSpec(
+        "kan_tuned",
+        _kan_tuned,
+        _KAN_GRID,
+        "KAN with early stopping; grid_size 10, hidden_layer_sizes (16,) or lamb 1e-3 tried one at a time",
+    ),
     ModelSpec("hist_gbdt", _hist_gbdt, None, "scikit-learn HistGradientBoosting (defaults)"),
     ModelSpec("lightgbm", _lightgbm, None, "LightGBM (defaults)"),
     ModelSpec("xgboost", _xgboost, None, "XGBoost (defaults, hist trees)"),

@@ -50,8 +50,13 @@ def summarize(rows):
     summary = []
     for dataset, task, model in order:
         runs = groups.get((dataset, task, model), [])
-        entry = {"dataset": dataset, "task": task, "model": model, "n_seeds": len(runs),
-                 "n_failed": failed.get((dataset, task, model), 0)}
+        entry = {
+            "dataset": dataset,
+            "task": task,
+            "model": model,
+            "n_seeds": len(runs),
+            "n_failed": failed.get((dataset, task, model), 0),
+        }
         names = [m[0] for m in _METRICS[task]] + [c[0] for c in _COSTS]
         for name in names:
             entry[f"{name}_mean"], entry[f"{name}_std"] = _mean_std([r[name] for r in runs])
@@ -79,8 +84,12 @@ def _rank_table(entries, task):
     if not ranks:
         return []
     label = _MAIN_SCORE[task][1]
-    lines = [f"Average rank by {label} over {len(set(e['dataset'] for e in entries))} data sets (1 = best):", "",
-             "| model | mean rank | data sets won |", "|---|---|---|"]
+    lines = [
+        f"Average rank by {label} over {len(set(e['dataset'] for e in entries))} data sets (1 = best):",
+        "",
+        "| model | mean rank | data sets won |",
+        "|---|---|---|",
+    ]
     for model, values in sorted(ranks.items(), key=lambda item: np.mean(item[1])):
         lines.append(f"| {model} | {np.mean(values):.2f} | {sum(v == 1 for v in values)} |")
     return lines + [""]
@@ -152,14 +161,21 @@ def _plots(summary, output_dir):
                     x, y = entry[f"{cost}_mean"], entry[f"{score}_mean"]
                     if math.isnan(x) or math.isnan(y) or x <= 0:
                         continue
-                    ax.errorbar(x, y, yerr=entry[f"{score}_std"], fmt="o", color=colors[entry["model"]],
-                                label=entry["model"], capsize=2)
+                    ax.errorbar(
+                        x,
+                        y,
+                        yerr=entry[f"{score}_std"],
+                        fmt="o",
+                        color=colors[entry["model"]],
+                        label=entry["model"],
+                        capsize=2,
+                    )
                 ax.set_xscale("log")
                 ax.set_title(dataset)
                 ax.set_xlabel(cost_label)
                 ax.set_ylabel(score_label)
                 ax.grid(alpha=0.3)
-            for ax in axes.ravel()[len(datasets):]:
+            for ax in axes.ravel()[len(datasets) :]:
                 ax.set_visible(False)
             handles = [plt.Line2D([], [], marker="o", ls="", color=colors[m], label=m) for m in models]
             legend_width = 1.5 / fig.get_figwidth()
@@ -207,5 +223,9 @@ def write_report(rows, output_dir, notes=(), title="skkan tabular benchmark"):
     summary_path.write_text(json.dumps([_json_ready(entry) for entry in summary], indent=1) + "\n")
     markdown_path = output_dir / "summary.md"
     markdown_path.write_text(_markdown(summary, list(notes), title))
-    return {"json": json_path, "markdown": markdown_path, "summary_json": summary_path,
-            "plots": _plots(summary, output_dir)}
+    return {
+        "json": json_path,
+        "markdown": markdown_path,
+        "summary_json": summary_path,
+        "plots": _plots(summary, output_dir),
+    }

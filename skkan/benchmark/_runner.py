@@ -16,9 +16,24 @@ from ._models import ModelUnavailable, build_model, count_parameters, get_models
 __all__ = ["run_benchmark", "read_results", "RESULT_COLUMNS"]
 
 RESULT_COLUMNS = [
-    "dataset", "task", "model", "seed", "status", "n_train", "n_test", "n_features",
-    "rmse", "r2", "accuracy", "log_loss", "roc_auc",
-    "fit_time", "predict_time", "n_params", "params_kind", "best_params",
+    "dataset",
+    "task",
+    "model",
+    "seed",
+    "status",
+    "n_train",
+    "n_test",
+    "n_features",
+    "rmse",
+    "r2",
+    "accuracy",
+    "log_loss",
+    "roc_auc",
+    "fit_time",
+    "predict_time",
+    "n_params",
+    "params_kind",
+    "best_params",
 ]
 _CONFIG_KEYS = ("max_rows", "test_size", "n_threads", "param_grids")
 
@@ -32,8 +47,20 @@ def read_results(path):
     path = Path(path)
     if not path.exists():
         return []
-    numeric = {"seed", "n_train", "n_test", "n_features", "rmse", "r2", "accuracy", "log_loss", "roc_auc",
-               "fit_time", "predict_time", "n_params"}
+    numeric = {
+        "seed",
+        "n_train",
+        "n_test",
+        "n_features",
+        "rmse",
+        "r2",
+        "accuracy",
+        "log_loss",
+        "roc_auc",
+        "fit_time",
+        "predict_time",
+        "n_params",
+    }
     rows = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
@@ -174,9 +201,13 @@ def run_benchmark(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     config = {
-        "max_rows": max_rows, "test_size": test_size, "n_threads": n_threads,
+        "max_rows": max_rows,
+        "test_size": test_size,
+        "n_threads": n_threads,
         "param_grids": json.loads(json.dumps(param_grids, default=str)),
-        "datasets": [d.name for d in datasets], "models": [m.name for m in models], "seeds": seeds,
+        "datasets": [d.name for d in datasets],
+        "models": [m.name for m in models],
+        "seeds": seeds,
     }
     _check_config(output_dir, config, overwrite)
     results_path = output_dir / "results.csv"
@@ -220,8 +251,15 @@ def run_benchmark(
                 X_train, X_test, y_train, y_test = train_test_split(
                     X, y, test_size=test_size, random_state=seed, stratify=stratify
                 )
-                row = {"dataset": dataset.name, "task": dataset.task, "model": spec.name, "seed": seed,
-                       "n_train": len(X_train), "n_test": len(X_test), "n_features": X.shape[1]}
+                row = {
+                    "dataset": dataset.name,
+                    "task": dataset.task,
+                    "model": spec.name,
+                    "seed": seed,
+                    "n_train": len(X_train),
+                    "n_test": len(X_test),
+                    "n_features": X.shape[1],
+                }
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -245,9 +283,11 @@ def run_benchmark(
                     bar.update(1)
                 elif progress:
                     score = row.get("r2", row.get("accuracy", math.nan))
-                    log(f"[{len(read_results(results_path))}/{total}] {dataset.name} {spec.name} seed={seed}: "
+                    log(
+                        f"[{len(read_results(results_path))}/{total}] {dataset.name} {spec.name} seed={seed}: "
                         f"{'R2' if dataset.task == 'regression' else 'acc'}={score:.4f} "
-                        f"fit={row.get('fit_time', math.nan):.1f}s")
+                        f"fit={row.get('fit_time', math.nan):.1f}s"
+                    )
     finally:
         torch.set_num_threads(previous_threads)
         if bar is not None:

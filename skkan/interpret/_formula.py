@@ -16,9 +16,7 @@ def _import_sympy():
     try:
         import sympy
     except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Symbolic formulas need sympy; install it with `pip install skkan[symbolic]`."
-        ) from error
+        raise ImportError("Symbolic formulas need sympy; install it with `pip install skkan[symbolic]`.") from error
     return sympy
 
 
@@ -124,7 +122,9 @@ def network_formula(estimator, precision=4, simplify=True):
             outputs.append(expression)
         nodes = outputs
     if hasattr(estimator, "_target_scale"):
-        nodes = [node * float(s) + float(m) for node, s, m in zip(nodes, estimator._target_scale, estimator._target_mean)]
+        nodes = [
+            node * float(s) + float(m) for node, s, m in zip(nodes, estimator._target_scale, estimator._target_mean)
+        ]
     results = []
     for node in nodes:
         expression = round_expression(node, precision)

@@ -184,7 +184,7 @@ def plot_features(estimator, features=None, n_cols=3, n_points=200):
         ax.set_ylabel("contribution to target" if additive else "edge value")
         if len(outgoing) > 1:
             ax.legend(fontsize=7)
-    for ax in axes.ravel()[len(indices):]:
+    for ax in axes.ravel()[len(indices) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
