@@ -4,5 +4,13 @@ from ._classifier import KANClassifier
 from ._persistence import get_trusted_types
 from ._regressor import KANRegressor
 from ._version import __version__
+from .exceptions import TrainingDivergedError, UnsafeModelError
 
-__all__ = ["KANClassifier", "KANRegressor", "__version__", "get_trusted_types"]
+__all__ = [
+    "KANClassifier",
+    "KANRegressor",
+    "TrainingDivergedError",
+    "UnsafeModelError",
+    "__version__",
+    "get_trusted_types",
+]

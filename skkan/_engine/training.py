@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..exceptions import TrainingDivergedError
 from .regularization import smoothness_penalty, sparsity_penalty
 
 __all__ = ["TrainingConfig", "TrainingResult", "TrainingDivergedError", "train_network", "prediction_loss"]
@@ -19,10 +20,6 @@ __all__ = ["TrainingConfig", "TrainingResult", "TrainingDivergedError", "train_n
 # Rows used to re-place knots: quantiles of a random subset are accurate
 # enough and keep each grid update cheap on large data sets.
 _GRID_UPDATE_ROWS = 20_000
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite before any usable state existed."""
 
 
 @dataclass
