@@ -10,8 +10,11 @@ from hypothesis import event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
-from skkan import KANClassifier, KANRegressor  # noqa: E402
-from skkan import TrainingDivergedError  # noqa: E402
+from skkan import (  # noqa: E402
+    KANClassifier,
+    KANRegressor,
+    TrainingDivergedError,
+)
 
 # derandomize: the same examples on every run, so the suite is deterministic.
 FUZZ = settings(max_examples=20, deadline=None, derandomize=True, print_blob=True)
