@@ -3,10 +3,12 @@
 from ._classifier import KANClassifier
 from ._persistence import get_trusted_types
 from ._regressor import KANRegressor
+from ._view import FittedKAN
 from ._version import __version__
 from .exceptions import TrainingDivergedError, UnsafeModelError
 
 __all__ = [
+    "FittedKAN",
     "KANClassifier",
     "KANRegressor",
     "TrainingDivergedError",

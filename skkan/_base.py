@@ -8,19 +8,21 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
+from ._engine.device import forward_on, usable_device
+from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._scaling import _standardize, _weighted_mean_and_scale
 from ._threads import fit_threads
 from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
 from ._version import __version__
-from .interpret._mixin import _InterpretableKANMixin
+from ._view import FittedKAN
 
 __all__ = ["_BaseKAN"]
 
@@ -32,22 +34,29 @@ _AUTO_LBFGS_MAX_SAMPLES = 5000
 # early_stopping="auto" needs this many samples (10 validation samples at the default fraction).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
-# Memory a prediction chunk may use in the widest layer (bases and temporaries).
+# Memory a prediction chunk may use in the most demanding layer; the engine
+# says how many rows that is (KANNetwork.max_rows_within).
 _PREDICT_BUDGET_BYTES = 64 * 2**20
-
-
-def _numbers_per_row(network):
-    """Numbers one prediction row holds at once in the widest layer.
-
-    Layers run one after the other, so the widest one bounds the peak: per
-    input its dense basis row (``grid_size + k``), the local basis values,
-    indices and recursion temporaries (about ``7k + 9``), plus the input and
-    output rows. The engine also chunks internally, so this is a safe bound.
-    """
-    return max(
-        layer.in_features * (layer.grid_size + 7 * layer.spline_order + 9) + 2 * layer.out_features
-        for layer in network.layers
-    )
+# Rows of the training inputs kept for interpretation (importances, pruning,
+# plots, symbolic fits): enough for stable statistics, small enough to pickle.
+_INTERPRETATION_ROWS = 2000
+# Private attributes a fitted estimator holds; loading refuses any other
+# private name (see skkan._persistence). scikit-learn adds the last three.
+_PRIVATE_FITTED_ATTRIBUTES = frozenset(
+    {
+        "_input_mean",
+        "_input_scale",
+        "_target_mean",
+        "_target_scale",
+        "_y_ndim",
+        "_interpretation_sample",
+        "_interpretation_weights",
+        "_skkan_version",
+        "_sklearn_version",
+        "_sklearn_output_config",
+        "_metadata_request",
+    }
+)
 
 
 def _as_tensor(array, device, dtype):
@@ -59,7 +68,7 @@ def _as_tensor(array, device, dtype):
     return torch.as_tensor(array, device=device, dtype=dtype)
 
 
-class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
+class _BaseKAN(_InterpretationMethods, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
     Subclasses say how targets become training targets (``_prepare_targets``),
@@ -186,18 +195,33 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
             previous = size
         return tuple(int(s) for s in sizes)
 
-    def _check_finite_hyperparameters(self):
-        # Interval constraints let NaN through (every comparison with NaN is False).
-        for name in ("lamb", "lamb_l1", "lamb_entropy", "lamb_smoothness", "tol", "grid_eps", "validation_fraction"):
-            value = getattr(self, name)
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}.")
-        if self.learning_rate != "auto" and not math.isfinite(self.learning_rate):
-            raise ValueError(f"learning_rate must be a finite number, got {self.learning_rate!r}.")
-
     # ------------------------------------------------------------------
     # Fit driver
     # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (numeric; NaN and infinite values are rejected).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: numbers for :class:`KANRegressor` (one column per
+            output), class labels (numbers or strings, at least two distinct
+            ones) for :class:`KANClassifier`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; they weight the loss and every data
+            statistic (input scaling, knot placement). Only their ratios
+            matter.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
     def _fit(self, X, y, sample_weight):
         # A failed fit leaves the estimator as it was; torch threads follow
         # the policy of skkan._threads (one per fit inside parallel workers).
@@ -205,7 +229,6 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
             return self._fit_unguarded(X, y, sample_weight)
 
     def _fit_unguarded(self, X, y, sample_weight):
-        self._check_finite_hyperparameters()
         hidden = self._hidden_layer_sizes()
         extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
@@ -354,14 +377,28 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
                 ConvergenceWarning,
             )
 
+    def _store_interpretation_sample(self, X_scaled, sample_weight, seed):
+        rows = np.flatnonzero(sample_weight > 0)
+        if rows.size > _INTERPRETATION_ROWS:
+            rows = np.sort(check_random_state(seed).choice(rows, _INTERPRETATION_ROWS, replace=False))
+        self._interpretation_sample = np.asarray(X_scaled[rows], dtype=np.float64)
+        self._interpretation_weights = np.asarray(sample_weight[rows], dtype=np.float64)
+
+    @property
+    def fitted_view_(self):
+        """Read-only view of the fitted network, scaling and names (:class:`skkan.FittedKAN`).
+
+        What :mod:`skkan.interpret` reads, and the public way to inspect a
+        fitted KAN: widths, knots, coefficients, symbolic edges, input and
+        target scaling, feature and output names, the training sample kept
+        for interpretation.
+        """
+        check_is_fitted(self)
+        return FittedKAN(self)
+
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
-    def _prediction_device(self):
-        device = torch.device(self.device_)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            return torch.device("cpu")
-        return device
 
     def _raw_output(self, X):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
@@ -372,23 +409,28 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
 
     def _network_output(self, X):
         # Inputs are scaled chunk by chunk, so no full scaled copy of X exists.
-        device = self._prediction_device()
+        # The fitted network stays on the CPU; a model fitted on a device this
+        # machine lacks computes on the CPU, with a warning.
         network = self.network_
+        device = usable_device(self.device_, what=f"This {type(self).__name__}")
+        forward = forward_on(network, device)
         dtype = next(network.parameters()).dtype
-        if device.type != "cpu":
-            # A per-call copy: the fitted state stays on the CPU (pickle, GPU-less loading).
-            network = copy.deepcopy(network).to(device)
-        itemsize = torch.finfo(dtype).bits // 8
-        chunk = max(1, _PREDICT_BUDGET_BYTES // (itemsize * _numbers_per_row(network)))
+        chunk = network.max_rows_within(_PREDICT_BUDGET_BYTES)
         outputs = []
         with torch.no_grad():
             for start in range(0, X.shape[0], chunk):
                 X_scaled = _standardize(X[start : start + chunk], self._input_mean, self._input_scale)
-                x = _as_tensor(X_scaled, device, dtype)
-                outputs.append(network(x).cpu().numpy().astype(np.float64))
-        if not outputs:
-            return np.zeros((0, network.widths[-1]))
-        return np.concatenate(outputs, axis=0)
+                outputs.append(forward(_as_tensor(X_scaled, device, dtype)).cpu().numpy().astype(np.float64))
+        output = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, network.widths[-1]))
+        bad_rows = ~np.isfinite(output).all(axis=1)
+        if bad_rows.any():
+            # Never a silent NaN: a finite input can still overflow a snapped
+            # closed-form edge (exp, 1/x) or a tampered network.
+            raise ValueError(
+                f"The model's output is NaN or infinite for {int(bad_rows.sum())} of {output.shape[0]} rows "
+                f"(first: row {int(np.flatnonzero(bad_rows)[0])}); these inputs overflow the fitted network."
+            )
+        return output
 
     def __getstate__(self):
         # Networks are saved as numpy arrays plus a spec (see skkan._persistence):
@@ -396,7 +438,7 @@ class _BaseKAN(_InterpretableKANMixin, BaseEstimator):
         return dump_state(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(load_state(state, type(self).__name__))
+        super().__setstate__(load_state(state, type(self), _PRIVATE_FITTED_ATTRIBUTES))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

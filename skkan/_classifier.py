@@ -2,7 +2,7 @@
 
 import numpy as np
 from scipy.special import log_softmax
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._base import _BaseKAN
@@ -57,27 +57,6 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
     """
 
     _multi_output_target = False
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (numeric; NaN and infinite values are rejected).
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings), at least two distinct ones.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; they weight the loss and every data
-            statistic (input scaling, knot placement).
-
-        Returns
-        -------
-        self : KANClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
 
     def _prepare_targets(self, y, sample_weight):
         check_classification_targets(y)

@@ -1,37 +1,42 @@
 """Saving and loading fitted estimators: pickle, joblib and skops.
 
-A fitted estimator is saved without any torch object: every
-:class:`~skkan._engine.KANNetwork` among its attributes becomes a small spec
-(layer widths, grid size, spline order) plus numpy copies of all parameters
-and buffers (knots, pruning mask, ...) and of any plain attributes a layer
-carries. Loading rebuilds the network on the CPU. This makes saved models
+A fitted estimator is saved without any torch object: its network becomes
+plain data (numbers, strings and numpy arrays, see
+:mod:`skkan._engine.serialization`). Loading checks the whole state before
+anything is built:
 
-* independent of the device they were trained on (a model fitted on CUDA
-  loads on a CPU-only machine),
-* loadable with :func:`skops.io.load`, which refuses arbitrary objects: see
-  :func:`get_trusted_types`,
-* stamped with the skkan version that wrote them; loading with another
-  version warns.
+* only known attribute names are accepted: the constructor parameters,
+  public fitted attributes (``name_``), and a fixed list of private ones;
+  no name may shadow a method or property of the class;
+* the network description is validated field by field by the engine
+  (closed dtype table, shapes that agree with the architecture, finite
+  numbers), so nothing named in the file is resolved and nothing larger
+  than the file is allocated;
+* the scaling arrays and class labels must agree with the network;
+* a model fitted on a device this machine lacks loads on the CPU, with a
+  warning, and a model saved by another skkan version loads with a warning.
+
+Any violation raises :class:`skkan.exceptions.UnsafeModelError`. What this
+does *not* guarantee: :mod:`pickle` and :mod:`joblib` run code named in a
+file before skkan sees anything, so only load pickles you trust; use
+:func:`skops.io.load` with :func:`get_trusted_types` for files from
+elsewhere.
 """
 
+import inspect
 import warnings
 
 import numpy as np
-import torch
-from torch import nn
 
-from ._engine import KANNetwork
+from ._engine.device import usable_device
+from ._engine.network import KANNetwork
+from ._engine.serialization import network_from_data, network_to_data
 from ._version import __version__
+from .exceptions import UnsafeModelError
 
-__all__ = ["get_trusted_types", "dump_state", "load_state"]
+__all__ = ["dump_state", "get_trusted_types", "load_state"]
 
 _NETWORK_KEY = "__skkan_network__"
-_TENSOR_KEY = "__skkan_tensor__"
-_DTYPE_KEY = "__skkan_dtype__"
-_FORMAT = 1
-# Attributes every nn.Module has; anything else in a module's __dict__ is a
-# plain attribute the layer or network set itself (widths, flags, ...).
-_MODULE_INTERNALS = frozenset(nn.Module().__dict__)
 
 
 def get_trusted_types():
@@ -39,12 +44,14 @@ def get_trusted_types():
 
     A fitted skkan estimator is stored by skops as its class plus numpy
     arrays, lists, dicts, strings and numbers; only the estimator classes
-    themselves are not trusted by skops by default.
+    themselves and numpy's dtype objects (which skops does not trust by
+    default) are listed. Loading still validates the whole state (see
+    :mod:`skkan._persistence`).
 
     Returns
     -------
     list of str
-        Fully qualified names of the skkan estimator classes.
+        Fully qualified names of the types skkan estimators need.
 
     Examples
     --------
@@ -60,161 +67,115 @@ def get_trusted_types():
     >>> bool(np.allclose(loaded.predict(X), reg.predict(X)))
     True
     """
-    return ["skkan._classifier.KANClassifier", "skkan._regressor.KANRegressor"]
-
-
-def _to_plain(value):
-    """``value`` with every network, tensor and torch dtype inside it made torch-free.
-
-    Plain dicts, lists and tuples are walked, so attributes such as a dict of
-    per-edge tensors are converted too; anything else is kept as it is.
-    """
-    if isinstance(value, KANNetwork):
-        return network_to_spec(value)
-    if isinstance(value, torch.Tensor):
-        return {_TENSOR_KEY: value.detach().cpu().numpy().copy()}
-    if isinstance(value, torch.dtype):
-        return {_DTYPE_KEY: str(value).removeprefix("torch.")}
-    if type(value) is dict:
-        return {key: _to_plain(item) for key, item in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_to_plain(item) for item in value)
-    return value
-
-
-def _from_plain(value):
-    """Inverse of :func:`_to_plain`."""
-    if type(value) is dict:
-        if _NETWORK_KEY in value:
-            return spec_to_network(value)
-        if len(value) == 1 and _TENSOR_KEY in value:
-            return torch.from_numpy(np.array(value[_TENSOR_KEY]))
-        if len(value) == 1 and _DTYPE_KEY in value:
-            return getattr(torch, value[_DTYPE_KEY])
-        return {key: _from_plain(item) for key, item in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_from_plain(item) for item in value)
-    return value
-
-
-def _module_attributes(module):
-    return {name: _to_plain(value) for name, value in module.__dict__.items() if name not in _MODULE_INTERNALS}
-
-
-def _module_tensors(module):
-    """Parameters and buffers owned directly by ``module`` (not by its children)."""
-    tensors = {}
-    for name, param in module._parameters.items():
-        if param is not None:
-            tensors[name] = {
-                "value": param.detach().cpu().numpy().copy(),
-                "parameter": True,
-                "requires_grad": bool(param.requires_grad),
-            }
-    for name, buffer in module._buffers.items():
-        if buffer is not None:
-            tensors[name] = {
-                "value": buffer.detach().cpu().numpy().copy(),
-                "parameter": False,
-                "persistent": name not in module._non_persistent_buffers_set,
-            }
-    return tensors
-
-
-def _submodule_state(module):
-    """State-dict entries of ``module``'s child modules (e.g. snapped symbolic edges).
-
-    Its own parameters and buffers are in :func:`_module_tensors`; children are
-    created after construction, and a layer rebuilds them from these keys
-    when the entries are loaded (see ``KANLayer._load_from_state_dict``).
-    """
-    own = set(module._parameters) | set(module._buffers)
-    return {
-        name: tensor.detach().cpu().numpy().copy() for name, tensor in module.state_dict().items() if name not in own
-    }
-
-
-def network_to_spec(network):
-    """A torch-free description of ``network`` from which :func:`spec_to_network` rebuilds it."""
-    return {
-        _NETWORK_KEY: _FORMAT,
-        "widths": [int(w) for w in network.widths],
-        "grid_size": int(network.grid_size),
-        "spline_order": int(network.layers[0].spline_order),
-        "dtype": str(next(network.parameters()).dtype).removeprefix("torch."),
-        "attributes": _module_attributes(network),
-        "tensors": _module_tensors(network),
-        "layers": [
-            {
-                "attributes": _module_attributes(layer),
-                "tensors": _module_tensors(layer),
-                "submodules": _submodule_state(layer),
-            }
-            for layer in network.layers
-        ],
-    }
-
-
-def _restore_module(module, attributes, tensors):
-    for name, value in attributes.items():
-        setattr(module, name, _from_plain(value))
-    for name, entry in tensors.items():
-        tensor = torch.from_numpy(np.array(entry["value"]))
-        if entry["parameter"]:
-            module._parameters.pop(name, None)
-            module.register_parameter(name, nn.Parameter(tensor, requires_grad=entry.get("requires_grad", True)))
-        else:
-            module._buffers.pop(name, None)
-            module.register_buffer(name, tensor, persistent=entry.get("persistent", True))
-
-
-def spec_to_network(spec):
-    """Rebuild the CPU network described by :func:`network_to_spec`."""
-    if spec.get(_NETWORK_KEY) != _FORMAT:
-        raise ValueError(f"Unknown skkan network format {spec.get(_NETWORK_KEY)!r}; it was saved by a newer skkan.")
-    # A private generator: rebuilding must not consume the global torch RNG.
-    network = KANNetwork(
-        spec["widths"],
-        spec["grid_size"],
-        spec["spline_order"],
-        generator=torch.Generator().manual_seed(0),
-        dtype=getattr(torch, spec["dtype"]),
-    )
-    _restore_module(network, spec["attributes"], spec["tensors"])
-    for layer, layer_spec in zip(network.layers, spec["layers"]):
-        _restore_module(layer, layer_spec["attributes"], layer_spec["tensors"])
-        submodules = layer_spec.get("submodules")
-        if submodules:
-            # Only child-module keys are given: the layer's own tensors are set above.
-            state = {name: torch.from_numpy(np.array(value)) for name, value in submodules.items()}
-            unexpected = layer.load_state_dict(state, strict=False).unexpected_keys
-            if unexpected:
-                raise ValueError(f"Saved layer state {unexpected} does not fit this skkan version's KANLayer.")
-    return network
+    return ["numpy.dtype", "skkan._classifier.KANClassifier", "skkan._regressor.KANRegressor"]
 
 
 def dump_state(state):
-    """An estimator's ``__getstate__`` dict with its networks (and any tensors) made torch-free."""
-    return {name: _to_plain(value) for name, value in state.items()}
+    """An estimator's ``__getstate__`` dict with its network made plain data."""
+    state = dict(state)
+    network = state.get("network_")
+    if isinstance(network, KANNetwork):
+        state["network_"] = {_NETWORK_KEY: network_to_data(network)}
+    return state
 
 
-def load_state(state, estimator_name):
-    """Rebuild networks in a saved state and warn about version or device changes.
+def _fail(message):
+    raise UnsafeModelError(f"Refusing to load this skkan model: {message}")
 
-    Older pickles that hold the network itself are accepted unchanged.
+
+def _check_names(state, estimator_class, private_names):
+    parameters = set(inspect.signature(estimator_class.__init__).parameters) - {"self"}
+    for name in state:
+        if type(name) is not str:
+            _fail(f"attribute names must be strings, got {name!r}.")
+        known = name in parameters or name in private_names or (name.endswith("_") and not name.startswith("_"))
+        if not known:
+            _fail(f"unknown attribute {name!r}.")
+        if name not in parameters and hasattr(estimator_class, name):
+            # Would shadow a method or property of the class.
+            _fail(f"attribute {name!r} would shadow {estimator_class.__name__}.{name}.")
+
+
+def _float_array(state, name, shape, positive=False):
+    value = state.get(name)
+    if type(value) is not np.ndarray or value.dtype.kind != "f":
+        _fail(f"{name} must be a floating-point numpy array.")
+    if value.size != int(np.prod(shape)):
+        _fail(f"{name} has shape {value.shape}, but the network needs {shape}.")
+    if not np.all(np.isfinite(value)) or (positive and not np.all(value > 0)):
+        _fail(f"{name} must be finite{' and positive' if positive else ''}.")
+
+
+def _check_fitted_state(state, network):
+    n_features, n_outputs = network.widths[0], network.widths[-1]
+    if state.get("n_features_in_", n_features) != n_features:
+        _fail(f"n_features_in_={state['n_features_in_']!r} disagrees with the network's {n_features} inputs.")
+    _float_array(state, "_input_mean", (n_features,))
+    _float_array(state, "_input_scale", (n_features,), positive=True)
+    if "_target_mean" in state or "_target_scale" in state:
+        _float_array(state, "_target_mean", (n_outputs,))
+        _float_array(state, "_target_scale", (n_outputs,), positive=True)
+    if "classes_" in state:
+        classes = state["classes_"]
+        if type(classes) is not np.ndarray or classes.ndim != 1:
+            _fail("classes_ must be a 1-D numpy array.")
+        expected = 1 if classes.size == 2 else classes.size
+        if classes.size < 2 or expected != n_outputs:
+            _fail(f"{classes.size} classes do not fit a network with {n_outputs} outputs.")
+    sample = state.get("_interpretation_sample")
+    if sample is not None:
+        if type(sample) is not np.ndarray or sample.ndim != 2 or sample.shape[1] != n_features:
+            _fail("_interpretation_sample must be an array with one column per input feature.")
+        _float_array(state, "_interpretation_sample", sample.shape)
+        _float_array(state, "_interpretation_weights", (sample.shape[0],))
+
+
+def load_state(state, estimator_class, private_names):
+    """Validate a saved estimator state and rebuild its network (see the module docstring).
+
+    Parameters
+    ----------
+    state : dict
+        What ``__getstate__`` produced, as read back from the file.
+    estimator_class : type
+        The class being loaded.
+    private_names : collection of str
+        Private attribute names the class may hold.
+
+    Returns
+    -------
+    dict
+        The state to put in the new estimator's ``__dict__``.
+
+    Raises
+    ------
+    skkan.exceptions.UnsafeModelError
+        If the state is not one skkan could have written.
     """
-    saved = state.get("_skkan_version")
-    if saved is not None and saved != __version__:
+    if type(state) is not dict:
+        _fail(f"the saved state must be a dict, got {type(state).__name__}.")
+    _check_names(state, estimator_class, private_names)
+    state = dict(state)
+    name = estimator_class.__name__
+    if "network_" in state:
+        saved = state["network_"]
+        if type(saved) is not dict or set(saved) != {_NETWORK_KEY}:
+            _fail("network_ is not a network description written by skkan.")
+        network = network_from_data(saved[_NETWORK_KEY])
+        _check_fitted_state(state, network)
+        state["network_"] = network
+    version = state.get("_skkan_version")
+    if version is not None and version != __version__:
         warnings.warn(
-            f"This {estimator_name} was saved with skkan {saved} and is loaded with skkan {__version__}; "
+            f"This {name} was saved with skkan {version} and is loaded with skkan {__version__}; "
             "results may differ. Refit it with this version if possible.",
             UserWarning,
+            stacklevel=3,
         )
     device = state.get("device_")
-    if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(
-            f"This {estimator_name} was fitted on {device}, which is not available here; it was loaded on the CPU "
-            "and will predict there.",
-            UserWarning,
-        )
-    return {name: _from_plain(value) for name, value in state.items()}
+    if device is not None:
+        if type(device) is not str:
+            _fail("device_ must be a string.")
+        # Warns now when the device is missing here; prediction then runs on the CPU.
+        usable_device(device, what=f"This {name}")
+    return state

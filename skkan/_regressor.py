@@ -1,7 +1,7 @@
 """KANRegressor: a Kolmogorov-Arnold network for regression."""
 
 import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from ._base import _BaseKAN
@@ -48,27 +48,6 @@ class KANRegressor(RegressorMixin, _BaseKAN):
     """
 
     _multi_output_target = True
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (numeric; NaN and infinite values are rejected).
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; they weight the loss and every data
-            statistic (input scaling, knot placement).
-
-        Returns
-        -------
-        self : KANRegressor
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
 
     def _prepare_targets(self, y, sample_weight):
         y = np.asarray(y, dtype=np.float64)

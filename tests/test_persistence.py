@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from skkan import KANClassifier, KANRegressor, __version__, get_trusted_types
+from skkan import KANClassifier, KANRegressor, UnsafeModelError, __version__, get_trusted_types
 from skkan._engine import KANNetwork
 
 RNG = np.random.default_rng(0)
@@ -65,30 +65,97 @@ def test_saved_state_holds_no_torch_objects():
     _assert_torch_free(_fitted("regressor").__getstate__())
 
 
-def test_extra_layer_attributes_and_buffers_survive(tmp_path):
+def test_snapped_and_pruned_edges_survive():
     reg = _fitted("regressor")
-    layer = reg.network_.layers[0]
-    # What other tools may add: a plain flag, a dict, a pruned edge, an extra buffer.
-    layer.fast_path = True
-    layer.symbolic_edges = {(0, 1): ("sin", [1.0, 0.0, 1.0, 0.0])}
-    with torch.no_grad():
-        layer.mask[1, 2] = 0.0
-    layer.register_buffer("symbolic_mask", torch.zeros(3, 3))
-    layer.edge_tensors = {"scale": torch.arange(3.0), "dtype": torch.float64}
-    reg.candidate_networks_ = [copy.deepcopy(reg.network_)]
-    _assert_torch_free(reg.__getstate__())
+    reg.fix_symbolic(0, 1, 0, "sin")
+    reg.network_.layers[0].mask[2, 1] = 0.0
     loaded = pickle.loads(pickle.dumps(reg))
-    loaded_layer = loaded.network_.layers[0]
-    assert loaded_layer.fast_path is True
-    assert loaded_layer.symbolic_edges == {(0, 1): ("sin", [1.0, 0.0, 1.0, 0.0])}
-    assert loaded_layer.mask[1, 2] == 0.0
-    torch.testing.assert_close(loaded_layer.symbolic_mask, torch.zeros(3, 3))
-    torch.testing.assert_close(loaded_layer.edge_tensors["scale"], torch.arange(3.0))
-    assert loaded_layer.edge_tensors["dtype"] is torch.float64
-    assert isinstance(loaded.candidate_networks_[0], KANNetwork)
-    assert loaded.candidate_networks_[0].layers[0].fast_path is True
-    assert not hasattr(loaded.network_.layers[1], "fast_path")
+    assert loaded.fitted_view_.symbolic_edges(0).keys() == {(1, 0)}
+    assert loaded.network_.layers[0].mask[2, 1] == 0.0
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+# --- Adversarial files: each is refused with a clear error, before anything is built ---
+
+
+def _tampered_state(change):
+    state = copy.deepcopy(_fitted("regressor").__getstate__())
+    change(state)
+    return state
+
+
+def _network(state):
+    return state["network_"]["__skkan_network__"]
+
+
+ATTACKS = {
+    "dtype names a torch function": lambda s: _network(s).update(dtype="load"),
+    "dtype names a torch module": lambda s: _network(s).update(dtype="nn"),
+    "unknown network field": lambda s: _network(s).update(__class__="os.system"),
+    "unknown layer field": lambda s: _network(s)["layers"][0].update(forward="evil"),
+    "unknown estimator attribute": lambda s: s.update(_evil=1),
+    "attribute shadowing a method": lambda s: s.update(predict="not a method"),
+    "attribute shadowing a property": lambda s: s.update(fitted_view_=None),
+    "inflated widths": lambda s: _network(s).update(widths=[3, 10**6, 2]),
+    "absurd widths": lambda s: _network(s).update(widths=[3, 10**18, 2]),
+    "absurd grid size": lambda s: _network(s).update(grid_size=10**9),
+    "shapes that disagree": lambda s: _network(s)["layers"][1].update(bias=np.zeros(5, dtype=np.float32)),
+    "coefficients of the wrong size": lambda s: _network(s)["layers"][0].update(
+        spline_coef=np.zeros((3, 3, 2), dtype=np.float32)
+    ),
+    "NaN coefficients": lambda s: _network(s)["layers"][0]["spline_coef"].__setitem__((0, 0, 0), np.nan),
+    "infinite knots": lambda s: _network(s)["layers"][0]["knots"].__setitem__((0, 0), -np.inf),
+    "knots out of order": lambda s: _network(s)["layers"][0]["knots"].__setitem__((0, 3), 99.0),
+    "object array": lambda s: _network(s)["layers"][0].update(bias=np.array([print] * 3, dtype=object)),
+    "symbolic function outside the library": lambda s: _network(s)["layers"][0].update(
+        symbolic={
+            "mask": np.ones((3, 3), dtype=np.float32),
+            "function_index": np.full((3, 3), 999),
+            "affine": np.zeros((3, 3, 4), dtype=np.float32),
+        }
+    ),
+    "network as a live object": lambda s: s.update(network_=KANNetwork([3, 2], 3, 3)),
+    "input scaling of the wrong size": lambda s: s.update(_input_mean=np.zeros(7)),
+    "zero input scale": lambda s: s.update(_input_scale=np.zeros(3)),
+    "feature count that disagrees": lambda s: s.update(n_features_in_=5),
+    "format from the future": lambda s: _network(s).update(format=99),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_tampered_states_are_refused(attack):
+    state = _tampered_state(ATTACKS[attack])
+    loaded = KANRegressor.__new__(KANRegressor)
+    with pytest.raises(UnsafeModelError, match="Refusing to load"):
+        loaded.__setstate__(state)
+    assert "network_" not in loaded.__dict__
+
+
+def test_a_refused_load_allocates_nothing_large():
+    import tracemalloc
+
+    state = _tampered_state(ATTACKS["inflated widths"])
+    tracemalloc.start()
+    with pytest.raises(UnsafeModelError):
+        KANRegressor.__new__(KANRegressor).__setstate__(state)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**20
+
+
+@pytest.mark.parametrize("attack", ["dtype names a torch function", "unknown layer field", "NaN coefficients"])
+def test_tampered_skops_files_are_refused(attack, tmp_path, monkeypatch):
+    sio = pytest.importorskip("skops.io")
+    reg = _fitted("regressor")
+    state = reg.__getstate__()
+    ATTACKS[attack](state)
+    path = tmp_path / "model.skops"
+    with monkeypatch.context() as patch:
+        # Write the tampered plain state, as an attacker editing the file would.
+        patch.setattr(KANRegressor, "__getstate__", lambda self: state)
+        sio.dump(reg, path)
+    with pytest.raises(UnsafeModelError, match="Refusing to load"):
+        sio.load(path, trusted=get_trusted_types())
 
 
 def test_loading_does_not_touch_the_global_torch_rng():
@@ -107,7 +174,7 @@ def test_model_fitted_on_cuda_loads_on_cpu_with_a_warning():
     data = pickle.dumps(reg)
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here: no fallback to test")
-    with pytest.warns(UserWarning, match="fitted on cuda:0, which is not available here; it was loaded on the CPU"):
+    with pytest.warns(UserWarning, match="fitted on cuda:0, which is not available here; it computes on the CPU"):
         loaded = pickle.loads(data)
     assert next(loaded.network_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict(X), expected)
@@ -125,15 +192,6 @@ def test_loading_a_model_from_another_skkan_version_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pickle.loads(pickle.dumps(reg))  # same version: silent
-
-
-def test_old_pickles_holding_the_network_still_load():
-    reg = _fitted("regressor")
-    state = dict(reg.__dict__)  # the pre-spec layout: a live KANNetwork
-    loaded = KANRegressor.__new__(KANRegressor)
-    loaded.__setstate__(state)
-    assert isinstance(loaded.network_, KANNetwork)
-    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
 @pytest.mark.parametrize("kind", ["regressor", "classifier"])
@@ -155,3 +213,31 @@ def test_unfitted_estimator_round_trips():
     loaded = pickle.load(io.BytesIO(pickle.dumps(reg)))
     assert loaded.get_params() == reg.get_params()
     assert not hasattr(loaded, "network_")
+
+
+@pytest.mark.parametrize("device", ["mps", "cuda:3"])
+def test_predict_falls_back_to_the_cpu_when_the_fitted_device_is_missing(device):
+    reg = _fitted("regressor")
+    expected = reg.predict(X)
+    reg.device_ = device
+    if device.startswith("cuda") and torch.cuda.device_count() > 3:
+        pytest.skip("that device exists here")
+    with pytest.warns(UserWarning, match=f"fitted on {device}, which is not available here"):
+        np.testing.assert_array_equal(reg.predict(X), expected)
+    with pytest.warns(UserWarning, match="not available here"):
+        loaded = pickle.loads(pickle.dumps(reg))
+    with pytest.warns(UserWarning, match="not available here"):
+        np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+def test_skops_loads_a_pipeline_with_the_trusted_types(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(SimpleImputer(), KANRegressor(hidden_layer_sizes=(2,), max_iter=3, random_state=0))
+    pipe.fit(X, Y_REG[:, 0])
+    path = tmp_path / "pipe.skops"
+    sio.dump(pipe, path)
+    loaded = sio.load(path, trusted=get_trusted_types())
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))

@@ -158,6 +158,18 @@ class KANLayer(nn.Module):
             self.symbolic = SymbolicEdges(self.in_features, self.out_features, dtype=self.mask.dtype)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    def bytes_per_row(self):
+        """Bytes one row of a no-grad forward holds at once in this layer.
+
+        The fast path keeps, per input, the ``k + 1`` local basis values and
+        their column indices, plus the input and output rows; its dense
+        temporaries are capped per chunk by the engine itself, whatever the
+        number of rows (see :mod:`~skkan._engine.fast_layer`).
+        """
+        itemsize = self.spline_coef.element_size()
+        local = self.in_features * (self.spline_order + 1) * (itemsize + 8)
+        return local + itemsize * (2 * self.in_features + 2 * self.out_features)
+
     def n_active_parameters(self):
         """Trainable parameters of the edges that are not pruned, plus biases."""
         active_edges = int(self.mask.count_nonzero())

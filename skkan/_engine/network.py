@@ -93,6 +93,14 @@ class KANNetwork(nn.Module):
             with torch.no_grad():
                 x = layer(x)
 
+    def max_rows_within(self, budget_bytes):
+        """Rows of a no-grad forward that fit in ``budget_bytes`` (at least 1).
+
+        Layers run one after the other, so the most demanding layer bounds
+        the peak. Prediction chunks its input by this number.
+        """
+        return max(1, int(budget_bytes) // max(layer.bytes_per_row() for layer in self.layers))
+
     def n_active_parameters(self):
         """Trainable parameters of the edges that are not pruned."""
         return sum(layer.n_active_parameters() for layer in self.layers)

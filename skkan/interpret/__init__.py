@@ -1,16 +1,43 @@
 """Interpretation of fitted KAN estimators: importances, pruning, plots, symbolic formulas.
 
-The methods live on :class:`skkan.KANRegressor` and :class:`skkan.KANClassifier`
-(``feature_importances_``, ``edge_importances``, ``prune``, ``plot``,
-``plot_edge``, ``plot_features``, ``suggest_symbolic``, ``fix_symbolic``,
-``auto_symbolic``, ``symbolic_formula``, ``symbolic_function``,
-``symbolic_latex``). Plots need the ``plot`` extra (matplotlib), formulas
-the ``symbolic`` extra (sympy); both are imported only when used.
+Every function takes a fitted :class:`~skkan.KANRegressor` or
+:class:`~skkan.KANClassifier` and reads it only through its public,
+read-only :class:`~skkan.FittedKAN` view (``estimator.fitted_view_``). The
+estimators' methods of the same names (``estimator.prune()``,
+``estimator.plot()``, ...) delegate here. Plots need the ``plot`` extra
+(matplotlib), formulas the ``symbolic`` extra (sympy); both are imported
+only when used.
 """
 
 from .._engine.symbolic import SYMBOLIC_FUNCTIONS, SymbolicFit
+from ._importance import edge_importances, feature_importances
+from ._plot import plot_edge, plot_features, plot_network
+from ._pruning import prune
+from ._symbolic import (
+    auto_symbolic,
+    fix_symbolic,
+    suggest_symbolic,
+    symbolic_formula,
+    symbolic_function,
+    symbolic_latex,
+)
 
 #: Names of the candidate functions of the symbolic library.
 SYMBOLIC_LIBRARY = tuple(SYMBOLIC_FUNCTIONS)
 
-__all__ = ["SYMBOLIC_LIBRARY", "SymbolicFit"]
+__all__ = [
+    "SYMBOLIC_LIBRARY",
+    "SymbolicFit",
+    "auto_symbolic",
+    "edge_importances",
+    "feature_importances",
+    "fix_symbolic",
+    "plot_edge",
+    "plot_features",
+    "plot_network",
+    "prune",
+    "suggest_symbolic",
+    "symbolic_formula",
+    "symbolic_function",
+    "symbolic_latex",
+]

@@ -5,14 +5,14 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["network_formula", "formula_to_numpy", "round_expression"]
+__all__ = ["formula_to_numpy", "import_sympy", "network_formula", "round_expression"]
 
 # Denominators tried when snapping a rounded number to a simple constant.
 _MAX_DENOMINATOR = 12
 _PI_DENOMINATORS = (1, 2, 3, 4, 6)
 
 
-def _import_sympy():
+def import_sympy():
     try:
         import sympy
     except ImportError as error:  # pragma: no cover - depends on the environment
@@ -72,7 +72,7 @@ def round_expression(expression, precision):
     squares in ``((x+y)^2 - (x-y)^2) / 4``) meet and round to zero, and
     splits exponentials of sums so constant factors merge.
     """
-    sympy = _import_sympy()
+    sympy = import_sympy()
     for _ in range(4):
         expanded = sympy.expand(expression)
         floats = expanded.atoms(sympy.Float)
@@ -83,48 +83,35 @@ def round_expression(expression, precision):
     return expression
 
 
-def _layer_parameters(layer):
-    """Numpy copies of what a layer's symbolic formula needs."""
-    symbolic = layer.symbolic
-    return (
-        layer.mask.detach().cpu().numpy(),
-        layer.bias.detach().cpu().double().numpy(),
-        None if symbolic is None else symbolic.mask.detach().cpu().numpy(),
-        None if symbolic is None else symbolic.affine.detach().cpu().double().numpy(),
-        None if symbolic is None else symbolic.names,
-    )
-
-
-def network_formula(estimator, precision=4, simplify=True):
-    """Sympy expressions of a fitted estimator's outputs (see ``symbolic_formula``)."""
-    sympy = _import_sympy()
+def network_formula(view, precision=4, simplify=True):
+    """Sympy expressions of a fitted estimator's outputs, from its view (see ``symbolic_formula``)."""
+    sympy = import_sympy()
     functions = _sympy_functions(sympy)
-    symbols = [sympy.Symbol(name) for name in estimator._input_names()]
+    symbols = [sympy.Symbol(name) for name in view.feature_names]
     nodes = [
-        (symbol - float(mean)) / float(scale)
-        for symbol, mean, scale in zip(symbols, estimator._input_mean, estimator._input_scale)
+        (symbol - float(mean)) / float(scale) for symbol, mean, scale in zip(symbols, view.input_mean, view.input_scale)
     ]
-    for index, layer in enumerate(estimator.network_.layers):
-        spline_mask, bias, symbolic_mask, affine, names = _layer_parameters(layer)
-        if np.any(spline_mask != 0):
-            edges = [tuple(e) for e in np.argwhere(spline_mask != 0).tolist()]
+    for index in range(view.n_layers):
+        spline_mask = view.spline_mask(index)
+        if spline_mask.any():
+            edges = [tuple(e) for e in np.argwhere(spline_mask).tolist()]
             raise ValueError(
                 f"Layer {index} still has spline edges {edges[:5]}{'...' if len(edges) > 5 else ''}; snap them with "
                 "auto_symbolic (lower r2_threshold) or fix_symbolic, or prune them, before asking for a formula."
             )
+        bias = view.bias(index)
+        symbolic = view.symbolic_edges(index)
         outputs = []
-        for j in range(layer.out_features):
+        for j in range(view.widths[index + 1]):
             expression = sympy.Float(bias[j])
-            for i in range(layer.in_features):
-                if symbolic_mask is not None and symbolic_mask[i, j] != 0:
-                    a, b, c, d = (float(v) for v in affine[i, j])
-                    expression += c * functions[names[i][j]](a * nodes[i] + b) + d
+            for i in range(view.widths[index]):
+                if (i, j) in symbolic:
+                    name, (a, b, c, d) = symbolic[(i, j)]
+                    expression += c * functions[name](a * nodes[i] + b) + d
             outputs.append(expression)
         nodes = outputs
-    if hasattr(estimator, "_target_scale"):
-        nodes = [
-            node * float(s) + float(m) for node, s, m in zip(nodes, estimator._target_scale, estimator._target_mean)
-        ]
+    if view.target_scale is not None:
+        nodes = [node * float(s) + float(m) for node, s, m in zip(nodes, view.target_scale, view.target_mean)]
     results = []
     for node in nodes:
         expression = round_expression(node, precision)
@@ -137,7 +124,7 @@ def network_formula(estimator, precision=4, simplify=True):
 
 def formula_to_numpy(expressions, names):
     """A numpy function ``f(X)`` evaluating ``expressions`` on the columns of ``X``."""
-    sympy = _import_sympy()
+    sympy = import_sympy()
     symbols = [sympy.Symbol(name) for name in names]
     functions = [sympy.lambdify(symbols, expression, "numpy") for expression in expressions]
 

@@ -6,6 +6,9 @@ All functions return matplotlib objects and never call ``plt.show()``.
 import numpy as np
 import torch
 
+from ._common import fitted_view
+from ._importance import edge_importances, feature_importances
+
 __all__ = ["plot_network", "plot_edge", "plot_features"]
 
 _SPLINE_COLOR = "black"
@@ -20,11 +23,11 @@ def _import_pyplot():
     return plt
 
 
-def _edge_curve(estimator, layer_index, i, j, n_points, inputs=None):
+def _edge_curve(view, layer_index, i, j, n_points, inputs=None):
     """Inputs (scaled) and values of one edge over the range its input takes on the sample."""
-    network = estimator.network_
+    network = view.network
     if inputs is None:
-        inputs, _ = estimator._layer_inputs()
+        inputs, _ = view.layer_inputs()
     layer_input = inputs[layer_index]
     low, high = layer_input[:, i].min(), layer_input[:, i].max()
     grid = torch.linspace(float(low), float(high), n_points, dtype=layer_input.dtype)
@@ -36,40 +39,41 @@ def _edge_curve(estimator, layer_index, i, j, n_points, inputs=None):
     return grid.to(torch.float64).numpy(), values.to(torch.float64).numpy()
 
 
-def _edge_name(estimator, layer_index, i, j):
-    symbolic = estimator.network_.layers[layer_index].symbolic
-    if symbolic is not None and symbolic.mask[i, j] != 0:
-        return symbolic.names[i][j]
-    return None
+def _edge_name(view, layer_index, i, j):
+    entry = view.symbolic_edges(layer_index).get((i, j))
+    return None if entry is None else entry[0]
 
 
-def _node_label(estimator, layer_index, i):
+def _node_label(view, layer_index, i):
     if layer_index == 0:
-        return estimator._input_names()[i]
+        return view.feature_names[i]
     return f"h{layer_index}.{i}"
 
 
-def _active_edges(layer):
-    active = layer.mask != 0
-    if layer.symbolic is not None:
-        active = active | (layer.symbolic.mask != 0)
-    return [tuple(edge) for edge in active.nonzero().tolist()]
+def plot_network(estimator, *, beta=3.0, ax=None, title=None):
+    """Draw a fitted KAN with each active edge's learned function on it.
 
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    beta : float, default=3.0
+        Opacity of an edge is ``tanh(beta * score / max score of its
+        layer)``: weak edges fade out, pruned edges are not drawn.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure by default.
+    title : str, optional
 
-def _output_names(estimator, n_outputs):
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None:
-        return [f"logit {classes[1]}"] if n_outputs == 1 else [str(c) for c in classes]
-    return ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
-
-
-def plot_network(estimator, beta=3.0, ax=None, title=None):
-    """Network diagram with every active edge's function drawn in a small box."""
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     plt = _import_pyplot()
-    network = estimator.network_
-    scores = estimator.edge_importances()
-    edges_per_layer = [_active_edges(layer) for layer in network.layers]
-    inputs, _ = estimator._layer_inputs()
+    view = fitted_view(estimator)
+    network = view.network
+    scores = edge_importances(estimator)
+    edges_per_layer = [view.active_edges(index) for index in range(view.n_layers)]
+    inputs, _ = view.layer_inputs()
     widths = network.widths
     span = max(max(widths), max((len(e) for e in edges_per_layer), default=1), 2)
     if ax is None:
@@ -86,10 +90,10 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
     for level, count in enumerate(widths):
         xs = [node_x(count, k) for k in range(count)]
         ax.scatter(xs, [level] * count, s=60, color="black", zorder=3)
-    for k, name in enumerate(estimator._input_names()):
+    for k, name in enumerate(view.feature_names):
         ax.text(node_x(widths[0], k), -0.12, name, ha="center", va="top", fontsize=9)
 
-    for k, name in enumerate(_output_names(estimator, widths[-1])):
+    for k, name in enumerate(view.output_names):
         ax.text(node_x(widths[-1], k), len(network.layers) + 0.1, name, ha="center", va="bottom", fontsize=9)
 
     box = 0.8 * min(1.0, span / max((len(e) for e in edges_per_layer), default=1))
@@ -102,12 +106,12 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
             alpha = max(alpha, 0.05)
             center = node_x(len(edges), position)
             y_low, y_high = level + 0.5 - height / 2, level + 0.5 + height / 2
-            name = _edge_name(estimator, level, i, j)
+            name = _edge_name(view, level, i, j)
             color = _SYMBOLIC_COLOR if name else _SPLINE_COLOR
             ax.plot([node_x(layer.in_features, i), center], [level, y_low], color=color, alpha=alpha, lw=1)
             ax.plot([center, node_x(layer.out_features, j)], [y_high, level + 1], color=color, alpha=alpha, lw=1)
             inset = ax.inset_axes([center - box / 2, y_low, box, height], transform=ax.transData)
-            x, values = _edge_curve(estimator, level, i, j, 100, inputs)
+            x, values = _edge_curve(view, level, i, j, 100, inputs)
             inset.plot(x, values, color=color, alpha=alpha, lw=1.5)
             inset.set_xticks([])
             inset.set_yticks([])
@@ -121,30 +125,47 @@ def plot_network(estimator, beta=3.0, ax=None, title=None):
     return fig
 
 
-def _original_units(estimator, layer_index, i, x):
+def _original_units(view, layer_index, i, x):
     if layer_index == 0:
-        return x * estimator._input_scale[i] + estimator._input_mean[i]
+        return view.to_original_units(i, x)
     return x
 
 
-def plot_edge(estimator, layer_index, i, j, ax=None, n_points=200):
-    """One edge function; the x axis of a first-layer edge is in original feature units."""
+def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
+    """Plot one edge function; a first-layer edge is drawn against its feature in original units.
+
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    layer_index, i, j : int
+        The edge from node ``i`` of layer ``layer_index`` to node ``j`` of
+        the next layer.
+    ax : matplotlib Axes, optional
+    n_points : int, default=200
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
     plt = _import_pyplot()
+    view = fitted_view(estimator)
+    view.check_edge(layer_index, i, j)
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
-    x, values = _edge_curve(estimator, layer_index, i, j, n_points)
-    name = _edge_name(estimator, layer_index, i, j)
-    ax.plot(_original_units(estimator, layer_index, i, x), values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
-    ax.set_xlabel(_node_label(estimator, layer_index, i))
+    x, values = _edge_curve(view, layer_index, i, j, n_points)
+    name = _edge_name(view, layer_index, i, j)
+    ax.plot(_original_units(view, layer_index, i, x), values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
+    ax.set_xlabel(_node_label(view, layer_index, i))
     ax.set_ylabel(f"phi[{layer_index}]({i}->{j})")
     ax.set_title(f"layer {layer_index}, edge {i} -> {j}" + (f" ({name})" if name else ""))
     return ax
 
 
-def _feature_indices(estimator, features):
-    names = estimator._input_names()
+def _feature_indices(estimator, view, features):
+    names = view.feature_names
     if features is None:
-        importances = estimator.feature_importances_
+        importances = feature_importances(estimator)
         return [k for k in range(len(names)) if importances[k] > 0]
     indices = []
     for feature in features:
@@ -159,27 +180,46 @@ def _feature_indices(estimator, features):
     return indices
 
 
-def plot_features(estimator, features=None, n_cols=3, n_points=200):
-    """Per-feature shape plots: the first-layer edges of each feature, in original units."""
+def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
+    """Shape plots: each feature's first-layer edge functions in original units.
+
+    For a regressor without hidden layers these are exactly the additive
+    contributions of the features to the prediction, in target units.
+
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    features : list of int or str, optional
+        Features to show (indices or names); all used features by default.
+    n_cols : int, default=3
+        Subplots per row.
+    n_points : int, default=200
+        Points per curve.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     plt = _import_pyplot()
-    indices = _feature_indices(estimator, features)
+    view = fitted_view(estimator)
+    indices = _feature_indices(estimator, view, features)
     n_cols = max(1, min(n_cols, len(indices)))
     n_rows = max(1, -(-len(indices) // n_cols))
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.8 * n_rows), squeeze=False)
-    first = estimator.network_.layers[0]
-    scores = estimator.edge_importances()[0]
-    additive = len(estimator.network_.layers) == 1 and hasattr(estimator, "_target_scale")
-    names = estimator._input_names()
+    scores = edge_importances(estimator)[0]
+    additive = view.n_layers == 1 and view.target_scale is not None
+    names = view.feature_names
     for ax, i in zip(axes.ravel(), indices):
-        outgoing = [j for (k, j) in _active_edges(first) if k == i]
+        outgoing = [j for (k, j) in view.active_edges(0) if k == i]
         top = max((scores[i, j] for j in outgoing), default=0.0) or 1.0
         for j in outgoing:
-            x, values = _edge_curve(estimator, 0, i, j, n_points)
+            x, values = _edge_curve(view, 0, i, j, n_points)
             if additive:
-                values = values * estimator._target_scale[j]
+                values = values * view.target_scale[j]
             alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.1)
             label = f"-> {'output' if additive else 'h1'}.{j}"
-            ax.plot(_original_units(estimator, 0, i, x), values, alpha=alpha, label=label)
+            ax.plot(_original_units(view, 0, i, x), values, alpha=alpha, label=label)
         ax.set_xlabel(names[i])
         ax.set_ylabel("contribution to target" if additive else "edge value")
         if len(outgoing) > 1:

@@ -1,8 +1,7 @@
 """Symbolic regression on a fitted KAN: rank, snap and read closed-form edge functions.
 
-Mixed into the estimators through :class:`._mixin._InterpretableKANMixin`;
-relies on its training sample helpers (``_sample_tensors``,
-``_layer_inputs``, ``_check_edge``).
+Every function takes a fitted estimator and reads it through its public
+:class:`~skkan.FittedKAN` view (``estimator.fitted_view_``).
 """
 
 import copy
@@ -10,233 +9,247 @@ import copy
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine.symbolic import SYMBOLIC_FUNCTIONS, rank_symbolic, snap_edge
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
 from .._engine.training import prediction_loss
-from .._scaling import _standardize
+from ._common import fitted_view, replace_network
 
-__all__ = ["_SymbolicMixin"]
+__all__ = [
+    "auto_symbolic",
+    "fix_symbolic",
+    "suggest_symbolic",
+    "symbolic_formula",
+    "symbolic_function",
+    "symbolic_latex",
+]
 
 # Rows used to rank candidate functions on one edge (the grid search is
 # quadratic in its resolution, linear in rows).
 _RANK_ROWS = 512
 
 
-class _SymbolicMixin:
-    """suggest_symbolic, fix_symbolic, auto_symbolic and the formula exports."""
+def _rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight):
+    with torch.no_grad():
+        values = network.layers[layer].edge_activations(inputs[layer])[:, i, j]
+    x = inputs[layer][:, i]
+    if x.shape[0] > _RANK_ROWS:
+        rows = torch.as_tensor(np.sort(check_random_state(0).choice(x.shape[0], _RANK_ROWS, replace=False)))
+        x, values, weights = x[rows], values[rows], weights[rows]
+    return rank_symbolic(x, values, weights, library=library, simplicity_weight=simplicity_weight)
 
-    def _rank_edge(self, network, inputs, weights, layer, i, j, library, simplicity_weight):
+
+def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicity_weight=0.2):
+    """Rank closed-form candidates for one edge function.
+
+    Every candidate ``f`` is fitted as ``c * f(a * x + b) + d`` to the
+    edge's values on the training sample (grid search of ``a, b``, least
+    squares for ``c, d``, then joint polishing) and scored by R².
+
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    layer, i, j : int
+        The edge from node ``i`` of layer ``layer`` to node ``j`` of the
+        next layer. In layer 0 the edge's input is the standardised
+        feature ``i``.
+    library : list of str, optional
+        Candidate names, default all of ``x, x^2, x^3, x^4, 1/x, sqrt,
+        exp, log, sin, cos, tanh, abs, gaussian, arctan, arctanh,
+        arcsin``.
+    top_k : int, default=5
+        Number of candidates returned.
+    simplicity_weight : float, default=0.2
+        Candidates whose unexplained variance ``1 - R²`` is within a
+        factor 10 of the best count as tied; the score is
+        ``max(log10(1 - R²), best + 1) + simplicity_weight *
+        complexity`` (lower is better), so the simplest of near-tied
+        functions wins (on a short range ``cos`` can mimic ``x^2``).
+
+    Returns
+    -------
+    candidates : list of SymbolicFit
+        Best first; each has ``name``, ``r2`` and the numbers ``a, b, c,
+        d``.
+    """
+    view = fitted_view(estimator)
+    view.check_edge(layer, i, j)
+    inputs, weights = view.layer_inputs()
+    return _rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[:top_k]
+
+
+def _tuning_data(view, network, X, y):
+    """Inputs, targets and loss used to fine-tune after snapping edges."""
+    dtype = next(network.parameters()).dtype
+    if X is None:
+        # Distillation: match the outputs of the network before snapping.
+        x, weights = view.sample_tensors(network)
         with torch.no_grad():
-            values = network.layers[layer].edge_activations(inputs[layer])[:, i, j]
-        x = inputs[layer][:, i]
-        if x.shape[0] > _RANK_ROWS:
-            rows = torch.as_tensor(np.sort(check_random_state(0).choice(x.shape[0], _RANK_ROWS, replace=False)))
-            x, values, weights = x[rows], values[rows], weights[rows]
-        return rank_symbolic(x, values, weights, library=library, simplicity_weight=simplicity_weight)
-
-    def suggest_symbolic(self, layer, i, j, library=None, *, top_k=5, simplicity_weight=0.2):
-        """Rank closed-form candidates for one edge function.
-
-        Every candidate ``f`` is fitted as ``c * f(a * x + b) + d`` to the
-        edge's values on the training sample (grid search of ``a, b``, least
-        squares for ``c, d``, then joint polishing) and scored by R².
-
-        Parameters
-        ----------
-        layer, i, j : int
-            The edge from node ``i`` of layer ``layer`` to node ``j`` of the
-            next layer. In layer 0 the edge's input is the standardised
-            feature ``i``.
-        library : list of str, optional
-            Candidate names, default all of ``x, x^2, x^3, x^4, 1/x, sqrt,
-            exp, log, sin, cos, tanh, abs, gaussian, arctan, arctanh,
-            arcsin``.
-        top_k : int, default=5
-            Number of candidates returned.
-        simplicity_weight : float, default=0.2
-            Candidates whose unexplained variance ``1 - R²`` is within a
-            factor 10 of the best count as tied; the score is
-            ``max(log10(1 - R²), best + 1) + simplicity_weight *
-            complexity`` (lower is better), so the simplest of near-tied
-            functions wins (on a short range ``cos`` can mimic ``x^2``).
-
-        Returns
-        -------
-        candidates : list of SymbolicFit
-            Best first; each has ``name``, ``r2`` and the numbers ``a, b, c,
-            d``.
-        """
-        self._check_edge(layer, i, j)
-        inputs, weights = self._layer_inputs()
-        fits = self._rank_edge(self.network_, inputs, weights, layer, i, j, library, simplicity_weight)
-        return fits[:top_k]
-
-    def _tuning_data(self, network, X, y):
-        """Inputs, targets and loss used to fine-tune after snapping edges."""
-        if X is None:
-            # Distillation: match the outputs of the network before snapping.
-            x, weights = self._sample_tensors(network)
-            with torch.no_grad():
-                target = network(x)
-            return x, target, weights, "squared_error"
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        dtype = next(network.parameters()).dtype
-        x = torch.as_tensor(_standardize(X, self._input_mean, self._input_scale), dtype=dtype)
-        weights = torch.ones(x.shape[0], dtype=dtype)
-        y = np.asarray(y)
-        if hasattr(self, "classes_"):
-            encoded = np.searchsorted(self.classes_, y)
-            if self.classes_.size == 2:
-                return x, torch.as_tensor(encoded, dtype=dtype), weights, "binary_log_loss"
-            return x, torch.as_tensor(encoded, dtype=torch.long), weights, "log_loss"
-        y = y.reshape(-1, 1) if y.ndim == 1 else y
-        target = torch.as_tensor((y - self._target_mean) / self._target_scale, dtype=dtype)
+            target = network(x)
         return x, target, weights, "squared_error"
+    x = torch.as_tensor(view.standardize(X), dtype=dtype)
+    target, loss = view.encode_targets(y, x.shape[0])
+    weights = torch.ones(x.shape[0], dtype=dtype)
+    return x, torch.as_tensor(target, dtype=torch.long if loss == "log_loss" else dtype), weights, loss
 
-    def fix_symbolic(self, layer, i, j, name):
-        """Snap one edge to the library function ``name`` (fitted affinely).
 
-        Parameters
-        ----------
-        layer, i, j : int
-            The edge, as in :meth:`suggest_symbolic`.
-        name : str
-            A candidate name, e.g. ``"sin"``.
+def _record_snapped(estimator, snapped):
+    estimator.symbolic_edges_ = list(getattr(estimator, "symbolic_edges_", [])) + snapped
 
-        Returns
-        -------
-        fit : SymbolicFit
-            The fit used; its ``r2`` tells how well the function matches.
-        """
-        self._check_edge(layer, i, j)
-        if name not in SYMBOLIC_FUNCTIONS:
-            raise ValueError(f"Unknown symbolic function {name!r}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
-        network = copy.deepcopy(self.network_)
-        inputs, weights = self._layer_inputs(network)
-        fit = self._rank_edge(network, inputs, weights, layer, i, j, [name], 0.0)[0]
-        snap_edge(network.layers[layer], i, j, fit)
-        self.network_ = network
-        self.n_params_ = network.n_active_parameters()
-        self.symbolic_edges_ = list(getattr(self, "symbolic_edges_", [])) + [(layer, i, j, name, fit.r2)]
-        return fit
 
-    def auto_symbolic(
-        self, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=0.2
-    ):
-        """Snap every edge whose best closed-form fit is good enough.
+def fix_symbolic(estimator, layer, i, j, name):
+    """Snap one edge to the library function ``name`` (fitted affinely).
 
-        Layer by layer, each remaining spline edge is ranked as in
-        :meth:`suggest_symbolic`; if the best candidate's R² reaches
-        ``r2_threshold`` the edge computes that function from then on.
-        After each layer, all remaining numbers (affine parameters of the
-        symbolic edges, splines not snapped, biases) are fine-tuned with
-        L-BFGS, so later layers see the inputs the snapped edges produce.
-        Once every edge is symbolic (regression), Levenberg-Marquardt steps
-        polish the constants to the precision the data allow.
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator; it is changed in place.
+    layer, i, j : int
+        The edge, as in :func:`suggest_symbolic`.
+    name : str
+        A candidate name, e.g. ``"sin"``.
 
-        Parameters
-        ----------
-        r2_threshold : float, default=0.99
-            Minimum R² for snapping an edge.
-        library : list of str, optional
-            Candidate names (see :meth:`suggest_symbolic`).
-        layers : list of int, optional
-            Layers whose edges may be snapped (all by default). Snapping one
-            layer with a restricted library, then the next, guides the
-            search, e.g. ``layers=[0], library=["x"]`` first.
-        X, y : array-like, optional
-            Data to fine-tune on (use the training data for the most
-            accurate constants). By default the snapped network is tuned to
-            reproduce the unsnapped network on the stored training sample.
-        max_iter : int, default=50
-            L-BFGS steps of each fine-tuning round; 0 disables it.
-        simplicity_weight : float, default=0.2
-            See :meth:`suggest_symbolic`.
+    Returns
+    -------
+    fit : SymbolicFit
+        The fit used; its ``r2`` tells how well the function matches.
+    """
+    view = fitted_view(estimator)
+    view.check_edge(layer, i, j)
+    if name not in SYMBOLIC_FUNCTIONS:
+        raise ValueError(f"Unknown symbolic function {name!r}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
+    network = copy.deepcopy(view.network)
+    inputs, weights = view.layer_inputs(network)
+    fit = _rank_edge(network, inputs, weights, layer, i, j, [name], 0.0)[0]
+    snap_edge(network.layers[layer], i, j, fit)
+    replace_network(estimator, network)
+    _record_snapped(estimator, [(layer, i, j, name, fit.r2)])
+    return fit
 
-        Returns
-        -------
-        self : object
-            The estimator; ``symbolic_edges_`` lists the snapped edges as
-            ``(layer, i, j, name, r2)``.
-        """
-        check_is_fitted(self)
-        if (X is None) != (y is None):
-            raise ValueError("Pass both X and y to fine-tune on data, or neither.")
-        network = copy.deepcopy(self.network_)
-        x, target, weights, loss = self._tuning_data(network, X, y)
 
-        def loss_fn(output, target, weights):
-            return prediction_loss(output, target, weights, loss)
+def auto_symbolic(
+    estimator, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=0.2
+):
+    """Snap every edge whose best closed-form fit is good enough.
 
-        snapped = []
-        for index, layer in enumerate(network.layers):
-            if layers is not None and index not in layers:
-                continue
-            inputs, sample_weights = self._layer_inputs(network)
-            for i, j in (layer.mask != 0).nonzero().tolist():
-                fits = self._rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
-                if fits[0].r2 >= r2_threshold:
-                    snap_edge(layer, i, j, fits[0])
-                    snapped.append((index, i, j, fits[0].name, fits[0].r2))
-            fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
-            if max_iter and fully_symbolic and loss == "squared_error":
-                # Levenberg-Marquardt converges far faster than L-BFGS here.
-                polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
-                break
-            if max_iter:
-                fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
-        self.network_ = network
-        self.n_params_ = network.n_active_parameters()
-        self.symbolic_edges_ = list(getattr(self, "symbolic_edges_", [])) + snapped
-        return self
+    Layer by layer, each remaining spline edge is ranked as in
+    :func:`suggest_symbolic`; if the best candidate's R² reaches
+    ``r2_threshold`` the edge computes that function from then on.
+    After each layer, all remaining numbers (affine parameters of the
+    symbolic edges, splines not snapped, biases) are fine-tuned with
+    L-BFGS, so later layers see the inputs the snapped edges produce.
+    Once every edge is symbolic (regression), Levenberg-Marquardt steps
+    polish the constants to the precision the data allow.
 
-    def symbolic_formula(self, precision=4, *, simplify=True):
-        """Closed-form expression of every output, in the original feature units.
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator; it is changed in place.
+    r2_threshold : float, default=0.99
+        Minimum R² for snapping an edge.
+    library : list of str, optional
+        Candidate names (see :func:`suggest_symbolic`).
+    layers : list of int, optional
+        Layers whose edges may be snapped (all by default). Snapping one
+        layer with a restricted library, then the next, guides the
+        search, e.g. ``layers=[0], library=["x"]`` first.
+    X, y : array-like, optional
+        Data to fine-tune on (use the training data for the most
+        accurate constants). By default the snapped network is tuned to
+        reproduce the unsnapped network on the stored training sample.
+        Class labels must be among the classifier's ``classes_``.
+    max_iter : int, default=50
+        L-BFGS steps of each fine-tuning round; 0 disables it.
+    simplicity_weight : float, default=0.2
+        See :func:`suggest_symbolic`.
 
-        Requires every remaining edge to be symbolic (see
-        :meth:`auto_symbolic`). Input scaling (and, for regressors, target
-        scaling) is undone, the expression is expanded, numbers are rounded
-        to ``precision`` decimals (terms that round to zero vanish) and
-        numbers within rounding distance of a simple rational or rational
-        multiple of pi are replaced by it.
+    Returns
+    -------
+    estimator : KANRegressor or KANClassifier
+        The estimator; ``symbolic_edges_`` lists the snapped edges as
+        ``(layer, i, j, name, r2)``.
+    """
+    view = fitted_view(estimator)
+    if (X is None) != (y is None):
+        raise ValueError("Pass both X and y to fine-tune on data, or neither.")
+    network = copy.deepcopy(view.network)
+    x, target, weights, loss = _tuning_data(view, network, X, y)
 
-        Parameters
-        ----------
-        precision : int, default=4
-            Decimals kept.
-        simplify : bool, default=True
-            Run sympy's simplification on the rounded result.
+    def loss_fn(output, target, weights):
+        return prediction_loss(output, target, weights, loss)
 
-        Returns
-        -------
-        expressions : list of sympy.Expr
-            One per output (regression target, or logit for classifiers),
-            in the symbols ``feature_names_in_`` (else ``x0, x1, ...``).
-        """
-        from ._formula import network_formula
+    snapped = []
+    for index, layer in enumerate(network.layers):
+        if layers is not None and index not in layers:
+            continue
+        inputs, sample_weights = view.layer_inputs(network)
+        for i, j in (layer.mask != 0).nonzero().tolist():
+            fits = _rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
+            if fits[0].r2 >= r2_threshold:
+                snap_edge(layer, i, j, fits[0])
+                snapped.append((index, i, j, fits[0].name, fits[0].r2))
+        fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
+        if max_iter and fully_symbolic and loss == "squared_error":
+            # Levenberg-Marquardt converges far faster than L-BFGS here.
+            polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
+            break
+        if max_iter:
+            fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
+    replace_network(estimator, network)
+    _record_snapped(estimator, snapped)
+    return estimator
 
-        check_is_fitted(self)
-        return network_formula(self, precision=precision, simplify=simplify)
 
-    def symbolic_function(self, precision=4, *, simplify=True):
-        """The symbolic formula as a numpy function of ``X``.
+def symbolic_formula(estimator, precision=4, *, simplify=True):
+    """Closed-form expression of every output, in the original feature units.
 
-        Returns
-        -------
-        function : callable
-            ``function(X)`` takes an array of shape (n_samples,
-            `n_features_in_`) and returns an array of shape (n_samples,) or
-            (n_samples, n_outputs), like the raw model output.
-        """
-        from ._formula import formula_to_numpy
+    Requires every remaining edge to be symbolic (see
+    :func:`auto_symbolic`). Input scaling (and, for regressors, target
+    scaling) is undone, the expression is expanded, numbers are rounded
+    to ``precision`` decimals (terms that round to zero vanish) and
+    numbers within rounding distance of a simple rational or rational
+    multiple of pi are replaced by it.
 
-        return formula_to_numpy(self.symbolic_formula(precision, simplify=simplify), self._input_names())
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    precision : int, default=4
+        Decimals kept.
+    simplify : bool, default=True
+        Run sympy's simplification on the rounded result.
 
-    def symbolic_latex(self, precision=4, *, simplify=True):
-        """LaTeX strings of :meth:`symbolic_formula`, one per output."""
-        from ._formula import _import_sympy
+    Returns
+    -------
+    expressions : list of sympy.Expr
+        One per output (regression target, or logit for classifiers),
+        in the symbols ``feature_names_in_`` (else ``x0, x1, ...``).
+    """
+    from ._formula import network_formula
 
-        sympy = _import_sympy()
-        return [sympy.latex(expression) for expression in self.symbolic_formula(precision, simplify=simplify)]
+    return network_formula(fitted_view(estimator), precision=precision, simplify=simplify)
+
+
+def symbolic_function(estimator, precision=4, *, simplify=True):
+    """The symbolic formula as a numpy function of ``X``.
+
+    Returns
+    -------
+    function : callable
+        ``function(X)`` takes an array of shape (n_samples, n_features)
+        and returns an array of shape (n_samples,) or (n_samples,
+        n_outputs), like the raw model output.
+    """
+    from ._formula import formula_to_numpy
+
+    view = fitted_view(estimator)
+    return formula_to_numpy(symbolic_formula(estimator, precision, simplify=simplify), view.feature_names)
+
+
+def symbolic_latex(estimator, precision=4, *, simplify=True):
+    """LaTeX strings of :func:`symbolic_formula`, one per output."""
+    from ._formula import import_sympy
+
+    sympy = import_sympy()
+    return [sympy.latex(expression) for expression in symbolic_formula(estimator, precision, simplify=simplify)]

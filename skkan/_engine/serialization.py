@@ -1,0 +1,218 @@
+"""A KAN network as plain data (numbers, strings, numpy arrays) and back, validated.
+
+:func:`network_to_data` writes everything a :class:`~skkan._engine.KANNetwork`
+holds as a dict of plain Python values and numpy arrays: the architecture
+(widths, grid size, spline order, dtype) and, per layer, a fixed set of
+named arrays. :func:`network_from_data` checks such a dict field by field
+*before* it builds anything, so a tampered or hostile file (loaded by pickle's
+``__setstate__`` or by ``skops.io``) cannot
+
+* resolve a name: the dtype is looked up in a closed table, never with
+  ``getattr``; symbolic functions are stored as indices into the engine's
+  own library;
+* set an attribute: only the known fields below are read, and unknown
+  fields are refused;
+* make skkan allocate more than the file holds: every array's shape must
+  agree with the architecture, so the network built from it is no larger
+  than the arrays already in memory;
+* plant non-finite numbers: every floating-point array must be finite.
+
+Any violation raises :class:`skkan.exceptions.UnsafeModelError`.
+"""
+
+import numpy as np
+import torch
+
+from ..exceptions import UnsafeModelError
+from .network import KANNetwork
+from .symbolic import SYMBOLIC_FUNCTIONS, SymbolicEdges
+
+__all__ = ["FORMAT_VERSION", "network_from_data", "network_to_data", "validate_network_data"]
+
+#: Version of the layout below; bumped when fields change.
+FORMAT_VERSION = 2
+
+# The only dtypes a saved network may name (a closed table: never getattr).
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_DTYPE_NAMES = {value: key for key, value in _DTYPES.items()}
+_NETWORK_FIELDS = frozenset({"format", "widths", "grid_size", "spline_order", "dtype", "layers"})
+_LAYER_FIELDS = frozenset({"knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias", "symbolic"})
+_SYMBOLIC_FIELDS = frozenset({"mask", "function_index", "affine"})
+# Generous limits on the architecture itself, checked before any shape
+# arithmetic, so that absurd numbers are refused without overflow.
+_MAX_LAYERS = 64
+_MAX_WIDTH = 1_000_000
+_MAX_GRID_SIZE = 100_000
+_MAX_SPLINE_ORDER = 10
+
+
+def _numpy(tensor):
+    return tensor.detach().cpu().numpy().copy()
+
+
+def network_to_data(network):
+    """Plain-data description of ``network`` (see the module docstring).
+
+    Parameters
+    ----------
+    network : KANNetwork
+
+    Returns
+    -------
+    dict
+        Only ints, strings, lists, dicts, None and numpy arrays.
+    """
+    layers = []
+    for layer in network.layers:
+        symbolic = None
+        if layer.symbolic is not None:
+            symbolic = {
+                "mask": _numpy(layer.symbolic.mask),
+                "function_index": _numpy(layer.symbolic.function_index),
+                "affine": _numpy(layer.symbolic.affine),
+            }
+        layers.append(
+            {
+                "knots": _numpy(layer.knots),
+                "mask": _numpy(layer.mask),
+                "spline_coef": _numpy(layer.spline_coef),
+                "base_weight": _numpy(layer.base_weight),
+                "spline_weight": _numpy(layer.spline_weight),
+                "bias": _numpy(layer.bias),
+                "symbolic": symbolic,
+            }
+        )
+    return {
+        "format": FORMAT_VERSION,
+        "widths": [int(width) for width in network.widths],
+        "grid_size": int(network.grid_size),
+        "spline_order": int(network.layers[0].spline_order),
+        "dtype": _DTYPE_NAMES[network.layers[0].spline_coef.dtype],
+        "layers": layers,
+    }
+
+
+def _fail(message):
+    raise UnsafeModelError(f"Refusing to load this skkan model: {message}")
+
+
+def _check_fields(mapping, expected, where):
+    if type(mapping) is not dict:
+        _fail(f"{where} must be a dict, got {type(mapping).__name__}.")
+    unknown = set(mapping) - expected
+    missing = expected - set(mapping)
+    if unknown:
+        _fail(f"{where} has unknown field(s) {sorted(map(str, unknown))}.")
+    if missing:
+        _fail(f"{where} lacks field(s) {sorted(missing)}.")
+
+
+def _check_int(value, name, low, high):
+    if type(value) not in (int, np.int64, np.int32) or not low <= int(value) <= high:
+        _fail(f"{name} must be an integer in [{low}, {high}], got {value!r}.")
+    return int(value)
+
+
+def _check_array(value, shape, where, kind="f"):
+    if type(value) is not np.ndarray:
+        _fail(f"{where} must be a numpy array, got {type(value).__name__}.")
+    if value.dtype.kind != kind or value.dtype.hasobject:
+        _fail(f"{where} has dtype {value.dtype}, expected a {'floating' if kind == 'f' else 'integer'} array.")
+    if value.shape != tuple(shape):
+        _fail(f"{where} has shape {value.shape}, but the architecture needs {tuple(shape)}.")
+    if kind == "f" and not np.all(np.isfinite(value)):
+        _fail(f"{where} contains NaN or infinite values.")
+    return value
+
+
+def _check_layer(data, n_in, n_out, grid_size, spline_order, where):
+    _check_fields(data, _LAYER_FIELDS, where)
+    n_basis = grid_size + spline_order
+    knots = _check_array(data["knots"], (n_in, grid_size + 2 * spline_order + 1), f"{where}.knots")
+    if np.any(np.diff(knots, axis=1) <= 0):
+        _fail(f"{where}.knots must be strictly increasing along each row.")
+    mask = _check_array(data["mask"], (n_in, n_out), f"{where}.mask")
+    if not np.all((mask == 0) | (mask == 1)):
+        _fail(f"{where}.mask must hold only 0 and 1.")
+    _check_array(data["spline_coef"], (n_in, n_out, n_basis), f"{where}.spline_coef")
+    for name in ("base_weight", "spline_weight"):
+        _check_array(data[name], (n_in, n_out), f"{where}.{name}")
+    _check_array(data["bias"], (n_out,), f"{where}.bias")
+    symbolic = data["symbolic"]
+    if symbolic is None:
+        return
+    _check_fields(symbolic, _SYMBOLIC_FIELDS, f"{where}.symbolic")
+    symbolic_mask = _check_array(symbolic["mask"], (n_in, n_out), f"{where}.symbolic.mask")
+    if not np.all((symbolic_mask == 0) | (symbolic_mask == 1)):
+        _fail(f"{where}.symbolic.mask must hold only 0 and 1.")
+    index = _check_array(symbolic["function_index"], (n_in, n_out), f"{where}.symbolic.function_index", kind="i")
+    if np.any(index < -1) or np.any(index >= len(SYMBOLIC_FUNCTIONS)):
+        _fail(f"{where}.symbolic.function_index names a function outside skkan's library.")
+    if np.any((symbolic_mask != 0) & (index < 0)):
+        _fail(f"{where}.symbolic has a snapped edge without a function.")
+    _check_array(symbolic["affine"], (n_in, n_out, 4), f"{where}.symbolic.affine")
+
+
+def validate_network_data(data):
+    """Check a plain-data network description; raise :class:`UnsafeModelError` if it is not sound.
+
+    Returns
+    -------
+    dict
+        The architecture: ``widths``, ``grid_size``, ``spline_order`` and the
+        torch ``dtype``.
+    """
+    _check_fields(data, _NETWORK_FIELDS, "the network")
+    if data["format"] != FORMAT_VERSION:
+        _fail(f"network format {data['format']!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
+    widths = data["widths"]
+    if type(widths) is not list or not 2 <= len(widths) <= _MAX_LAYERS + 1:
+        _fail(f"widths must be a list of 2 to {_MAX_LAYERS + 1} integers, got {widths!r}.")
+    widths = [_check_int(width, "every width", 1, _MAX_WIDTH) for width in widths]
+    grid_size = _check_int(data["grid_size"], "grid_size", 1, _MAX_GRID_SIZE)
+    spline_order = _check_int(data["spline_order"], "spline_order", 1, _MAX_SPLINE_ORDER)
+    if type(data["dtype"]) is not str or data["dtype"] not in _DTYPES:
+        _fail(f"dtype must be one of {sorted(_DTYPES)}, got {data['dtype']!r}.")
+    layers = data["layers"]
+    if type(layers) is not list or len(layers) != len(widths) - 1:
+        _fail(f"the network has {len(widths) - 1} layers by its widths, but the data holds {len(layers)}.")
+    for index, (layer, n_in, n_out) in enumerate(zip(layers, widths[:-1], widths[1:])):
+        _check_layer(layer, n_in, n_out, grid_size, spline_order, f"layer {index}")
+    return {"widths": widths, "grid_size": grid_size, "spline_order": spline_order, "dtype": _DTYPES[data["dtype"]]}
+
+
+def _copy_into(tensor, array):
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+
+
+def network_from_data(data):
+    """Rebuild the CPU network described by :func:`network_to_data`, after validating it.
+
+    Raises
+    ------
+    skkan.exceptions.UnsafeModelError
+        If the data is not a sound network description.
+    """
+    architecture = validate_network_data(data)
+    dtype = architecture["dtype"]
+    # The shapes were checked against the architecture: the network built
+    # here is no larger than the arrays already in memory. A private
+    # generator keeps the global torch RNG untouched.
+    network = KANNetwork(
+        architecture["widths"],
+        architecture["grid_size"],
+        architecture["spline_order"],
+        generator=torch.Generator().manual_seed(0),
+        dtype=dtype,
+    )
+    for layer, layer_data in zip(network.layers, data["layers"]):
+        for name in ("knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias"):
+            _copy_into(getattr(layer, name), layer_data[name])
+        symbolic = layer_data["symbolic"]
+        if symbolic is not None:
+            layer.symbolic = SymbolicEdges(layer.in_features, layer.out_features, dtype=dtype)
+            _copy_into(layer.symbolic.mask, symbolic["mask"])
+            _copy_into(layer.symbolic.function_index, symbolic["function_index"].astype(np.int64))
+            _copy_into(layer.symbolic.affine, symbolic["affine"])
+    return network

@@ -1,0 +1,248 @@
+"""A read-only public view of a fitted KAN estimator, for interpretation tools.
+
+:class:`FittedKAN` is what :mod:`skkan.interpret` (and any user code) reads
+from a fitted :class:`~skkan.KANRegressor` or :class:`~skkan.KANClassifier`:
+the network's architecture and numbers, input and target scaling, feature and
+output names, and a small weighted sample of the (scaled) training inputs.
+Array properties return copies, so changing them never changes the model.
+"""
+
+import numpy as np
+import torch
+from sklearn.utils.validation import validate_data
+
+from ._scaling import _standardize
+
+__all__ = ["FittedKAN"]
+
+
+def _numpy(tensor):
+    return tensor.detach().cpu().to(torch.float64).numpy().copy()
+
+
+class FittedKAN:
+    """Read-only view of a fitted KAN estimator (see ``estimator.fitted_view_``).
+
+    Layer ``l`` maps the ``widths[l]`` nodes of level ``l`` (level 0: the
+    standardised input features) to the ``widths[l + 1]`` nodes of level
+    ``l + 1``. Edge ``(l, i, j)`` computes
+    ``mask * (base_weight * silu(x) + spline_weight * sum_m coef_m B_m(x))``,
+    plus, where the edge was snapped, ``c * f(a * x + b) + d``.
+
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    network : KANNetwork
+        Its network; ``network_`` by default.
+    """
+
+    def __init__(self, estimator, network=None):
+        self._estimator = estimator
+        self._network = estimator.network_ if network is None else network
+
+    # ------------------------------------------------------------------
+    # Architecture and numbers
+    # ------------------------------------------------------------------
+    @property
+    def network(self):
+        """The torch network (``KANNetwork``). Copy it before changing it."""
+        return self._network
+
+    @property
+    def widths(self):
+        """Nodes per level, inputs first: list of int."""
+        return list(self._network.widths)
+
+    @property
+    def n_layers(self):
+        """Number of layers (``len(widths) - 1``)."""
+        return len(self._network.layers)
+
+    @property
+    def grid_size(self):
+        """Grid intervals of every spline."""
+        return int(self._network.grid_size)
+
+    @property
+    def spline_order(self):
+        """Order of the B-splines."""
+        return int(self._network.layers[0].spline_order)
+
+    def knots(self, layer):
+        """Knot vectors of ``layer``, shape (in, grid_size + 2 * spline_order + 1), standardised units."""
+        return _numpy(self._network.layers[layer].knots)
+
+    def coefficients(self, layer):
+        """Spline coefficients of ``layer``, shape (in, out, grid_size + spline_order)."""
+        return _numpy(self._network.layers[layer].spline_coef)
+
+    def edge_weights(self, layer):
+        """``(base_weight, spline_weight)`` of ``layer``, each of shape (in, out)."""
+        current = self._network.layers[layer]
+        return _numpy(current.base_weight), _numpy(current.spline_weight)
+
+    def bias(self, layer):
+        """Node biases of ``layer``, shape (out,)."""
+        return _numpy(self._network.layers[layer].bias)
+
+    def spline_mask(self, layer):
+        """Boolean (in, out): edges that still carry a spline (not pruned, not snapped)."""
+        return _numpy(self._network.layers[layer].mask) != 0
+
+    def symbolic_edges(self, layer):
+        """Snapped edges of ``layer``: dict ``(i, j) -> (name, (a, b, c, d))``."""
+        symbolic = self._network.layers[layer].symbolic
+        if symbolic is None:
+            return {}
+        names, mask, affine = symbolic.names, _numpy(symbolic.mask), _numpy(symbolic.affine)
+        return {
+            (i, j): (names[i][j], tuple(float(v) for v in affine[i, j]))
+            for i, j in zip(*np.nonzero(mask))
+            if names[i][j] is not None
+        }
+
+    def active_edges(self, layer):
+        """Edges of ``layer`` that compute something (spline or symbolic), as ``(i, j)`` pairs."""
+        active = self.spline_mask(layer)
+        for i, j in self.symbolic_edges(layer):
+            active[i, j] = True
+        return [(int(i), int(j)) for i, j in zip(*np.nonzero(active))]
+
+    # ------------------------------------------------------------------
+    # Scaling and names
+    # ------------------------------------------------------------------
+    @property
+    def input_mean(self):
+        """Per-feature centre subtracted before the network, shape (n_features,)."""
+        return np.array(self._estimator._input_mean, dtype=np.float64)
+
+    @property
+    def input_scale(self):
+        """Per-feature scale divided out before the network, shape (n_features,)."""
+        return np.array(self._estimator._input_scale, dtype=np.float64)
+
+    @property
+    def target_mean(self):
+        """Per-output centre added to the network output (regression), else None."""
+        mean = getattr(self._estimator, "_target_mean", None)
+        return None if mean is None else np.array(mean, dtype=np.float64).ravel()
+
+    @property
+    def target_scale(self):
+        """Per-output scale the network output is multiplied by (regression), else None."""
+        scale = getattr(self._estimator, "_target_scale", None)
+        return None if scale is None else np.array(scale, dtype=np.float64).ravel()
+
+    @property
+    def is_classifier(self):
+        """Whether the outputs are logits of a classifier."""
+        return self.classes is not None
+
+    @property
+    def classes(self):
+        """Class labels of a classifier, else None."""
+        classes = getattr(self._estimator, "classes_", None)
+        return None if classes is None else np.array(classes)
+
+    @property
+    def feature_names(self):
+        """Input feature names: ``feature_names_in_`` as strings, else ``x0, x1, ...``."""
+        names = getattr(self._estimator, "feature_names_in_", None)
+        if names is None:
+            return [f"x{i}" for i in range(self.widths[0])]
+        return [str(name) for name in names]
+
+    @property
+    def output_names(self):
+        """Names of the network outputs: targets, or the logits of classes."""
+        n_outputs = self.widths[-1]
+        classes = self.classes
+        if classes is not None:
+            return [f"logit({classes[1]})"] if n_outputs == 1 else [f"logit({c})" for c in classes]
+        return ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
+
+    def standardize(self, X):
+        """Validate raw inputs as ``predict`` does and standardise them, float64 array."""
+        X = validate_data(self._estimator, X, reset=False, dtype=[np.float64, np.float32])
+        return _standardize(X, self._estimator._input_mean, self._estimator._input_scale)
+
+    def encode_targets(self, y, n_samples):
+        """Targets in the form the network was trained on, and the name of its loss.
+
+        Regression targets are standardised like at fit time; class labels
+        become class indices (loss ``"log_loss"``) or 0/1 (``"binary_log_loss"``).
+
+        Raises
+        ------
+        ValueError
+            If ``y`` has the wrong length or shape, is not finite (regression),
+            or holds labels the classifier never saw.
+        """
+        y = np.asarray(y)
+        if y.shape[0] != n_samples:
+            raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples}.")
+        classes = self.classes
+        if classes is not None:
+            if y.ndim != 1:
+                raise ValueError(f"y must be a 1-D array of class labels, got shape {y.shape}.")
+            unseen = ~np.isin(y, classes)
+            if unseen.any():
+                raise ValueError(
+                    f"y contains labels the classifier was not fitted on: {np.unique(y[unseen])[:5].tolist()}; "
+                    f"known classes are {classes.tolist()}."
+                )
+            encoded = np.searchsorted(classes, y)
+            if classes.size == 2:
+                return encoded.astype(np.float64), "binary_log_loss"
+            return encoded.astype(np.int64), "log_loss"
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"y must be numeric for a regressor: {error}") from None
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if y.shape[1] != self.widths[-1] or not np.all(np.isfinite(y)):
+            raise ValueError(f"y must be finite with {self.widths[-1]} output column(s), got shape {y.shape}.")
+        return (y - self.target_mean) / self.target_scale, "squared_error"
+
+    def to_original_units(self, feature, values):
+        """Map standardised values of input ``feature`` back to its original units."""
+        return np.asarray(values) * self.input_scale[feature] + self.input_mean[feature]
+
+    # ------------------------------------------------------------------
+    # The training sample kept for interpretation
+    # ------------------------------------------------------------------
+    @property
+    def sample_inputs(self):
+        """Standardised training rows kept at fit time (at most 2000), float64."""
+        return np.array(self._estimator._interpretation_sample, dtype=np.float64)
+
+    @property
+    def sample_weights(self):
+        """Sample weights of :attr:`sample_inputs`."""
+        return np.array(self._estimator._interpretation_weights, dtype=np.float64)
+
+    def sample_tensors(self, network=None):
+        """:attr:`sample_inputs` and :attr:`sample_weights` as tensors in ``network``'s dtype."""
+        network = self._network if network is None else network
+        dtype = next(network.parameters()).dtype
+        return (
+            torch.as_tensor(self._estimator._interpretation_sample, dtype=dtype),
+            torch.as_tensor(self._estimator._interpretation_weights, dtype=dtype),
+        )
+
+    def layer_inputs(self, network=None):
+        """Inputs of every layer on the sample (last entry: the outputs), and the sample weights."""
+        network = self._network if network is None else network
+        x, weights = self.sample_tensors(network)
+        return network.layer_inputs(x), weights
+
+    def check_edge(self, layer, i, j):
+        """Raise a ValueError unless ``(layer, i, j)`` is an edge of the network."""
+        if not (isinstance(layer, (int, np.integer)) and 0 <= layer < self.n_layers):
+            raise ValueError(f"layer must be an integer in [0, {self.n_layers - 1}], got {layer!r}.")
+        n_in, n_out = self.widths[layer], self.widths[layer + 1]
+        if not (isinstance(i, (int, np.integer)) and isinstance(j, (int, np.integer))):
+            raise ValueError(f"Edge indices must be integers, got ({i!r}, {j!r}).")
+        if not (0 <= i < n_in and 0 <= j < n_out):
+            raise ValueError(f"Edge ({i}, {j}) does not exist in layer {layer} of shape ({n_in}, {n_out}).")
