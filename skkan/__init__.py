@@ -3,8 +3,8 @@
 from ._classifier import KANClassifier
 from ._persistence import get_trusted_types
 from ._regressor import KANRegressor
-from ._view import FittedKAN
 from ._version import __version__
+from ._view import FittedKAN
 from .exceptions import TrainingDivergedError, UnsafeModelError
 
 __all__ = [
