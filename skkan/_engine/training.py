@@ -413,8 +413,9 @@ def train_network(network, x, target, weights, config, *, generator, validation=
                 if not (math.isfinite(train_loss) and math.isfinite(largest) and monitor_loss <= threshold):
                     if not best.saved:
                         raise TrainingDivergedError(
-                            f"Training diverged at iteration {result.n_iter + 1} (loss {train_loss:.6g}) before any "
-                            "sound iteration completed; lower learning_rate or check the data for extreme values."
+                            f"Training diverged at iteration {result.n_iter + 1}, before any sound iteration "
+                            f"completed (loss {monitor_loss:.6g} against a limit of {threshold:.6g}, largest "
+                            f"parameter {largest:.3g}); lower learning_rate or check the data for extreme values."
                         )
                     best.restore(network)
                     result.diverged = True
