@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from torch import nn
 
 import skkan._engine.training as training
 from skkan import KANClassifier, KANRegressor, TrainingDivergedError
@@ -277,3 +278,18 @@ def test_snapshot_restores_across_a_change_of_grid_size():
     snapshot.restore(network)
     assert network.grid_size == 3
     torch.testing.assert_close(network(torch.zeros(2, 2)).detach(), before)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("fused", [True, False])
+def test_gradient_clipping_limits_the_step_with_fused_and_foreach_adam(fused, dtype):
+    # A gradient of norm 264.6 clipped to 10: Adam's first moment holds 0.1 * the clipped gradient.
+    first = nn.Parameter(torch.zeros(4, dtype=dtype))
+    second = nn.Parameter(torch.zeros(3, dtype=dtype))
+    optimizer = torch.optim.Adam([first, second], lr=1.0, fused=fused, foreach=not fused)
+    first.grad, second.grad = torch.full((4,), 100.0, dtype=dtype), torch.full((3,), 100.0, dtype=dtype)
+    training._clip_gradients(optimizer, [first, second], 10.0)
+    optimizer.step()
+    clipped = 100.0 * 10.0 / math.sqrt(7 * 100.0**2)
+    expected = torch.full((4,), 0.1 * clipped, dtype=dtype)
+    torch.testing.assert_close(optimizer.state[first]["exp_avg"], expected, rtol=1e-5, atol=0)

@@ -188,16 +188,22 @@ def _make_optimizer(network, config):
     return torch.optim.Adam(network.parameters(), lr=config.learning_rate, fused=fused, foreach=not fused)
 
 
-def _clip_gradients(parameters, max_norm):
+def _clip_gradients(optimizer, parameters, max_norm):
     """Scale gradients down to a total norm of ``max_norm``, without a host sync.
 
-    Multi-tensor norms and one multi-tensor scale by ``min(1, max_norm /
-    norm)``: a handful of kernels per step, where the default per-tensor
-    loop costs a Python round trip per parameter.
+    The norm is one multi-tensor reduction. A fused Adam divides the
+    gradients by its ``grad_scale`` as it reads them (the protocol of
+    ``torch.amp.GradScaler``), so there clipping costs no pass of its own;
+    otherwise one multi-tensor scale by ``min(1, max_norm / norm)`` does it.
+    Both replace a per-parameter Python loop.
     """
     grads = [p.grad for p in parameters if p.grad is not None]
     norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-    torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+    if optimizer.defaults.get("fused"):
+        # The kernel takes a float32 scale whatever the parameters' dtype.
+        optimizer.grad_scale = torch.clamp(norm / max_norm, min=1.0).float()
+    else:
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
 
 
 def _adam_epoch(network, optimizer, x, target, weights, config, generator):
@@ -213,7 +219,7 @@ def _adam_epoch(network, optimizer, x, target, weights, config, generator):
         value = _objective(network, x[batch], target[batch], batch_weights, config)
         value.backward()
         if config.grad_clip:
-            _clip_gradients(parameters, config.grad_clip)
+            _clip_gradients(optimizer, parameters, config.grad_clip)
         optimizer.step()
         total += value.detach() * batch_weights.sum()
     return total / weights.sum()
