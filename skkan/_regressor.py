@@ -2,7 +2,6 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
 
 from ._base import _BaseKAN
 from ._docstrings import fill_shared_docs
@@ -57,9 +56,6 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         mean, scale = _weighted_mean_and_scale(y_2d, sample_weight)
         state = {"_target_mean": mean, "_target_scale": scale, "_y_ndim": y.ndim}
         return (y_2d - mean) / scale, y_2d.shape[1], "squared_error", state
-
-    def _validation_score(self, y_true, raw_output, sample_weight):
-        return r2_score(y_true, raw_output, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict targets.
