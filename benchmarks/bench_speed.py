@@ -26,9 +26,9 @@ round, every model runs a block of Adam steps, so that the load of a shared
 machine hits them alike. The step time is the median over all timed steps
 (wall clock and process CPU time); predict rows/s is the median over rounds
 of a gradient-free forward pass over all rows. The peak training memory is
-measured apart, in a fresh process per model: the growth of the maximum
-resident set size (``ru_maxrss``) over a few training steps after the model,
-the data and (for skkan) the compiled kernel exist. All models use float32,
+the growth of the resident set over two training steps from a trimmed heap
+(``malloc_trim`` and a reset of ``VmHWM``, Linux only), after the model,
+its optimizer state and (for skkan) the compiled kernel exist. All models use float32,
 Adam (lr 1e-3) and the thread count given (default 2).
 """
 
@@ -37,9 +37,7 @@ import json
 import math
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -232,6 +230,7 @@ def _time_shape(shape, models, rounds, steps):
             continue
         trainers.append(trainer)
         results[name] = {"parameters": trainer.parameters, "wall": [], "cpu": [], "predict": []}
+        results[name]["peak_mib"] = _peak_training_mib(trainer, x, y)
     for _ in range(rounds):
         for trainer in trainers:
             row = results[trainer.name]
@@ -252,30 +251,41 @@ def _time_shape(shape, models, rounds, steps):
             "step_cpu_ms": 1000 * statistics.median(row["cpu"]),
             "predict_rows_per_s": shape["n_rows"] / statistics.median(row["predict"]),
             "n_steps": len(row["wall"]),
+            "peak_mib": row["peak_mib"],
         }
     return results
 
 
-def _memory_worker(shape_name, model_name):
-    """Peak RSS growth (MiB) over three training steps, printed as JSON."""
-    shape = SHAPES[shape_name]
-    x, y = _data(shape)
-    trainer = _Trainer(model_name, shape)
-    trainer.step(x[:2], y[:2])  # loads the kernel and creates the optimizer state
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(3):
-        trainer.step(x, y)
-    print(json.dumps({"peak_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024}))
+def _status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
 
 
-def _measure_memory(shape_name, model_name, threads, timeout):
-    environment = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, str(Path(__file__).resolve()), "--memory-worker", shape_name, model_name]
+def _peak_training_mib(trainer, x, y):
+    """Growth of the resident set over two training steps (Linux), from a trimmed heap.
+
+    ``malloc_trim`` returns freed heap memory to the system, and writing 5
+    to ``/proc/self/clear_refs`` resets the peak (``VmHWM``) to the current
+    resident size, so that the peak after the steps counts what a step
+    allocates (activations, gradients, temporaries), seen by the system.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)
-        return json.loads(completed.stdout.strip().splitlines()[-1])["peak_mib"]
-    except Exception:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
         return math.nan
+    baseline = _status_kib("VmRSS")
+    for _ in range(2):
+        trainer.step(x, y)
+    return (_status_kib("VmHWM") - baseline) / 1024
 
 
 def _version(distribution):
@@ -304,9 +314,10 @@ def _table(results, arguments):
         "Step: median wall-clock time of one full-batch Adam step (forward, loss, backward, update) over "
         f"{arguments.rounds} interleaved rounds of {arguments.steps} steps per model; CPU: median process "
         "CPU time of a step (all threads). Predict: median rows/s of a gradient-free forward pass over all "
-        "rows. Memory: growth of the peak resident set size over three training steps, in a fresh process "
-        "per model. Ratios are to the torch MLP with the same parameter count. The machine was shared with "
-        "other jobs, so single figures are noisy; the medians and the interleaving make the ratios the "
+        "rows. Memory: growth of the peak resident set size over two training steps, from a trimmed heap "
+        "with the peak reset (optimizer state already allocated). Ratios are to the torch MLP with the "
+        "same parameter count. The machine was shared with other jobs, so single figures are noisy; "
+        "the medians and the interleaving make the ratios the "
         "figures to read.",
         "",
     ]
@@ -315,7 +326,7 @@ def _table(results, arguments):
         lines += [
             f"## `{shape_name}`: widths {shape['widths']}, {shape['n_rows']:,} rows, full batch, {shape['task']}",
             "",
-            "| model | parameters | step ms | step / MLP | CPU ms/step | predict rows/s | predict / MLP "
+            "| model | parameters | step ms | step / MLP | CPU ms/step | predict rows/s | predict time / MLP "
             "| peak train MiB | memory / MLP |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
@@ -360,32 +371,25 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5, help="timed steps per model and round (default 5)")
     parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
     parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS)
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory processes")
     parser.add_argument("--output", type=Path, default=_ROOT / "benchmarks" / "results" / "speed.md")
-    parser.add_argument("--memory-worker", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(arguments.threads)
-    if arguments.memory_worker:
-        _memory_worker(*arguments.memory_worker)
-        return
     results = {}
     for shape_name in arguments.shapes:
         print(f"timing {shape_name} ...", flush=True)
         results[shape_name] = _time_shape(SHAPES[shape_name], arguments.models, arguments.rounds, arguments.steps)
         for name, row in results[shape_name].items():
-            if "error" not in row:
-                memory = math.nan if arguments.no_memory else _measure_memory(shape_name, name, arguments.threads, 600)
-                row["peak_mib"] = memory
             status = row.get("error") or f"{row['step_ms']:.2f} ms/step"
             print(f"  {name:<16} {status}", flush=True)
-    table = _table(results, arguments)
+        # Written after every shape, so that an interrupted run keeps what it measured.
+        table = _table(results, arguments)
+        arguments.output.parent.mkdir(parents=True, exist_ok=True)
+        arguments.output.write_text(table + "\n")
+        arguments.output.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     print()
     print(table)
-    arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(table + "\n")
-    arguments.output.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
