@@ -99,9 +99,10 @@ _SHARED_PARAMETERS = """\
         Floating point precision of the network. ``"auto"``: float64 on the
         CPU, float32 on GPUs. float64 reaches much lower errors on noise-free
         problems and makes fits on repeated rows and on integer sample
-        weights agree to scikit-learn's 1e-7 tolerances; on the CPU it costs
-        about 1.5x the time of float32 per training step (on GPUs float64 is
-        many times slower).
+        weights agree to scikit-learn's 1e-7 tolerances; on the CPU a training
+        step costs 1.3-1.5x the CPU time of float32 at 3,000-10,000 rows and
+        about the same on a few hundred rows (on GPUs float64 is many times
+        slower).
 
     device : str, default="auto"
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,

@@ -35,6 +35,15 @@ def test_small_data_with_a_validation_split_gets_the_paper_protocol():
     assert recipe.warn_at_max_iter
 
 
+def test_grid_extension_stops_where_the_finer_grid_has_more_coefficients_than_rows():
+    params = _params()
+    device = torch.device("cpu")
+    # 10 inputs, 8 hidden nodes, 1 output: 88 edges; grid 10 needs 88 * 13 = 1,144 rows, grid 20 needs 2,024.
+    assert resolve_recipe(400, 10, 1, "regression", params, device=device).extra_grid_sizes == ()
+    assert resolve_recipe(1600, 10, 1, "regression", params, device=device).extra_grid_sizes == (10,)
+    assert resolve_recipe(3000, 10, 1, "regression", params, device=device).extra_grid_sizes == (10, 20)
+
+
 def test_large_data_gets_adam_with_a_growing_batch_and_a_long_budget():
     recipe = _recipe(100_000)
     assert recipe.optimizer == "adam" and recipe.early_stopping
