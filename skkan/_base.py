@@ -18,6 +18,7 @@ from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
+from ._recipe import resolve_recipe
 from ._scaling import _standardize, _weighted_mean_and_scale
 from ._threads import fit_threads
 from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
@@ -26,14 +27,6 @@ from ._view import FittedKAN
 
 __all__ = ["_BaseKAN"]
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# Mini-batch size chosen by batch_size="auto", and the training-set size up to
-# which optimizer="auto" takes full-batch L-BFGS (see the class docstrings).
-_AUTO_BATCH_SIZE = 256
-_AUTO_LBFGS_MAX_SAMPLES = 5000
-# early_stopping="auto" needs this many samples (10 validation samples at the default fraction).
-_AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
-_AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
 # Memory a prediction chunk may use in the most demanding layer; the engine
 # says how many rows that is (KANNetwork.max_rows_within).
 _PREDICT_BUDGET_BYTES = 64 * 2**20
@@ -85,15 +78,15 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         "lamb_smoothness": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"auto", "adam", "lbfgs"})],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "grid_extension": [None, "array-like"],
+        "grid_extension": [None, StrOptions({"auto"}), "array-like"],
         "grid_eps": [Interval(Real, 0, 1, closed="both")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [StrOptions({"auto", "float32", "float64"})],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -114,15 +107,15 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         lamb_smoothness=0.0,
         optimizer="auto",
         learning_rate="auto",
-        max_iter=200,
+        max_iter="auto",
         batch_size="auto",
-        grid_extension=None,
+        grid_extension="auto",
         grid_eps=0.02,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
-        dtype="float32",
+        dtype="auto",
         device="auto",
         random_state=None,
         verbose=0,
@@ -176,20 +169,6 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
-    def _extra_grid_sizes(self):
-        """Grid sizes of the extension stages after the initial ``grid_size``."""
-        if self.grid_extension is None:
-            return ()
-        sizes = np.asarray(self.grid_extension).ravel().tolist()
-        previous = self.grid_size
-        for size in sizes:
-            if not isinstance(size, Integral) or isinstance(size, bool) or size <= previous:
-                raise ValueError(
-                    "grid_extension must be increasing integer grid sizes larger than grid_size="
-                    f"{self.grid_size}, got {self.grid_extension!r}."
-                )
-            previous = size
-        return tuple(int(s) for s in sizes)
 
     # ------------------------------------------------------------------
     # Fit driver
@@ -226,7 +205,6 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
 
     def _fit_unguarded(self, X, y, sample_weight):
         hidden = self._hidden_layer_sizes()
-        extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
         check_numeric_input(X, type(self).__name__)
         X, y = validate_data(
@@ -243,7 +221,9 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
-        dtype = _DTYPES[self.dtype]
+        task = "regression" if self._multi_output_target else "classification"
+        recipe = resolve_recipe(X.shape[0], X.shape[1], n_outputs, task, self.get_params(deep=False), device=device)
+        dtype = recipe.dtype
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
 
@@ -259,21 +239,16 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
         X_scaled = _standardize(X, input_mean, input_scale)
 
-        early_stopping = self._resolve_early_stopping(X.shape[0])
+        early_stopping = recipe.early_stopping
         train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
-        n_train = train_rows.size
-        optimizer = self.optimizer
-        if optimizer == "auto":
-            optimizer = "lbfgs" if not early_stopping and n_train <= _AUTO_LBFGS_MAX_SAMPLES else "adam"
-        learning_rate = _AUTO_LEARNING_RATE[optimizer] if self.learning_rate == "auto" else float(self.learning_rate)
-        batch_size = min(_AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size, n_train)
+        optimizer = recipe.optimizer
         config = TrainingConfig(
             loss=loss,
             optimizer=optimizer,
-            learning_rate=learning_rate,
-            max_iter=self.max_iter,
-            batch_size=batch_size,
-            extra_grid_sizes=() if reuse else extra_grid_sizes,
+            learning_rate=recipe.learning_rate,
+            max_iter=recipe.max_iter,
+            batch_size=min(recipe.batch_size, train_rows.size),
+            extra_grid_sizes=() if reuse else recipe.extra_grid_sizes,
             grid_eps=self.grid_eps,
             lamb=self.lamb,
             lamb_l1=self.lamb_l1,
@@ -321,13 +296,8 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             self.best_validation_score_ = None
         self.optimizer_ = optimizer
         self._skkan_version = __version__
-        self._warn_about_training(result)
+        self._warn_about_training(result, recipe)
         return self
-
-    def _resolve_early_stopping(self, n_samples):
-        if self.early_stopping == "auto":
-            return n_samples >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
-        return bool(self.early_stopping)
 
     def _train_validation_rows(self, n_samples, targets, seed, early_stopping):
         rows = np.arange(n_samples)
@@ -350,7 +320,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             )
         return np.sort(train), np.sort(validation)
 
-    def _warn_about_training(self, result):
+    def _warn_about_training(self, result, recipe):
         if result.diverged:
             warnings.warn(
                 f"Training diverged (the loss or the parameters became NaN or infinite, or the loss exploded) after "
@@ -364,9 +334,9 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                 "reached so far and can be used or fitted further (warm_start=True).",
                 UserWarning,
             )
-        elif not result.converged:
+        elif not result.converged and recipe.warn_at_max_iter:
             warnings.warn(
-                f"{self.optimizer_} optimizer: maximum iterations ({self.max_iter}) reached and the optimization "
+                f"{self.optimizer_} optimizer: maximum iterations ({recipe.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
             )

@@ -1,0 +1,98 @@
+"""The rule behind the "auto" hyperparameters (skkan._recipe) and what the estimators do with it."""
+
+import numpy as np
+import pytest
+import torch
+
+from skkan import KANClassifier, KANRegressor
+from skkan._recipe import auto_batch_size, resolve_recipe
+
+
+def _params(**overrides):
+    params = KANRegressor().get_params()
+    params.update(overrides)
+    return params
+
+
+def _recipe(n_samples, device="cpu", **overrides):
+    return resolve_recipe(n_samples, 3, 1, "regression", _params(**overrides), device=torch.device(device))
+
+
+def test_small_data_without_a_judgeable_validation_split_gets_short_lbfgs():
+    recipe = _recipe(290)  # a validation split would hold 29 rows: too few to judge
+    assert recipe.optimizer == "lbfgs" and not recipe.early_stopping
+    assert recipe.extra_grid_sizes == ()
+    assert recipe.max_iter == 10
+    assert not recipe.warn_at_max_iter
+    assert recipe.dtype == torch.float64 and recipe.learning_rate == 1.0
+
+
+def test_small_data_with_a_validation_split_gets_the_paper_protocol():
+    recipe = _recipe(3000)
+    assert recipe.optimizer == "lbfgs" and recipe.early_stopping
+    assert recipe.extra_grid_sizes == (10, 20)
+    assert recipe.max_iter == 50
+    assert recipe.warn_at_max_iter
+
+
+def test_grid_extension_stops_where_the_finer_grid_has_more_coefficients_than_rows():
+    params = _params()
+    device = torch.device("cpu")
+    # 10 inputs, 8 hidden nodes, 1 output: 88 edges; grid 10 needs 88 * 13 = 1,144 rows, grid 20 needs 2,024.
+    assert resolve_recipe(400, 10, 1, "regression", params, device=device).extra_grid_sizes == ()
+    assert resolve_recipe(1600, 10, 1, "regression", params, device=device).extra_grid_sizes == (10,)
+    assert resolve_recipe(3000, 10, 1, "regression", params, device=device).extra_grid_sizes == (10, 20)
+
+
+def test_large_data_gets_adam_with_a_growing_batch_and_a_long_budget():
+    recipe = _recipe(100_000)
+    assert recipe.optimizer == "adam" and recipe.early_stopping
+    assert recipe.extra_grid_sizes == () and recipe.learning_rate == 1e-2
+    assert recipe.batch_size == auto_batch_size(90_000) == 90_000 // 64
+    assert recipe.max_iter == 1000
+    assert auto_batch_size(1000) == 256 and auto_batch_size(10**7) == 4096
+
+
+def test_the_threshold_between_recipes_counts_training_rows():
+    # 11,111 rows leave 9,999 after the validation split: still L-BFGS.
+    assert _recipe(11_111).optimizer == "lbfgs"
+    assert _recipe(11_200).optimizer == "adam"
+
+
+def test_explicit_values_win_over_the_rule():
+    recipe = _recipe(
+        290,
+        optimizer="adam",
+        early_stopping=True,
+        max_iter=7,
+        batch_size=32,
+        grid_extension=(8,),
+        dtype="float32",
+        learning_rate=0.3,
+    )
+    assert (recipe.optimizer, recipe.early_stopping, recipe.max_iter, recipe.batch_size) == ("adam", True, 7, 32)
+    assert recipe.extra_grid_sizes == (8,)
+    assert recipe.dtype == torch.float32 and recipe.learning_rate == 0.3
+    assert recipe.warn_at_max_iter
+
+
+def test_dtype_auto_is_float32_on_gpus():
+    assert _recipe(100, device="cuda").dtype == torch.float32
+    assert _recipe(100, device="cpu").dtype == torch.float64
+
+
+def test_bad_grid_extension_is_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="increasing integer grid sizes"):
+        _recipe(100, grid_extension=(10, 8))
+
+
+def test_estimators_follow_the_recipe_on_small_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = X[:, 0] - X[:, 1]
+    regressor = KANRegressor(hidden_layer_sizes=(2,), random_state=0).fit(X, y)
+    assert regressor.optimizer_ == "lbfgs" and not regressor.early_stopping_
+    assert next(regressor.network_.parameters()).dtype == torch.float64
+    assert regressor.n_iter_ <= 10
+    classifier = KANClassifier(hidden_layer_sizes=(2,), random_state=0).fit(X, y > 0)
+    assert classifier.optimizer_ == "lbfgs" and classifier.score(X, y > 0) > 0.9
