@@ -169,7 +169,6 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
-
     # ------------------------------------------------------------------
     # Fit driver
     # ------------------------------------------------------------------
