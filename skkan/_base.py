@@ -1,12 +1,16 @@
 """Shared estimator logic: parameters, validation, scaling, the fit driver, prediction."""
 
 import copy
+import dataclasses
 import math
+import os
+import sys
 import warnings
 from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn.base
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -18,6 +22,7 @@ from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
+from ._progress import progress_reporter
 from ._scaling import _standardize, _weighted_mean_and_scale
 from ._threads import fit_threads
 from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
@@ -57,6 +62,22 @@ _PRIVATE_FITTED_ATTRIBUTES = frozenset(
         "_metadata_request",
     }
 )
+
+
+# Fit warnings skip the frames of skkan and of scikit-learn's fit wrapper
+# (``_fit_context`` in sklearn/base.py) to point at the line that called fit.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN_BASE_FILE = os.path.abspath(sklearn.base.__file__)
+
+
+def _user_stacklevel():
+    """``stacklevel`` for the caller's ``warnings.warn`` that names the first frame outside skkan."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR) or frame.f_code.co_filename == _SKLEARN_BASE_FILE
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _as_tensor(array, device, dtype):
@@ -240,7 +261,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             reset=not reuse,
             dtype=[np.float64, np.float32],
             multi_output=self._multi_output_target,
-            y_numeric=self._multi_output_target,
+            y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
         sample_weight = check_sample_weight(sample_weight, X)
@@ -302,7 +323,19 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                     raw = net(x_val).cpu().numpy().astype(np.float64)
                 return self._validation_score(y_val, raw, w_val)
 
-        result = train_network(network, x_train, t_train, w_train, config, generator=generator, score_fn=score_fn)
+        reporter = None
+        if "callback" in TrainingConfig.__dataclass_fields__:
+            # verbose=1 shows a progress bar (skkan._progress) instead of the engine's per-epoch lines.
+            n_stages = 1 + len(config.extra_grid_sizes)
+            reporter = progress_reporter(
+                self.verbose, name=type(self).__name__, n_stages=n_stages, max_epochs=self.max_iter
+            )
+            config = dataclasses.replace(config, callback=reporter, verbose=0 if reporter else config.verbose)
+        try:
+            result = train_network(network, x_train, t_train, w_train, config, generator=generator, score_fn=score_fn)
+        finally:
+            if reporter is not None:
+                reporter.close()
 
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
@@ -363,18 +396,21 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                 f"Training diverged (the loss became NaN or infinite) after {result.n_iter} iterations; the best "
                 "parameters seen before were restored. Lower learning_rate or check the data for extreme values.",
                 ConvergenceWarning,
+                stacklevel=_user_stacklevel(),
             )
         elif result.interrupted:
             warnings.warn(
                 f"Training was interrupted after {result.n_iter} iterations; the estimator keeps the best state "
                 "reached so far and can be used or fitted further (warm_start=True).",
                 UserWarning,
+                stacklevel=_user_stacklevel(),
             )
         elif not result.converged:
             warnings.warn(
                 f"{self.optimizer_} optimizer: maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=_user_stacklevel(),
             )
 
     def _store_interpretation_sample(self, X_scaled, sample_weight, seed):
