@@ -104,7 +104,10 @@ _SHARED_PARAMETERS = """\
         integer makes fits bit-for-bit reproducible on the CPU.
 
     verbose : int, default=0
-        Print the loss (and validation score) at every iteration.
+        0 fits silently. 1 shows progress on standard error: a tqdm bar
+        (epochs, grid stage, loss, validation loss, time left) in a terminal
+        with the ``progress`` extra installed, else a plain line every few
+        seconds. 2 prints a line every epoch.
 
     warm_start : bool, default=False
         Continue training the fitted network (for instance after

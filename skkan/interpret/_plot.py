@@ -250,7 +250,8 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
             ax.plot(_original_units(view, 0, i, x), values, alpha=alpha, label=label)
         ax.set_xlabel(textwrap.fill(names[i], _LABEL_WIDTH))
         ax.set_ylabel("contribution to target" if additive else "edge value")
-        if len(outgoing) > 1:
+        if outgoing and (len(outgoing) > 1 or view.widths[1] > 1):
+            # Which node an edge feeds is only obvious when the next layer has a single node.
             ax.legend(fontsize=7)
     for ax in axes.ravel()[len(indices) :]:
         ax.set_visible(False)
