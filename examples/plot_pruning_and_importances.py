@@ -46,8 +46,10 @@ reg.plot(title="trained with lamb=1e-2")
 # %%
 # Pruning
 # -------
-# Edges carrying less than 1 % of the output's variation go; their mean is
-# folded into the next node's bias, so predictions barely move.
+# ``threshold=5e-2`` removes the edges whose importance score is below 5 %
+# (with one output, the scores of a layer's edges sum to 1, so this is their
+# share of the layer's contribution). A removed edge's mean is folded into the
+# next node's bias, so predictions barely move.
 reg.prune(threshold=5e-2)
 print(reg.pruning_summary_)
 print("features kept:", np.flatnonzero(reg.feature_importances_ > 0))

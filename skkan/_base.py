@@ -1,12 +1,16 @@
 """Shared estimator logic: parameters, validation, scaling, the fit driver, prediction."""
 
 import copy
+import dataclasses
 import math
+import os
+import sys
 import warnings
 from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn.base
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -18,6 +22,7 @@ from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
+from ._progress import progress_reporter
 from ._recipe import resolve_recipe
 from ._scaling import _standardize, _weighted_mean_and_scale
 from ._threads import fit_threads
@@ -50,6 +55,22 @@ _PRIVATE_FITTED_ATTRIBUTES = frozenset(
         "_metadata_request",
     }
 )
+
+
+# Fit warnings skip the frames of skkan and of scikit-learn's fit wrapper
+# (``_fit_context`` in sklearn/base.py) to point at the line that called fit.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN_BASE_FILE = os.path.abspath(sklearn.base.__file__)
+
+
+def _user_stacklevel():
+    """``stacklevel`` for the caller's ``warnings.warn`` that names the first frame outside skkan."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR) or frame.f_code.co_filename == _SKLEARN_BASE_FILE
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _as_tensor(array, device, dtype):
@@ -213,7 +234,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             reset=not reuse,
             dtype=[np.float64, np.float32],
             multi_output=self._multi_output_target,
-            y_numeric=self._multi_output_target,
+            y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
         sample_weight = check_sample_weight(sample_weight, X)
@@ -269,7 +290,22 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                 _as_tensor(targets[validation_rows], device, target_dtype),
                 _as_tensor(sample_weight[validation_rows], device, dtype),
             )
-        result = train_network(network, x_train, t_train, w_train, config, generator=generator, validation=validation)
+        # verbose=1 shows a progress bar (skkan._progress) instead of the engine's per-epoch lines.
+        reporter = progress_reporter(
+            self.verbose,
+            name=type(self).__name__,
+            n_stages=1 + len(config.extra_grid_sizes),
+            max_epochs=config.max_iter,
+        )
+        if reporter is not None:
+            config = dataclasses.replace(config, callback=reporter, verbose=0)
+        try:
+            result = train_network(
+                network, x_train, t_train, w_train, config, generator=generator, validation=validation
+            )
+        finally:
+            if reporter is not None:
+                reporter.close()
 
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
@@ -326,18 +362,21 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                 f"{result.n_iter} iterations; the best parameters seen before were restored. Lower learning_rate or "
                 "check the data for extreme values.",
                 ConvergenceWarning,
+                stacklevel=_user_stacklevel(),
             )
         elif result.interrupted:
             warnings.warn(
                 f"Training was interrupted after {result.n_iter} iterations; the estimator keeps the best state "
                 "reached so far and can be used or fitted further (warm_start=True).",
                 UserWarning,
+                stacklevel=_user_stacklevel(),
             )
         elif not result.converged and recipe.warn_at_max_iter:
             warnings.warn(
                 f"{self.optimizer_} optimizer: maximum iterations ({recipe.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=_user_stacklevel(),
             )
 
     def _store_interpretation_sample(self, X_scaled, sample_weight, seed):

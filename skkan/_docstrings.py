@@ -117,7 +117,10 @@ _SHARED_PARAMETERS = """\
         slightly (see the user guide's section on reproducibility).
 
     verbose : int, default=0
-        Print the loss (and validation loss) at every iteration.
+        0 fits silently. 1 shows progress on standard error: a tqdm bar
+        (epochs, grid stage, loss, validation loss, time left) in a terminal
+        with the ``progress`` extra installed, else a plain line every few
+        seconds. 2 prints a line every epoch.
 
     warm_start : bool, default=False
         Continue training the fitted network (for instance after

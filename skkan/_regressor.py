@@ -10,6 +10,25 @@ from ._scaling import _weighted_mean_and_scale
 __all__ = ["KANRegressor"]
 
 
+def _numeric_targets(y):
+    """``y`` as float64, or a ValueError that points class labels to KANClassifier."""
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    example = None
+    for value in np.asarray(y, dtype=object).ravel():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            example = value.item() if isinstance(value, np.generic) else value
+            break
+    raise ValueError(
+        f"KANRegressor needs numeric targets, but y contains non-numeric values such as {example!r}. "
+        "To predict class labels use KANClassifier; otherwise convert y to numbers."
+    )
+
+
 @fill_shared_docs
 class KANRegressor(RegressorMixin, _BaseKAN):
     """Kolmogorov-Arnold network regressor.
@@ -49,7 +68,7 @@ class KANRegressor(RegressorMixin, _BaseKAN):
     _multi_output_target = True
 
     def _prepare_targets(self, y, sample_weight):
-        y = np.asarray(y, dtype=np.float64)
+        y = _numeric_targets(y)
         if not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity.")
         y_2d = y.reshape(-1, 1) if y.ndim == 1 else y

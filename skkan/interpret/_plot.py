@@ -3,6 +3,8 @@
 All functions return matplotlib objects and never call ``plt.show()``.
 """
 
+import textwrap
+
 import numpy as np
 import torch
 
@@ -13,6 +15,8 @@ __all__ = ["plot_network", "plot_edge", "plot_features"]
 
 _SPLINE_COLOR = "black"
 _SYMBOLIC_COLOR = "tab:red"
+# Characters per line of an axis label on the 3-inch axes of the default figures; longer labels wrap.
+_LABEL_WIDTH = 32
 
 
 def _import_pyplot():
@@ -131,8 +135,29 @@ def _original_units(view, layer_index, i, x):
     return x
 
 
+def _node_name(view, level, k):
+    """Readable name of node ``k`` at ``level`` (0: the inputs, ``n_layers``: the outputs)."""
+    if level == 0:
+        return view.feature_names[k]
+    if level == view.n_layers:
+        return view.output_names[k]
+    # Indices stay 0-based, as in plot_edge's arguments and edge_importances().
+    return f"hidden node {k}" if view.n_layers == 2 else f"hidden node {k} (layer {level})"
+
+
+def _edge_label(view, layer_index, i, j):
+    """``"input → node"`` label of an edge, wrapped to fit the y axis of a small figure."""
+    label = f"{_node_name(view, layer_index, i)} → {_node_name(view, layer_index + 1, j)}"
+    return textwrap.fill(label, _LABEL_WIDTH)
+
+
 def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     """Plot one edge function; a first-layer edge is drawn against its feature in original units.
+
+    The y axis is the value the edge adds to its target node; it is labelled
+    with the names of both ends (feature names, ``hidden node k``, or the
+    output), the title gives the edge's indices (as in
+    :func:`edge_importances`) and its symbolic function, if any.
 
     Parameters
     ----------
@@ -142,6 +167,8 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
         The edge from node ``i`` of layer ``layer_index`` to node ``j`` of
         the next layer.
     ax : matplotlib Axes, optional
+        Axes to draw on; by default a new 4 x 3 inch figure whose layout
+        keeps every label inside it when saved.
     n_points : int, default=200
 
     Returns
@@ -152,13 +179,13 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     view = fitted_view(estimator)
     view.check_edge(layer_index, i, j)
     if ax is None:
-        _, ax = plt.subplots(figsize=(4, 3))
+        _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
     x, values = _edge_curve(view, layer_index, i, j, n_points)
     name = _edge_name(view, layer_index, i, j)
     ax.plot(_original_units(view, layer_index, i, x), values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
-    ax.set_xlabel(_node_label(view, layer_index, i))
-    ax.set_ylabel(f"phi[{layer_index}]({i}->{j})")
-    ax.set_title(f"layer {layer_index}, edge {i} -> {j}" + (f" ({name})" if name else ""))
+    ax.set_xlabel(textwrap.fill(_node_name(view, layer_index, i), _LABEL_WIDTH))
+    ax.set_ylabel(_edge_label(view, layer_index, i, j))
+    ax.set_title(f"layer {layer_index}, edge ({i}, {j})" + (f": {name}" if name else ""), fontsize=10)
     return ax
 
 
@@ -206,7 +233,7 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
     indices = _feature_indices(estimator, view, features)
     n_cols = max(1, min(n_cols, len(indices)))
     n_rows = max(1, -(-len(indices) // n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.8 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.8 * n_rows), squeeze=False, layout="constrained")
     scores = edge_importances(estimator)[0]
     additive = view.n_layers == 1 and view.target_scale is not None
     names = view.feature_names
@@ -217,14 +244,15 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
             x, values = _edge_curve(view, 0, i, j, n_points)
             if additive:
                 values = values * view.target_scale[j]
-            alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.1)
-            label = f"-> {'output' if additive else 'h1'}.{j}"
+            # Weak edges fade, but stay visible enough to match their legend entry.
+            alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.25)
+            label = f"to {_node_name(view, 1, j)}"
             ax.plot(_original_units(view, 0, i, x), values, alpha=alpha, label=label)
-        ax.set_xlabel(names[i])
+        ax.set_xlabel(textwrap.fill(names[i], _LABEL_WIDTH))
         ax.set_ylabel("contribution to target" if additive else "edge value")
-        if len(outgoing) > 1:
+        if outgoing and (len(outgoing) > 1 or view.widths[1] > 1):
+            # Which node an edge feeds is only obvious when the next layer has a single node.
             ax.legend(fontsize=7)
     for ax in axes.ravel()[len(indices) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
