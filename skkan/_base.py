@@ -12,15 +12,17 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
+from ._engine.tabular import attach_tabular_edges, fill_unobserved_values, record_missing_inputs
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
-from ._scaling import _standardize, _weighted_mean_and_scale
+from ._scaling import _standardize
+from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._threads import fit_threads
-from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
+from ._validation import check_sample_weight, fitted_state_guard
 from ._version import __version__
 from ._view import FittedKAN
 
@@ -98,6 +100,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -127,6 +130,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        categorical_features=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -150,6 +154,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.categorical_features = categorical_features
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -205,7 +210,10 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training inputs (numeric; NaN and infinite values are rejected).
+            Training inputs. NaN marks a missing value (each first-layer edge
+            learns a value for it); infinite values are rejected. Columns
+            named by ``categorical_features`` may hold strings or any
+            category labels.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: numbers for :class:`KANRegressor` (one column per
             output), class labels (numbers or strings, at least two distinct
@@ -232,13 +240,11 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         hidden = self._hidden_layer_sizes()
         extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
-        check_numeric_input(X, type(self).__name__)
-        X, y = validate_data(
+        X, y, categorical = validate_tabular_data(
             self,
             X,
             y,
             reset=not reuse,
-            dtype=[np.float64, np.float32],
             multi_output=self._multi_output_target,
             y_numeric=self._multi_output_target,
             ensure_min_samples=2,
@@ -258,9 +264,10 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             input_mean, input_scale = self._input_mean, self._input_scale
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
-            input_mean, input_scale = _weighted_mean_and_scale(X.astype(np.float64), sample_weight)
+            input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
             widths = [X.shape[1], *hidden, n_outputs]
             network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
+            attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]))
         X_scaled = _standardize(X, input_mean, input_scale)
 
         early_stopping = self._resolve_early_stopping(X.shape[0])
@@ -292,6 +299,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         x_train = _as_tensor(X_scaled[train_rows], device, dtype)
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
+        record_missing_inputs(network, x_train)
         score_fn = None
         if early_stopping:
             x_val = _as_tensor(X_scaled[validation_rows], device, dtype)
@@ -308,6 +316,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
         self._store_interpretation_sample(X_scaled, sample_weight, seed)
+        self._finish_tabular(categorical)
         for name, value in target_state.items():
             setattr(self, name, value)
         self.device_ = str(device)
@@ -377,6 +386,13 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                 ConvergenceWarning,
             )
 
+    def _finish_tabular(self, categorical):
+        """Store the categorical spec; fill the values training could not learn (see _engine/tabular.py)."""
+        self.is_categorical_, self.categories_ = categorical
+        dtype = next(self.network_.parameters()).dtype
+        sample = _as_tensor(self._interpretation_sample, "cpu", dtype)
+        fill_unobserved_values(self.network_, sample, _as_tensor(self._interpretation_weights, "cpu", dtype))
+
     def _store_interpretation_sample(self, X_scaled, sample_weight, seed):
         rows = np.flatnonzero(sample_weight > 0)
         if rows.size > _INTERPRETATION_ROWS:
@@ -403,8 +419,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _raw_output(self, X):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
         check_is_fitted(self)
-        check_numeric_input(X, type(self).__name__)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X, _ = validate_tabular_data(self, X, reset=False)
         return self._network_output(X)
 
     def _network_output(self, X):
@@ -443,4 +458,6 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        # Missing values are learned per first-layer edge (skkan._engine.tabular).
+        tags.input_tags.allow_nan = True
         return tags

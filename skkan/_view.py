@@ -9,9 +9,8 @@ Array properties return copies, so changing them never changes the model.
 
 import numpy as np
 import torch
-from sklearn.utils.validation import validate_data
-
 from ._scaling import _standardize
+from ._tabular import validate_tabular_data
 
 __all__ = ["FittedKAN"]
 
@@ -164,7 +163,7 @@ class FittedKAN:
 
     def standardize(self, X):
         """Validate raw inputs as ``predict`` does and standardise them, float64 array."""
-        X = validate_data(self._estimator, X, reset=False, dtype=[np.float64, np.float32])
+        X, _ = validate_tabular_data(self._estimator, X, reset=False)
         return _standardize(X, self._estimator._input_mean, self._estimator._input_scale)
 
     def encode_targets(self, y, n_samples):
