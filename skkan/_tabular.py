@@ -93,9 +93,7 @@ def resolve_categorical_features(categorical_features, X):
     mask = np.zeros(n_features, dtype=bool)
     if spec.dtype.kind in "iu":
         if np.any(spec < 0) or np.any(spec >= n_features):
-            raise ValueError(
-                f"categorical_features indices must be in [0, {n_features - 1}], got {spec.tolist()}."
-            )
+            raise ValueError(f"categorical_features indices must be in [0, {n_features - 1}], got {spec.tolist()}.")
         mask[spec] = True
         return mask
     if spec.dtype.kind in "OUS":

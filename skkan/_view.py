@@ -9,6 +9,7 @@ Array properties return copies, so changing them never changes the model.
 
 import numpy as np
 import torch
+
 from ._scaling import _standardize
 from ._tabular import validate_tabular_data
 
