@@ -17,10 +17,12 @@ from sklearn.utils.validation import check_is_fitted
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._engine.tabular import attach_tabular_edges, fill_unobserved_values, record_missing_inputs
+from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._scaling import _standardize
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
+from ._tensors import TORCH_DTYPES, _as_tensor
 from ._threads import fit_threads
 from ._validation import check_sample_weight, fitted_state_guard
 from ._version import __version__
@@ -28,7 +30,7 @@ from ._view import FittedKAN
 
 __all__ = ["_BaseKAN"]
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_DTYPES = TORCH_DTYPES
 # Mini-batch size chosen by batch_size="auto", and the training-set size up to
 # which optimizer="auto" takes full-batch L-BFGS (see the class docstrings).
 _AUTO_BATCH_SIZE = 256
@@ -61,16 +63,7 @@ _PRIVATE_FITTED_ATTRIBUTES = frozenset(
 )
 
 
-def _as_tensor(array, device, dtype):
-    """The one place where numpy data becomes a torch tensor."""
-    array = np.asarray(array)
-    if not array.flags.writeable or not array.flags.c_contiguous:
-        # torch refuses to share read-only memory (e.g. joblib memmaps).
-        array = np.array(array, order="C")
-    return torch.as_tensor(array, device=device, dtype=dtype)
-
-
-class _BaseKAN(_InterpretationMethods, BaseEstimator):
+class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
     Subclasses say how targets become training targets (``_prepare_targets``),
@@ -171,6 +164,10 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _validation_score(self, y_true, raw_output, sample_weight):
         """Score (higher is better) of raw network outputs on held-out rows."""
 
+    def _class_weighted(self, y, sample_weight, partial=False):
+        """Sample weights times class weights (the classifier's ``class_weight``)."""
+        return sample_weight
+
     def _split_stratify(self, y):
         """Labels to stratify the validation split by (None: plain split)."""
         return None
@@ -249,7 +246,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             y_numeric=self._multi_output_target,
             ensure_min_samples=2,
         )
-        sample_weight = check_sample_weight(sample_weight, X)
+        sample_weight = self._class_weighted(y, check_sample_weight(sample_weight, X))
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)

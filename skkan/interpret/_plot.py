@@ -29,10 +29,12 @@ def _edge_curve(view, layer_index, i, j, n_points, inputs=None):
     if inputs is None:
         inputs, _ = view.layer_inputs()
     layer_input = inputs[layer_index]
-    low, high = layer_input[:, i].min(), layer_input[:, i].max()
+    # Missing inputs (NaN) are drawn as a marker by plot_edge, not on the curve.
+    observed = layer_input[:, i][~torch.isnan(layer_input[:, i])]
+    low, high = (observed.min(), observed.max()) if observed.numel() else (0.0, 0.0)
     grid = torch.linspace(float(low), float(high), n_points, dtype=layer_input.dtype)
     # Other inputs do not change edge (i, j): evaluate at the sample mean.
-    points = layer_input.mean(dim=0, keepdim=True).repeat(n_points, 1)
+    points = torch.nanmean(layer_input, dim=0, keepdim=True).nan_to_num().repeat(n_points, 1)
     points[:, i] = grid
     with torch.no_grad():
         values = network.layers[layer_index].edge_activations(points)[:, i, j]
@@ -153,9 +155,20 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     view.check_edge(layer_index, i, j)
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
-    x, values = _edge_curve(view, layer_index, i, j, n_points)
     name = _edge_name(view, layer_index, i, j)
-    ax.plot(_original_units(view, layer_index, i, x), values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
+    if layer_index == 0 and view.is_categorical[i]:
+        # A lookup-table edge: one value per category, the last for unknown ones.
+        labels = [str(c) for c in view.categories(i)] + ["(unknown)"]
+        ax.plot(labels, view.category_values(i)[:, j], "o", color=_SPLINE_COLOR)
+    else:
+        x, values = _edge_curve(view, layer_index, i, j, n_points)
+        x = _original_units(view, layer_index, i, x)
+        ax.plot(x, values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
+    if layer_index == 0:
+        # The edge's value for a missing input, drawn as a marker left of the curve.
+        position = "(missing)" if view.is_categorical[i] else x.min() - 0.05 * (np.ptp(x) or 1.0)
+        ax.plot([position], [view.missing_values[i, j]], "x", color="black", label="missing (NaN)")
+        ax.legend(loc="best", fontsize="small")
     ax.set_xlabel(_node_label(view, layer_index, i))
     ax.set_ylabel(f"phi[{layer_index}]({i}->{j})")
     ax.set_title(f"layer {layer_index}, edge {i} -> {j}" + (f" ({name})" if name else ""))
