@@ -244,7 +244,7 @@ def validate_tabular_data(estimator, X, y=None, *, reset, **kwargs):
         categories = _fit_categories(X, mask, names) if mask is not None else None
     else:
         mask, categories = getattr(estimator, "is_categorical_", None), getattr(estimator, "categories_", None)
-    shape = np.shape(X)
+    shape = None if mask is None else np.shape(X)
     if mask is not None and len(shape) == 2 and shape[1] == mask.size and not hasattr(X, "toarray"):
         names = [str(c) for c in X.columns] if _is_dataframe(X) else None
         X = _encode(X, mask, categories, names, name)
