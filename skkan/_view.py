@@ -124,7 +124,7 @@ class FittedKAN:
         layer = self._network.layers[0]
         if layer.tabular is None:
             return np.zeros(self.widths[:2])
-        return _numpy(layer.tabular.missing_value * layer.mask)
+        return _numpy(layer.tabular.missing_value * layer.tabular.edge_mask(layer))
 
     @property
     def missing_learned(self):
@@ -161,7 +161,8 @@ class FittedKAN:
             raise ValueError(f"Feature {feature} is not categorical.")
         layer = self._network.layers[0]
         n_categories = int(layer.tabular.n_categories[feature])
-        values = layer.tabular.category_value[feature, :, : n_categories + 1] * layer.mask[feature][:, None]
+        mask = layer.tabular.edge_mask(layer)[feature][:, None]
+        values = layer.tabular.category_value[feature, :, : n_categories + 1] * mask
         return _numpy(values).T
 
     # ------------------------------------------------------------------

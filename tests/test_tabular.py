@@ -267,3 +267,18 @@ def test_classifier_signature_is_the_shared_one_plus_class_weight():
     own = dict(inspect.signature(KANClassifier.__init__).parameters)
     assert own.pop("class_weight").default is None
     assert [(p.name, p.kind, p.default) for p in own.values()] == [(p.name, p.kind, p.default) for p in shared.values()]
+
+
+def test_snapping_keeps_missing_values_and_skips_categorical_edges():
+    x = X_NUM.copy()
+    x[::5, 0] = np.nan
+    frame = _frame(x=x)
+    reg = _exact(categorical_features="from_dtype").fit(frame, np.nan_to_num(Y))
+    view = reg.fitted_view_
+    missing, categories = view.missing_values, view.category_values(2)
+    reg.auto_symbolic(r2_threshold=0.0, max_iter=0)
+    view = reg.fitted_view_
+    assert {(0, 0), (1, 0)} <= set(view.symbolic_edges(0)) and (2, 0) not in view.symbolic_edges(0)
+    np.testing.assert_array_equal(view.missing_values, missing)
+    np.testing.assert_array_equal(view.category_values(2), categories)
+    assert np.all(np.isfinite(reg.predict(frame)))

@@ -15,7 +15,7 @@ never seen missing in training, and the default slot of every categorical
 input, have nothing to learn from; :func:`fill_unobserved_values` sets them
 to the edge's mean value over the training data, so a missing or unknown
 input then adds what the edge adds on average. Every value is multiplied by
-the layer's edge mask, so pruning removes these edges too.
+the edge's mask (spline or snapped formula), so pruning removes them too.
 
 NaN never reaches the spline: those inputs (and categorical codes) are
 replaced by 0 for the spline path, whose contribution at 0 is then
@@ -58,6 +58,13 @@ class TabularEdges(nn.Module):
         """Boolean (in_features,): inputs with a lookup table instead of a spline."""
         return self.n_categories > 0
 
+    @staticmethod
+    def edge_mask(layer):
+        """1 on the edges that compute something (spline or snapped formula), 0 on pruned ones."""
+        if layer.symbolic is None:
+            return layer.mask
+        return torch.clamp(layer.mask + layer.symbolic.mask, max=1.0)
+
     def _categorical_index(self):
         return torch.nonzero(self.is_categorical).flatten()
 
@@ -97,7 +104,7 @@ class TabularEdges(nn.Module):
 
     def special_values(self, layer, x, missing):
         """Values of the edges at missing or categorical inputs (zero elsewhere), (batch, in, out)."""
-        mask = layer.mask
+        mask = self.edge_mask(layer)
         values = missing.unsqueeze(-1).to(x.dtype) * (self.missing_value * mask)
         index = self._categorical_index()
         if index.numel():
@@ -116,11 +123,12 @@ class TabularEdges(nn.Module):
         # The spline path saw 0 at special entries: take its value there back out.
         at_zero = layer.numeric_edge_activations(torch.zeros_like(x[:1]))[0]
         output = output - special.to(x.dtype) @ at_zero
-        missing_part = missing.to(x.dtype) @ (self.missing_value * layer.mask)
+        mask = self.edge_mask(layer)
+        missing_part = missing.to(x.dtype) @ (self.missing_value * mask)
         index = self._categorical_index()
         if index.numel():
             present = (~missing[:, index]).unsqueeze(-1).to(x.dtype)
-            missing_part = missing_part + (self._lookup(x, index) * layer.mask[index] * present).sum(dim=1)
+            missing_part = missing_part + (self._lookup(x, index) * mask[index] * present).sum(dim=1)
         return output + missing_part
 
     def edge_activations(self, layer, x):
