@@ -213,14 +213,16 @@ def _encode(X, mask, categories, feature_names, estimator_name):
     return encoded
 
 
-def validate_tabular_data(estimator, X, y=None, *, reset, **kwargs):
+def validate_tabular_data(estimator, X, y="no_validation", *, reset, **kwargs):
     """``validate_data`` for KAN inputs: categorical columns encoded, NaN allowed, inf refused.
 
     Parameters
     ----------
     estimator : KANRegressor or KANClassifier
     X : array-like or DataFrame
-    y : array-like, optional
+    y : array-like or None, optional
+        As for ``validate_data``: not given, only ``X`` is validated (and
+        returned with the categorical spec).
     reset : bool
         True in ``fit``: the categorical columns are resolved from
         ``estimator.categorical_features`` and their categories read from
@@ -232,7 +234,7 @@ def validate_tabular_data(estimator, X, y=None, *, reset, **kwargs):
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
-    y : ndarray (only when ``y`` is given)
+    y : ndarray (only when ``y`` is passed)
     categorical : tuple
         ``(is_categorical, categories)``: a boolean mask (or None) and, per
         feature, the sorted categories (None for a numeric feature).
@@ -251,7 +253,7 @@ def validate_tabular_data(estimator, X, y=None, *, reset, **kwargs):
     else:
         check_numeric_input(X, name)
     kwargs.update(reset=reset, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
-    if y is None:
+    if isinstance(y, str) and y == "no_validation":
         return validate_data(estimator, X, **kwargs), (mask, categories)
     X, y = validate_data(estimator, X, y, **kwargs)
     return X, y, (mask, categories)
