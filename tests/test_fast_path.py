@@ -154,7 +154,8 @@ def test_estimator_predictions_are_chunked_consistently(monkeypatch):
     y = np.sin(3 * X[:, 0]) + X[:, 1] * X[:, 2]
     model = KANRegressor((4,), max_iter=5, random_state=0, device="cpu").fit(X, y)
     whole = model.predict(X)
-    assert _base._numbers_per_row(model.network_) > 0
+    assert model.network_.max_rows_within(1) == 1
+    assert model.network_.max_rows_within(2**20) > 100
     monkeypatch.setattr(_base, "_PREDICT_BUDGET_BYTES", 1)  # one row per chunk
     np.testing.assert_allclose(model.predict(X), whole, rtol=1e-6, atol=1e-6)
 
