@@ -282,3 +282,24 @@ def test_snapping_keeps_missing_values_and_skips_categorical_edges():
     np.testing.assert_array_equal(view.missing_values, missing)
     np.testing.assert_array_equal(view.category_values(2), categories)
     assert np.all(np.isfinite(reg.predict(frame)))
+
+
+def test_plots_show_missing_values_and_categories():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skkan.interpret import plot_edge, plot_features
+
+    x = X_NUM.copy()
+    x[::4, 0] = np.nan
+    reg = _exact(categorical_features="from_dtype").fit(_frame(x=x), np.nan_to_num(Y))
+    ax = plot_edge(reg, 0, 0, 0)
+    marker = [line for line in ax.get_lines() if line.get_label() == "missing (NaN)"][0]
+    assert marker.get_ydata()[0] == pytest.approx(reg.fitted_view_.missing_values[0, 0])
+    assert np.all(np.isfinite(ax.get_lines()[0].get_ydata()))  # the curve ignores missing inputs
+    ax = plot_edge(reg, 0, 2, 0)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), reg.fitted_view_.category_values(2)[:, 0])
+    fig = plot_features(reg)
+    assert len(fig.axes) == 3
+    plt.close("all")

@@ -227,11 +227,16 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
         outgoing = [j for (k, j) in view.active_edges(0) if k == i]
         top = max((scores[i, j] for j in outgoing), default=0.0) or 1.0
         for j in outgoing:
+            alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.1)
+            label = f"-> {'output' if additive else 'h1'}.{j}"
+            if view.is_categorical[i]:
+                # One value per category (the lookup table), not a curve.
+                values = view.category_values(i)[:-1, j] * (view.target_scale[j] if additive else 1.0)
+                ax.plot([str(c) for c in view.categories(i)], values, "o", alpha=alpha, label=label)
+                continue
             x, values = _edge_curve(view, 0, i, j, n_points)
             if additive:
                 values = values * view.target_scale[j]
-            alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.1)
-            label = f"-> {'output' if additive else 'h1'}.{j}"
             ax.plot(_original_units(view, 0, i, x), values, alpha=alpha, label=label)
         ax.set_xlabel(names[i])
         ax.set_ylabel("contribution to target" if additive else "edge value")
