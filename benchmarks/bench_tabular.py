@@ -48,7 +48,7 @@ def make_data(n_samples, seed):
 
 def models(seed):
     onehot = ColumnTransformer(
-        [("cat", OneHotEncoder(handle_unknown="ignore"), [3]), ("num", SimpleImputer(), [0, 1, 2])]
+        [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), [3]), ("num", SimpleImputer(), [0, 1, 2])]
     )
     return {
         "kan-native": KANClassifier(categorical_features=[3], random_state=seed),

@@ -303,3 +303,13 @@ def test_plots_show_missing_values_and_categories():
     fig = plot_features(reg)
     assert len(fig.axes) == 3
     plt.close("all")
+
+
+def test_parameter_count_follows_the_tabular_edges(from_dtype_model):
+    reg = from_dtype_model  # 3 inputs -> 1 output; input 2 categorical with 3 categories, no NaN
+    per_spline_edge = reg.network_.layers[0].spline_coef.shape[-1] + 2
+    assert reg.n_params_ == 2 * per_spline_edge + 3 + 1
+    x = X_NUM.copy()
+    x[::3, 1] = np.nan
+    with_missing = _exact(categorical_features="from_dtype", max_iter=1).fit(_frame(x=x), Y)
+    assert with_missing.n_params_ == reg.n_params_ + 1

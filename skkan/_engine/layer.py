@@ -194,4 +194,5 @@ class KANLayer(nn.Module):
             # A snapped edge has four numbers: c * f(a * x + b) + d.
             used, symbolic_parameters = self.mask + self.symbolic.mask, 4 * self.symbolic.n_active()
         active_outputs = int((used.sum(0) > 0).sum())
-        return active_edges * per_edge + symbolic_parameters + active_outputs
+        tabular_parameters = 0 if self.tabular is None else self.tabular.n_active_parameters(self)
+        return active_edges * per_edge + symbolic_parameters + active_outputs + tabular_parameters

@@ -72,6 +72,20 @@ class TabularEdges(nn.Module):
         missing = torch.isnan(x)
         return missing, missing | self.is_categorical.to(x.device)
 
+    def n_active_parameters(self, layer):
+        """What these edges change in ``layer.n_active_parameters()``.
+
+        Learned missing values count (one per active edge of an input that
+        had missing values in training); a categorical input's active edges
+        count their categories instead of a spline's coefficients and weights.
+        """
+        active = self.edge_mask(layer) != 0
+        categorical = self.is_categorical
+        learned_missing = int(active[self.missing_seen != 0].sum())
+        tables = int((active[categorical].sum(dim=1) * self.n_categories[categorical]).sum())
+        splines = int((layer.mask[categorical] != 0).sum()) * (layer.spline_coef.shape[-1] + 2)
+        return learned_missing + tables - splines
+
     def numeric_inputs(self, x):
         """``x`` with categorical codes set to 0 and missing values filled from observed ones.
 
