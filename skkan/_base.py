@@ -16,17 +16,21 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
+from ._engine.tabular import attach_tabular_edges, fill_unobserved_values, record_missing_inputs
+from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._progress import progress_reporter
 from ._recipe import resolve_recipe
-from ._scaling import _standardize, _weighted_mean_and_scale
+from ._scaling import _standardize
+from ._tabular import categories_per_input, input_scaling, validate_tabular_data
+from ._tensors import _as_tensor
 from ._threads import fit_threads
-from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
+from ._validation import check_sample_weight, fitted_state_guard
 from ._version import __version__
 from ._view import FittedKAN
 
@@ -73,16 +77,7 @@ def _user_stacklevel():
     return level
 
 
-def _as_tensor(array, device, dtype):
-    """The one place where numpy data becomes a torch tensor."""
-    array = np.asarray(array)
-    if not array.flags.writeable or not array.flags.c_contiguous:
-        # torch refuses to share read-only memory (e.g. joblib memmaps).
-        array = np.array(array, order="C")
-    return torch.as_tensor(array, device=device, dtype=dtype)
-
-
-class _BaseKAN(_InterpretationMethods, BaseEstimator):
+class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
     Subclasses say how targets become training targets (``_prepare_targets``)
@@ -112,6 +107,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -141,6 +137,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        categorical_features=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -164,6 +161,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.categorical_features = categorical_features
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -175,6 +173,10 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         ``targets`` is a numpy array in the form the engine loss expects and
         ``target_state`` a dict of fitted attributes set only if fit succeeds.
         """
+
+    def _class_weighted(self, y, sample_weight, partial=False):
+        """Sample weights times class weights (the classifier's ``class_weight``)."""
+        return sample_weight
 
     def _split_stratify(self, y):
         """Labels to stratify the validation split by (None: plain split)."""
@@ -200,7 +202,10 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training inputs (numeric; NaN and infinite values are rejected).
+            Training inputs. NaN marks a missing value (each first-layer edge
+            learns a value for it); infinite values are rejected. Columns
+            named by ``categorical_features`` may hold strings or any
+            category labels.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: numbers for :class:`KANRegressor` (one column per
             output), class labels (numbers or strings, at least two distinct
@@ -226,18 +231,16 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _fit_unguarded(self, X, y, sample_weight):
         hidden = self._hidden_layer_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
-        check_numeric_input(X, type(self).__name__)
-        X, y = validate_data(
+        X, y, categorical = validate_tabular_data(
             self,
             X,
             y,
             reset=not reuse,
-            dtype=[np.float64, np.float32],
             multi_output=self._multi_output_target,
             y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
-        sample_weight = check_sample_weight(sample_weight, X)
+        sample_weight = self._class_weighted(y, check_sample_weight(sample_weight, X))
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
@@ -254,9 +257,10 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             input_mean, input_scale = self._input_mean, self._input_scale
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
-            input_mean, input_scale = _weighted_mean_and_scale(X.astype(np.float64), sample_weight)
+            input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
             widths = [X.shape[1], *hidden, n_outputs]
             network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
+            attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]))
         X_scaled = _standardize(X, input_mean, input_scale)
 
         early_stopping = recipe.early_stopping
@@ -283,6 +287,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         x_train = _as_tensor(X_scaled[train_rows], device, dtype)
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
+        record_missing_inputs(network, x_train)
         validation = None
         if early_stopping:
             validation = (
@@ -311,6 +316,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
         self._store_interpretation_sample(X_scaled, sample_weight, seed)
+        self._finish_tabular(categorical)
         for name, value in target_state.items():
             setattr(self, name, value)
         self.device_ = str(device)
@@ -379,6 +385,13 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
 
+    def _finish_tabular(self, categorical):
+        """Store the categorical spec; fill the values training could not learn (see _engine/tabular.py)."""
+        self.is_categorical_, self.categories_ = categorical
+        dtype = next(self.network_.parameters()).dtype
+        sample = _as_tensor(self._interpretation_sample, "cpu", dtype)
+        fill_unobserved_values(self.network_, sample, _as_tensor(self._interpretation_weights, "cpu", dtype))
+
     def _store_interpretation_sample(self, X_scaled, sample_weight, seed):
         rows = np.flatnonzero(sample_weight > 0)
         if rows.size > _INTERPRETATION_ROWS:
@@ -405,8 +418,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _raw_output(self, X):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
         check_is_fitted(self)
-        check_numeric_input(X, type(self).__name__)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X, _ = validate_tabular_data(self, X, reset=False)
         return self._network_output(X)
 
     def _network_output(self, X):
@@ -445,4 +457,6 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        # Missing values are learned per first-layer edge (skkan._engine.tabular).
+        tags.input_tags.allow_nan = True
         return tags

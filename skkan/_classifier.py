@@ -2,7 +2,9 @@
 
 import numpy as np
 from scipy.special import log_softmax
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._base import _BaseKAN
@@ -32,6 +34,12 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
     ----------
     {shared_parameters}
 
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}``; "balanced" weights each
+        class by ``n_samples / (n_classes * count)``. They multiply
+        ``sample_weight`` (as in scikit-learn) and so weight the loss, the
+        input scaling and the knot placement. None: all classes weigh one.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -57,6 +65,138 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
     """
 
     _multi_output_target = False
+    _parameter_constraints = {
+        **_BaseKAN._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
+    # The shared signature plus class_weight (tests/test_tabular.py checks they agree).
+    def __init__(
+        self,
+        hidden_layer_sizes=(8,),
+        *,
+        grid_size=5,
+        spline_order=3,
+        lamb=0.0,
+        lamb_l1=1.0,
+        lamb_entropy=2.0,
+        lamb_smoothness=0.0,
+        optimizer="auto",
+        learning_rate="auto",
+        max_iter=200,
+        batch_size="auto",
+        grid_extension=None,
+        grid_eps=0.02,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=0.0001,
+        dtype="float32",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        categorical_features=None,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            grid_size=grid_size,
+            spline_order=spline_order,
+            lamb=lamb,
+            lamb_l1=lamb_l1,
+            lamb_entropy=lamb_entropy,
+            lamb_smoothness=lamb_smoothness,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            grid_extension=grid_extension,
+            grid_eps=grid_eps,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            dtype=dtype,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            categorical_features=categorical_features,
+        )
+        self.class_weight = class_weight
+
+    def _class_weighted(self, y, sample_weight, partial=False):
+        if self.class_weight is None:
+            return sample_weight
+        if partial and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one chunk does not show the class "
+                "frequencies. Compute the weights on the whole data (sklearn.utils.class_weight."
+                "compute_class_weight) and pass them as a dict."
+            )
+        # As scikit-learn does: the class weights multiply the sample weights.
+        return sample_weight * compute_sample_weight(self.class_weight, y)
+
+    def _partial_targets(self, y, sample_weight, classes, first):
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes = np.unique(np.asarray(classes))
+            if classes.size < 2:
+                raise ValueError(f"classes must hold at least 2 labels, got {classes.tolist()}.")
+        else:
+            if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()} is not the same as on the first call to partial_fit, "
+                    f"which was {self.classes_.tolist()}."
+                )
+            classes = self.classes_
+        y = np.asarray(y)
+        unseen = ~np.isin(y, classes)
+        if unseen.any():
+            raise ValueError(
+                f"y has labels not in classes: {np.unique(y[unseen])[:5].tolist()}. partial_fit cannot add classes "
+                f"after the first call (the network's outputs are fixed); the classes are {classes.tolist()}."
+            )
+        encoded = np.searchsorted(classes, y)
+        if classes.size == 2:
+            return encoded.astype(np.float64), 1, "binary_log_loss", {"classes_": classes}
+        return encoded.astype(np.int64), classes.size, "log_loss", {"classes_": classes}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train for one epoch of Adam on ``(X, y)``, starting from the current network.
+
+        The first call (on an unfitted estimator) needs ``classes``, builds
+        the network and fixes the classes, the input scaling, the categories
+        of categorical features and the first grid from that chunk; later
+        calls keep them and only train (so chunks should come from one
+        distribution). Each call runs one shuffled mini-batch epoch of Adam
+        (``learning_rate`` and ``batch_size``, "auto": 1e-2 and 256) with a
+        fresh optimiser, no early stopping and no grid extension. After
+        :meth:`fit`, it continues from the fitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs of one chunk (NaN: missing).
+        y : array-like of shape (n_samples,)
+            Labels, all from ``classes``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, multiplied by ``class_weight`` (a dict;
+            "balanced" needs the whole data and is refused here).
+        classes : array-like of shape (n_classes,), default=None
+            Every label of the whole stream. Required on the first call;
+            later calls may omit it and must not change it.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._partial_fit(X, y, sample_weight, classes)
 
     def _prepare_targets(self, y, sample_weight):
         check_classification_targets(y)

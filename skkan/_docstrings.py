@@ -125,7 +125,18 @@ _SHARED_PARAMETERS = """\
     warm_start : bool, default=False
         Continue training the fitted network (for instance after
         :meth:`prune`) instead of starting anew; grid extension stages are
-        not repeated."""
+        not repeated.
+
+    categorical_features : array-like of int, str or bool, "from_dtype" or None, default=None
+        Inputs to treat as categories: column indices, column names (with a
+        DataFrame), a boolean mask, or ``"from_dtype"`` for the columns of a
+        DataFrame whose dtype is ``category``, ``object`` or ``string``. A
+        categorical input gets, instead of a spline, one learned value per
+        category on each of its first-layer edges; a category unseen in
+        ``fit`` gets the edge's mean value over the training data. Strings
+        and numbers both work as categories (at most 1024 per feature). NaN
+        or None in a categorical column is a *missing value*, like NaN in a
+        numeric column. None: every input is numeric."""
 
 _SHARED_ATTRIBUTES = """\
     n_features_in_ : int
@@ -134,6 +145,14 @@ _SHARED_ATTRIBUTES = """\
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column
         names.
+
+    is_categorical_ : ndarray of shape (`n_features_in_`,) of bool or None
+        Which inputs are categorical; None when none is.
+
+    categories_ : list of (ndarray or None) or None
+        Per input, the sorted categories of a categorical input (their
+        positions are the codes the network sees), None for a numeric one;
+        None when no input is categorical.
 
     network_ : skkan._engine.KANNetwork
         The trained torch network (kept on the CPU; moved to ``device_`` for

@@ -96,13 +96,14 @@ def _check_names(state, estimator_class, private_names):
             _fail(f"attribute {name!r} would shadow {estimator_class.__name__}.{name}.")
 
 
-def _float_array(state, name, shape, positive=False):
+def _float_array(state, name, shape, positive=False, allow_nan=False):
     value = state.get(name)
     if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
         _fail(f"{name} must be a floating-point numpy array.")
     if value.size != int(np.prod(shape)):
         _fail(f"{name} has shape {value.shape}, but the network needs {shape}.")
-    if not np.all(np.isfinite(value)) or (positive and not np.all(value > 0)):
+    checked = value[~np.isnan(value)] if allow_nan else value
+    if not np.all(np.isfinite(checked)) or (positive and not np.all(value > 0)):
         _fail(f"{name} must be finite{' and positive' if positive else ''}.")
 
 
@@ -126,7 +127,8 @@ def _check_fitted_state(state, network):
     if sample is not None:
         if not isinstance(sample, np.ndarray) or sample.ndim != 2 or sample.shape[1] != n_features:
             _fail("_interpretation_sample must be an array with one column per input feature.")
-        _float_array(state, "_interpretation_sample", sample.shape)
+        # NaN marks a missing input in the training sample.
+        _float_array(state, "_interpretation_sample", sample.shape, allow_nan=True)
         _float_array(state, "_interpretation_weights", (sample.shape[0],))
 
 

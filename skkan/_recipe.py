@@ -30,7 +30,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-__all__ = ["Recipe", "resolve_recipe"]
+__all__ = ["Recipe", "resolve_dtype", "resolve_recipe"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Training rows up to which optimizer="auto" takes full-batch L-BFGS.
@@ -130,6 +130,13 @@ def auto_batch_size(n_train):
     return int(min(_MAX_AUTO_BATCH, max(_MIN_AUTO_BATCH, n_train // _ROWS_PER_BATCH)))
 
 
+def resolve_dtype(dtype, device):
+    """The torch dtype for the ``dtype`` parameter: ``"auto"`` is float64 on the CPU, float32 elsewhere."""
+    if dtype == "auto":
+        dtype = "float64" if torch.device(device).type == "cpu" else "float32"
+    return _DTYPES[dtype]
+
+
 def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
     """Resolve the ``"auto"`` hyperparameters for one fit.
 
@@ -172,9 +179,7 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
     max_iter = params["max_iter"]
     if max_iter == "auto":
         max_iter = _UNGUARDED_LBFGS_MAX_ITER if unguarded_lbfgs else _AUTO_MAX_ITER[optimizer]
-    dtype = params["dtype"]
-    if dtype == "auto":
-        dtype = "float64" if torch.device(device).type == "cpu" else "float32"
+    dtype = resolve_dtype(params["dtype"], device)
     if isinstance(params["grid_extension"], str) and params["grid_extension"] == "auto":
         refine = optimizer == "lbfgs" and early_stopping
         n_edges = _n_edges(n_features, n_outputs, params["hidden_layer_sizes"])
@@ -189,5 +194,5 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
         early_stopping=early_stopping,
         warn_at_max_iter=not (unguarded_lbfgs and params["max_iter"] == "auto"),
         extra_grid_sizes=extra_grid_sizes,
-        dtype=_DTYPES[dtype],
+        dtype=dtype,
     )

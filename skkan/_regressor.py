@@ -1,7 +1,7 @@
 """KANRegressor: a Kolmogorov-Arnold network for regression."""
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
 
 from ._base import _BaseKAN
 from ._docstrings import fill_shared_docs
@@ -75,6 +75,50 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         mean, scale = _weighted_mean_and_scale(y_2d, sample_weight)
         state = {"_target_mean": mean, "_target_scale": scale, "_y_ndim": y.ndim}
         return (y_2d - mean) / scale, y_2d.shape[1], "squared_error", state
+
+    def _partial_targets(self, y, sample_weight, classes, first):
+        if first:
+            return self._prepare_targets(y, sample_weight)
+        y = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        y_2d = y.reshape(-1, 1) if y.ndim == 1 else y
+        if y.ndim != self._y_ndim or y_2d.shape[1] != self._target_mean.size:
+            raise ValueError(
+                f"y has shape {y.shape}, but the first call to partial_fit had {self._target_mean.size} output(s) "
+                f"as a {self._y_ndim}-D array."
+            )
+        # The target scaling of the first call stays.
+        return (y_2d - self._target_mean) / self._target_scale, y_2d.shape[1], "squared_error", {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch of Adam on ``(X, y)``, starting from the current network.
+
+        The first call (on an unfitted estimator) builds the network and
+        fixes the input and target scaling, the categories of categorical
+        features and the first grid from that chunk; later calls keep them
+        and only train (so chunks should come from one distribution). Each
+        call runs one shuffled mini-batch epoch of Adam (``learning_rate``
+        and ``batch_size``, "auto": 1e-2 and 256) with a fresh optimiser, no
+        early stopping and no grid extension. After :meth:`fit`, it
+        continues from the fitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs of one chunk (NaN: missing).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, of the same shape as in the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._partial_fit(X, y, sample_weight, classes=None)
 
     def predict(self, X):
         """Predict targets.

@@ -13,17 +13,26 @@ _STANDARDIZED_CLIP = 1e6
 
 
 def _weighted_mean_and_scale(values, weights):
-    """Weighted column means and standard deviations (1 where a column is constant).
+    """Weighted column means and standard deviations (1 where a column is constant), ignoring NaN.
 
     Computed in float64 on columns divided by their largest magnitude, so
     values near the float64 limit do not overflow when squared.
     """
     values = np.asarray(values, dtype=np.float64)
-    peak = np.max(np.abs(values), axis=0)
+    observed = ~np.isnan(values)
+    peak = np.max(np.abs(np.where(observed, values, 0.0)), axis=0)
     peak = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
     unit = values / peak
-    mean = np.average(unit, axis=0, weights=weights)
-    variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
+    if observed.all():
+        mean = np.average(unit, axis=0, weights=weights)
+        variance = np.average((unit - mean) ** 2, axis=0, weights=weights)
+    else:
+        # Missing values (NaN) drop out of their column's statistics.
+        mass = np.asarray(weights, dtype=np.float64)[:, None] * observed
+        total = np.maximum(mass.sum(axis=0), np.finfo(np.float64).tiny)
+        unit = np.where(observed, unit, 0.0)
+        mean = (mass * unit).sum(axis=0) / total
+        variance = (mass * (unit - mean) ** 2).sum(axis=0) / total
     scale = np.sqrt(variance)
     tiny = np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0) * 100
     return mean * peak, np.where(scale > tiny, scale * peak, 1.0)

@@ -78,8 +78,9 @@ def check_numeric_input(X, estimator_name):
         more = f" and {len(bad) - _MAX_LISTED_COLUMNS} more" if len(bad) > _MAX_LISTED_COLUMNS else ""
         raise ValueError(
             f"{estimator_name} needs numeric input, but column(s) {listed}{more} of X contain non-numeric values "
-            "(e.g. strings or categories). Encode them first, for example with sklearn.preprocessing.OneHotEncoder "
-            "or OrdinalEncoder in a Pipeline."
+            "(e.g. strings or categories). Declare them with categorical_features (their indices, names, or "
+            "'from_dtype' for pandas category/string columns), or encode them first, for example with "
+            "sklearn.preprocessing.OneHotEncoder in a Pipeline."
         )
 
 

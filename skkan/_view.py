@@ -9,9 +9,9 @@ Array properties return copies, so changing them never changes the model.
 
 import numpy as np
 import torch
-from sklearn.utils.validation import validate_data
 
 from ._scaling import _standardize
+from ._tabular import validate_tabular_data
 
 __all__ = ["FittedKAN"]
 
@@ -110,6 +110,62 @@ class FittedKAN:
         return [(int(i), int(j)) for i, j in zip(*np.nonzero(active))]
 
     # ------------------------------------------------------------------
+    # Missing values and categorical inputs (first layer)
+    # ------------------------------------------------------------------
+    @property
+    def missing_values(self):
+        """Value of each first-layer edge for a missing input, shape (n_features, widths[1]).
+
+        Learned where the training data had NaN for the feature, else the
+        edge's mean value over the training data (see ``missing_learned``);
+        zero on pruned edges. A formula carries it as a piecewise term:
+        ``phi_ij(x_i)`` where ``x_i`` is present, this value where it is NaN.
+        """
+        layer = self._network.layers[0]
+        if layer.tabular is None:
+            return np.zeros(self.widths[:2])
+        return _numpy(layer.tabular.missing_value * layer.tabular.edge_mask(layer))
+
+    @property
+    def missing_learned(self):
+        """Boolean (n_features,): inputs whose missing values were learned from NaN in training data."""
+        tabular = self._network.layers[0].tabular
+        if tabular is None:
+            return np.zeros(self.widths[0], dtype=bool)
+        return _numpy(tabular.missing_seen) != 0
+
+    @property
+    def is_categorical(self):
+        """Boolean (n_features,): inputs with a lookup-table edge instead of a spline."""
+        mask = getattr(self._estimator, "is_categorical_", None)
+        return np.zeros(self.widths[0], dtype=bool) if mask is None else np.array(mask, dtype=bool)
+
+    def categories(self, feature):
+        """Sorted categories of a categorical input (codes are their positions), else None."""
+        categories = getattr(self._estimator, "categories_", None)
+        return None if categories is None or categories[feature] is None else np.array(categories[feature])
+
+    def category_values(self, feature):
+        """Values of the first-layer edges of a categorical input, shape (n_categories + 1, widths[1]).
+
+        Row ``k`` is category ``categories(feature)[k]``; the last row is the
+        default an unknown category gets. A formula carries them as indicator
+        terms ``sum_k value_k * [x == category_k]``.
+
+        Raises
+        ------
+        ValueError
+            If ``feature`` is not categorical.
+        """
+        if not self.is_categorical[feature]:
+            raise ValueError(f"Feature {feature} is not categorical.")
+        layer = self._network.layers[0]
+        n_categories = int(layer.tabular.n_categories[feature])
+        mask = layer.tabular.edge_mask(layer)[feature][:, None]
+        values = layer.tabular.category_value[feature, :, : n_categories + 1] * mask
+        return _numpy(values).T
+
+    # ------------------------------------------------------------------
     # Scaling and names
     # ------------------------------------------------------------------
     @property
@@ -164,7 +220,7 @@ class FittedKAN:
 
     def standardize(self, X):
         """Validate raw inputs as ``predict`` does and standardise them, float64 array."""
-        X = validate_data(self._estimator, X, reset=False, dtype=[np.float64, np.float32])
+        X, _ = validate_tabular_data(self._estimator, X, reset=False)
         return _standardize(X, self._estimator._input_mean, self._estimator._input_scale)
 
     def encode_targets(self, y, n_samples):

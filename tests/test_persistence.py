@@ -119,6 +119,19 @@ ATTACKS = {
     "zero input scale": lambda s: s.update(_input_scale=np.zeros(3)),
     "feature count that disagrees": lambda s: s.update(n_features_in_=5),
     "format from the future": lambda s: _network(s).update(format=99),
+    "missing values of the wrong shape": lambda s: _network(s)["layers"][0]["tabular"].update(
+        missing_value=np.zeros((3, 9), dtype=np.float32)
+    ),
+    "NaN missing value": lambda s: _network(s)["layers"][0]["tabular"]["missing_value"].__setitem__((0, 0), np.nan),
+    "category table larger than its counts": lambda s: _network(s)["layers"][0]["tabular"].update(
+        n_categories=np.array([0, 10**7, 0])
+    ),
+    "negative category count": lambda s: _network(s)["layers"][0]["tabular"].update(n_categories=np.array([0, -1, 0])),
+    "missing flags that are not 0/1": lambda s: _network(s)["layers"][0]["tabular"].update(
+        missing_seen=np.full(3, 0.5, dtype=np.float32)
+    ),
+    "unknown tabular field": lambda s: _network(s)["layers"][0]["tabular"].update(evil=1),
+    "infinite interpretation sample": lambda s: s["_interpretation_sample"].__setitem__((0, 0), np.inf),
 }
 
 
@@ -206,6 +219,28 @@ def test_skops_safe_loading(kind, tmp_path):
     with pytest.raises(Exception, match="[Uu]ntrusted"):
         sio.load(path)
     _assert_same_model(sio.load(path, trusted=get_trusted_types()), est)
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+def test_missing_values_and_categories_survive(how, tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": X[:, 0], "colour": pd.Categorical(Y_CLF), "z": np.where(X[:, 2] > 1, np.nan, X[:, 2])})
+    est = KANClassifier(
+        hidden_layer_sizes=(3,), max_iter=4, random_state=0, categorical_features="from_dtype", dtype="float64"
+    ).fit(frame, X[:, 1] > 0)
+    assert np.isnan(est._interpretation_sample).any()
+    if how == "pickle":
+        loaded = pickle.loads(pickle.dumps(est))
+    else:
+        sio = pytest.importorskip("skops.io")
+        sio.dump(est, tmp_path / "model.skops")
+        loaded = sio.load(tmp_path / "model.skops", trusted=get_trusted_types())
+    np.testing.assert_array_equal(loaded.predict_proba(frame), est.predict_proba(frame))
+    assert loaded.categories_[1].tolist() == ["cat", "dog", "emu"]
+    view, original = loaded.fitted_view_, est.fitted_view_
+    np.testing.assert_array_equal(view.missing_values, original.missing_values)
+    np.testing.assert_array_equal(view.missing_learned, [False, False, True])
+    np.testing.assert_array_equal(view.category_values(1), original.category_values(1))
 
 
 def test_unfitted_estimator_round_trips():

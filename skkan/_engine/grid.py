@@ -185,6 +185,9 @@ def set_layer_grid(layer, x, weights, grid_size=None, grid_eps=0.02):
     """
     if grid_size is None:
         grid_size = layer.grid_size
+    if layer.tabular is not None:
+        # Knots follow the observed numeric values only (see tabular.py).
+        x = layer.tabular.numeric_inputs(x)
     with torch.no_grad():
         points = adaptive_grid_points(x, weights, grid_size, grid_eps)
         new_knots = extend_knots(points, layer.spline_order)

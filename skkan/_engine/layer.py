@@ -85,6 +85,9 @@ class KANLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_features, dtype=dtype))
         # Optional SymbolicEdges module (see symbolic.py), set when edges are snapped.
         self.symbolic = None
+        # Optional TabularEdges module (see tabular.py): missing values and
+        # categorical inputs of the first layer.
+        self.tabular = None
 
     @property
     def grid_size(self):
@@ -105,6 +108,12 @@ class KANLayer(nn.Module):
 
     def forward(self, x):
         """Map inputs of shape (batch, in_features) to (batch, out_features)."""
+        if self.tabular is not None:
+            return self.tabular.forward(self, x)
+        return self.numeric_forward(x)
+
+    def numeric_forward(self, x):
+        """:meth:`forward` for finite inputs, all fed to the spline edges."""
         if self.use_fast_path:
             return self._fast_forward(x)
         return self._reference_forward(x)
@@ -143,6 +152,12 @@ class KANLayer(nn.Module):
 
         Summing over the input axis and adding ``bias`` gives ``forward(x)``.
         """
+        if self.tabular is not None:
+            return self.tabular.edge_activations(self, x)
+        return self.numeric_edge_activations(x)
+
+    def numeric_edge_activations(self, x):
+        """:meth:`edge_activations` for finite inputs, all fed to the spline edges."""
         base = nn.functional.silu(x).unsqueeze(-1) * self.base_weight
         spline = self.spline_values(x) * self.spline_weight
         activations = (base + spline) * self.mask
@@ -179,4 +194,5 @@ class KANLayer(nn.Module):
             # A snapped edge has four numbers: c * f(a * x + b) + d.
             used, symbolic_parameters = self.mask + self.symbolic.mask, 4 * self.symbolic.n_active()
         active_outputs = int((used.sum(0) > 0).sum())
-        return active_edges * per_edge + symbolic_parameters + active_outputs
+        tabular_parameters = 0 if self.tabular is None else self.tabular.n_active_parameters(self)
+        return active_edges * per_edge + symbolic_parameters + active_outputs + tabular_parameters

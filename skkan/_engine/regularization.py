@@ -24,6 +24,8 @@ def edge_magnitudes(inputs, edges, weights):
     magnitude : torch.Tensor of shape (in, out)
     """
     mean_abs = torch.einsum("b,bio->io", weights, edges.abs())
+    # Missing inputs (NaN) count at the standardised mean, 0.
+    inputs = torch.nan_to_num(inputs)
     centered = inputs - weights @ inputs
     input_std = torch.sqrt(weights @ centered.square() + 1e-12)
     return mean_abs / (input_std[:, None] + _EPS)

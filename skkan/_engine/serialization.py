@@ -26,24 +26,29 @@ import torch
 from ..exceptions import UnsafeModelError
 from .network import KANNetwork
 from .symbolic import SYMBOLIC_FUNCTIONS, SymbolicEdges
+from .tabular import TabularEdges
 
 __all__ = ["FORMAT_VERSION", "network_from_data", "network_to_data", "validate_network_data"]
 
 #: Version of the layout below; bumped when fields change.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # The only dtypes a saved network may name (a closed table: never getattr).
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _DTYPE_NAMES = {value: key for key, value in _DTYPES.items()}
 _NETWORK_FIELDS = frozenset({"format", "widths", "grid_size", "spline_order", "dtype", "layers"})
-_LAYER_FIELDS = frozenset({"knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias", "symbolic"})
+_LAYER_FIELDS = frozenset(
+    {"knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias", "symbolic", "tabular"}
+)
 _SYMBOLIC_FIELDS = frozenset({"mask", "function_index", "affine"})
+_TABULAR_FIELDS = frozenset({"n_categories", "missing_seen", "missing_value", "category_value"})
 # Generous limits on the architecture itself, checked before any shape
 # arithmetic, so that absurd numbers are refused without overflow.
 _MAX_LAYERS = 64
 _MAX_WIDTH = 1_000_000
 _MAX_GRID_SIZE = 100_000
 _MAX_SPLINE_ORDER = 10
+_MAX_CATEGORIES = 1_000_000
 
 
 def _numpy(tensor):
@@ -71,6 +76,9 @@ def network_to_data(network):
                 "function_index": _numpy(layer.symbolic.function_index),
                 "affine": _numpy(layer.symbolic.affine),
             }
+        tabular = None
+        if layer.tabular is not None:
+            tabular = {name: _numpy(getattr(layer.tabular, name)) for name in sorted(_TABULAR_FIELDS)}
         layers.append(
             {
                 "knots": _numpy(layer.knots),
@@ -80,6 +88,7 @@ def network_to_data(network):
                 "spline_weight": _numpy(layer.spline_weight),
                 "bias": _numpy(layer.bias),
                 "symbolic": symbolic,
+                "tabular": tabular,
             }
         )
     return {
@@ -138,6 +147,7 @@ def _check_layer(data, n_in, n_out, grid_size, spline_order, where):
     for name in ("base_weight", "spline_weight"):
         _check_array(data[name], (n_in, n_out), f"{where}.{name}")
     _check_array(data["bias"], (n_out,), f"{where}.bias")
+    _check_tabular(data["tabular"], n_in, n_out, f"{where}.tabular")
     symbolic = data["symbolic"]
     if symbolic is None:
         return
@@ -151,6 +161,21 @@ def _check_layer(data, n_in, n_out, grid_size, spline_order, where):
     if np.any((symbolic_mask != 0) & (index < 0)):
         _fail(f"{where}.symbolic has a snapped edge without a function.")
     _check_array(symbolic["affine"], (n_in, n_out, 4), f"{where}.symbolic.affine")
+
+
+def _check_tabular(data, n_in, n_out, where):
+    if data is None:
+        return
+    _check_fields(data, _TABULAR_FIELDS, where)
+    counts = _check_array(data["n_categories"], (n_in,), f"{where}.n_categories", kind="i")
+    if np.any(counts < 0) or np.any(counts > _MAX_CATEGORIES):
+        _fail(f"{where}.n_categories must lie in [0, {_MAX_CATEGORIES}].")
+    seen = _check_array(data["missing_seen"], (n_in,), f"{where}.missing_seen")
+    if not np.all((seen == 0) | (seen == 1)):
+        _fail(f"{where}.missing_seen must hold only 0 and 1.")
+    _check_array(data["missing_value"], (n_in, n_out), f"{where}.missing_value")
+    n_slots = int(counts.max()) + 1 if n_in else 1
+    _check_array(data["category_value"], (n_in, n_out, n_slots), f"{where}.category_value")
 
 
 def validate_network_data(data):
@@ -210,6 +235,11 @@ def network_from_data(data):
     for layer, layer_data in zip(network.layers, data["layers"]):
         for name in ("knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias"):
             _copy_into(getattr(layer, name), layer_data[name])
+        tabular = layer_data["tabular"]
+        if tabular is not None:
+            layer.tabular = TabularEdges(layer.in_features, layer.out_features, tabular["n_categories"], dtype=dtype)
+            for name in ("missing_seen", "missing_value", "category_value"):
+                _copy_into(getattr(layer.tabular, name), tabular[name])
         symbolic = layer_data["symbolic"]
         if symbolic is not None:
             layer.symbolic = SymbolicEdges(layer.in_features, layer.out_features, dtype=dtype)

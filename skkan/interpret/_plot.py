@@ -33,10 +33,12 @@ def _edge_curve(view, layer_index, i, j, n_points, inputs=None):
     if inputs is None:
         inputs, _ = view.layer_inputs()
     layer_input = inputs[layer_index]
-    low, high = layer_input[:, i].min(), layer_input[:, i].max()
+    # Missing inputs (NaN) are drawn as a marker by plot_edge, not on the curve.
+    observed = layer_input[:, i][~torch.isnan(layer_input[:, i])]
+    low, high = (observed.min(), observed.max()) if observed.numel() else (0.0, 0.0)
     grid = torch.linspace(float(low), float(high), n_points, dtype=layer_input.dtype)
     # Other inputs do not change edge (i, j): evaluate at the sample mean.
-    points = layer_input.mean(dim=0, keepdim=True).repeat(n_points, 1)
+    points = torch.nanmean(layer_input, dim=0, keepdim=True).nan_to_num().repeat(n_points, 1)
     points[:, i] = grid
     with torch.no_grad():
         values = network.layers[layer_index].edge_activations(points)[:, i, j]
@@ -180,9 +182,20 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     view.check_edge(layer_index, i, j)
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
-    x, values = _edge_curve(view, layer_index, i, j, n_points)
     name = _edge_name(view, layer_index, i, j)
-    ax.plot(_original_units(view, layer_index, i, x), values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
+    if layer_index == 0 and view.is_categorical[i]:
+        # A lookup-table edge: one value per category, the last for unknown ones.
+        labels = [str(c) for c in view.categories(i)] + ["(unknown)"]
+        ax.plot(labels, view.category_values(i)[:, j], "o", color=_SPLINE_COLOR)
+    else:
+        x, values = _edge_curve(view, layer_index, i, j, n_points)
+        x = _original_units(view, layer_index, i, x)
+        ax.plot(x, values, color=_SYMBOLIC_COLOR if name else _SPLINE_COLOR)
+    if layer_index == 0:
+        # The edge's value for a missing input, drawn as a marker left of the curve.
+        position = "(missing)" if view.is_categorical[i] else x.min() - 0.05 * (np.ptp(x) or 1.0)
+        ax.plot([position], [view.missing_values[i, j]], "x", color="black", label="missing (NaN)")
+        ax.legend(loc="best", fontsize="small")
     ax.set_xlabel(textwrap.fill(_node_name(view, layer_index, i), _LABEL_WIDTH))
     ax.set_ylabel(_edge_label(view, layer_index, i, j))
     ax.set_title(f"layer {layer_index}, edge ({i}, {j})" + (f": {name}" if name else ""), fontsize=10)
@@ -241,12 +254,17 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
         outgoing = [j for (k, j) in view.active_edges(0) if k == i]
         top = max((scores[i, j] for j in outgoing), default=0.0) or 1.0
         for j in outgoing:
-            x, values = _edge_curve(view, 0, i, j, n_points)
-            if additive:
-                values = values * view.target_scale[j]
             # Weak edges fade, but stay visible enough to match their legend entry.
             alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.25)
             label = f"to {_node_name(view, 1, j)}"
+            if view.is_categorical[i]:
+                # One value per category (the lookup table), not a curve.
+                values = view.category_values(i)[:-1, j] * (view.target_scale[j] if additive else 1.0)
+                ax.plot([str(c) for c in view.categories(i)], values, "o", alpha=alpha, label=label)
+                continue
+            x, values = _edge_curve(view, 0, i, j, n_points)
+            if additive:
+                values = values * view.target_scale[j]
             ax.plot(_original_units(view, 0, i, x), values, alpha=alpha, label=label)
         ax.set_xlabel(textwrap.fill(names[i], _LABEL_WIDTH))
         ax.set_ylabel("contribution to target" if additive else "edge value")

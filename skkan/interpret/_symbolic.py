@@ -33,6 +33,8 @@ def _rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight
     with torch.no_grad():
         values = network.layers[layer].edge_activations(inputs[layer])[:, i, j]
     x = inputs[layer][:, i]
+    observed = ~torch.isnan(x)  # a missing input keeps its learned value (skkan._engine.tabular)
+    x, values, weights = x[observed], values[observed], weights[observed]
     if x.shape[0] > _RANK_ROWS:
         rows = torch.as_tensor(np.sort(check_random_state(0).choice(x.shape[0], _RANK_ROWS, replace=False)))
         x, values, weights = x[rows], values[rows], weights[rows]
@@ -185,6 +187,8 @@ def auto_symbolic(
             continue
         inputs, sample_weights = view.layer_inputs(network)
         for i, j in (layer.mask != 0).nonzero().tolist():
+            if index == 0 and view.is_categorical[i]:
+                continue  # a lookup table, not a function to snap
             fits = _rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
             if fits[0].r2 >= r2_threshold:
                 snap_edge(layer, i, j, fits[0])
