@@ -20,7 +20,13 @@ from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._scaling import _standardize, _weighted_mean_and_scale
 from ._threads import fit_threads
-from ._validation import check_numeric_input, check_sample_weight, fitted_state_guard
+from ._validation import (
+    check_numeric_input,
+    check_sample_weight,
+    check_warm_start_architecture,
+    fitted_state_guard,
+    overflow_as_divergence,
+)
 from ._version import __version__
 from ._view import FittedKAN
 
@@ -44,6 +50,7 @@ _INTERPRETATION_ROWS = 2000
 # private name (see skkan._persistence). scikit-learn adds the last three.
 _PRIVATE_FITTED_ATTRIBUTES = frozenset(
     {
+        "_architecture",
         "_input_mean",
         "_input_scale",
         "_target_mean",
@@ -225,13 +232,27 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         # A failed fit leaves the estimator as it was; torch threads follow
         # the policy of skkan._threads (one per fit inside parallel workers).
-        with fitted_state_guard(self), fit_threads():
+        with fitted_state_guard(self), fit_threads(), overflow_as_divergence(self.dtype):
             return self._fit_unguarded(X, y, sample_weight)
 
     def _fit_unguarded(self, X, y, sample_weight):
         hidden = self._hidden_layer_sizes()
         extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
+        architecture = {
+            "hidden_layer_sizes": tuple(hidden),
+            "grid_size": int(self.grid_size),
+            "grid_extension": extra_grid_sizes,
+            "spline_order": int(self.spline_order),
+        }
+        if reuse:
+            # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
+            view = self.fitted_view_
+            fitted = getattr(self, "_architecture", None) or {
+                "hidden_layer_sizes": tuple(view.widths[1:-1]),
+                "spline_order": view.spline_order,
+            }
+            check_warm_start_architecture(type(self).__name__, fitted, architecture)
         check_numeric_input(X, type(self).__name__)
         X, y = validate_data(
             self,
@@ -307,6 +328,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
+        self._architecture = architecture
         self._store_interpretation_sample(X_scaled, sample_weight, seed)
         for name, value in target_state.items():
             setattr(self, name, value)
@@ -404,7 +426,8 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
         check_is_fitted(self)
         check_numeric_input(X, type(self).__name__)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # Zero rows are a valid request with an empty answer (e.g. an empty batch in a stream).
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=0)
         return self._network_output(X)
 
     def _network_output(self, X):
