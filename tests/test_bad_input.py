@@ -290,3 +290,11 @@ def test_y_as_a_dataframe_column():
 def test_multi_output_labels_are_refused_by_the_classifier():
     with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \(30, 2\)"):
         _small(KANClassifier).fit(X, np.column_stack([Y_CLF, Y_CLF]))
+
+
+def test_score_of_huge_targets_is_finite():
+    # r2_score squares the targets: at 1e300 its sums overflow unless measured in the fitted scale.
+    reg = _small(KANRegressor).fit(X, Y_REG * 1e300)
+    assert reg.score(X, Y_REG * 1e300) == pytest.approx(_small(KANRegressor).fit(X, Y_REG).score(X, Y_REG))
+    with pytest.raises(ValueError, match="dtype='numeric' is not compatible"):
+        reg.score(X, np.full(30, "a"))
