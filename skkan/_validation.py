@@ -76,9 +76,18 @@ def check_numeric_input(X, estimator_name):
     ------
     ValueError
         If some column cannot be converted to float.
+    TypeError
+        If ``X`` is not array-like at all (a string, a dict, an arbitrary
+        object).
     """
     is_sparse = hasattr(X, "toarray")
     is_container = hasattr(X, "__len__") or hasattr(X, "__array__")
+    if isinstance(X, (str, bytes, dict)) or not (is_sparse or is_container or np.isscalar(X)):
+        # numpy would report these as float() failures on a 0-d object array.
+        raise TypeError(
+            f"{estimator_name} expects X as an array-like of shape (n_samples, n_features) (a numpy array, a "
+            f"list of rows or a DataFrame), got {type(X).__name__}."
+        )
     if is_sparse or not is_container:
         return
     try:

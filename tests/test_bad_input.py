@@ -298,3 +298,11 @@ def test_score_of_huge_targets_is_finite():
     assert reg.score(X, Y_REG * 1e300) == pytest.approx(_small(KANRegressor).fit(X, Y_REG).score(X, Y_REG))
     with pytest.raises(ValueError, match="dtype='numeric' is not compatible"):
         reg.score(X, np.full(30, "a"))
+
+
+@pytest.mark.parametrize("X_bad", [{"a": [1.0, 2.0]}, "1,2;3,4", None, object()], ids=["dict", "str", "none", "object"])
+def test_x_that_is_not_array_like_is_a_type_error(X_bad):
+    with pytest.raises(TypeError, match=r"expects X as an array-like of shape \(n_samples, n_features\)"):
+        _small(KANRegressor).fit(X_bad, Y_REG)
+    with pytest.raises(TypeError, match="expects X as an array-like"):
+        _small(KANClassifier).fit(X, Y_CLF).predict(X_bad)
