@@ -42,7 +42,7 @@ LIMITS = {"float16": 6e4, "float32": 3e38}
 
 @st.composite
 def inputs(draw, min_rows=1, max_rows=8):
-    """X of 1-8 rows and 1-3 columns in one of KINDS, with extreme scales and NaN/inf, constant and duplicated data."""
+    """X of 0-8 rows and 1-3 columns in one of KINDS, with extreme scales and NaN/inf, constant and duplicated data."""
     # Mostly trainable sizes, and the edge cases of 0 (predict only), 1 and 2 rows.
     n_samples = draw(st.sampled_from([n for n in (3, 8, 1, 2, 5, 0) if min_rows <= n <= max_rows]))
     n_features = draw(st.integers(1, 3))
@@ -54,7 +54,7 @@ def inputs(draw, min_rows=1, max_rows=8):
         values[:, draw(st.integers(0, n_features - 1))] = values[0, 0]  # a constant column
     if n_samples > 2 and draw(st.booleans()):
         values[1:3] = values[0]  # duplicated rows
-    # One example in four gets a NaN or infinite entry (pandas.NA for the nullable kinds).
+    # Three examples in eight get a NaN or infinite entry (pandas.NA for the nullable kinds).
     hole = draw(st.sampled_from([None, None, None, None, None, np.nan, np.inf, -np.inf])) if n_samples else None
     hole = None if kind in ("bool", "int64") else hole
     at = (draw(st.integers(0, max(n_samples - 1, 0))), draw(st.integers(0, n_features - 1)))
