@@ -183,19 +183,24 @@ def check_class_labels(y):
     y = np.asarray(y)
     if y.dtype.kind != "O":
         return
-    missing = [index for index, label in enumerate(y) if _is_missing(label)]
-    if missing:
+    # One pass, keeping the first label of each kind for the message.
+    first = {}
+    for label in y:
+        kind = str if isinstance(label, str) else Number if isinstance(label, Number) else object
+        first.setdefault(kind, label)
+    missing = np.flatnonzero([_is_missing(label) for label in y]) if object in first or Number in first else []
+    if len(missing):
         raise ValueError(
             f"y contains {len(missing)} missing class label(s) (None, NaN or pandas.NA), the first at row "
             f"{missing[0]}. Drop these samples or give them a label."
         )
-    first_string = next((label for label in y if isinstance(label, str)), None)
-    first_number = next((label for label in y if isinstance(label, Number)), None)
-    if first_string is not None and first_number is not None:
+    if str in first and Number in first:
         raise ValueError(
-            f"y mixes string and numeric class labels (e.g. {first_string!r} and {first_number!r}); convert them "
+            f"y mixes string and numeric class labels (e.g. {first[str]!r} and {first[Number]!r}); convert them "
             "to one type, for example with y.astype(str)."
         )
+    if object not in first:
+        return  # Only strings, or only numbers: sortable.
     try:
         np.unique(y)
     except TypeError as error:
