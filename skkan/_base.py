@@ -202,6 +202,24 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             previous = size
         return tuple(int(s) for s in sizes)
 
+    def _checked_architecture(self, hidden, extra_grid_sizes, reuse):
+        """The architecture parameters as built; with ``reuse`` (warm_start), any change is a ValueError."""
+        architecture = {
+            "hidden_layer_sizes": tuple(hidden),
+            "grid_size": int(self.grid_size),
+            "grid_extension": extra_grid_sizes,
+            "spline_order": int(self.spline_order),
+        }
+        if reuse:
+            # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
+            view = self.fitted_view_
+            fitted = getattr(self, "_architecture", None) or {
+                "hidden_layer_sizes": tuple(view.widths[1:-1]),
+                "spline_order": view.spline_order,
+            }
+            check_warm_start_architecture(type(self).__name__, fitted, architecture)
+        return architecture
+
     # ------------------------------------------------------------------
     # Fit driver
     # ------------------------------------------------------------------
@@ -239,20 +257,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         hidden = self._hidden_layer_sizes()
         extra_grid_sizes = self._extra_grid_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
-        architecture = {
-            "hidden_layer_sizes": tuple(hidden),
-            "grid_size": int(self.grid_size),
-            "grid_extension": extra_grid_sizes,
-            "spline_order": int(self.spline_order),
-        }
-        if reuse:
-            # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
-            view = self.fitted_view_
-            fitted = getattr(self, "_architecture", None) or {
-                "hidden_layer_sizes": tuple(view.widths[1:-1]),
-                "spline_order": view.spline_order,
-            }
-            check_warm_start_architecture(type(self).__name__, fitted, architecture)
+        architecture = self._checked_architecture(hidden, extra_grid_sizes, reuse)
         check_numeric_input(X, type(self).__name__)
         X, y = validate_data(
             self,
