@@ -82,13 +82,15 @@ def check_numeric_input(X, estimator_name):
     """
     is_sparse = hasattr(X, "toarray")
     is_container = hasattr(X, "__len__") or hasattr(X, "__array__")
-    if isinstance(X, (str, bytes, dict)) or not (is_sparse or is_container or np.isscalar(X)):
+    if is_sparse:  # Some sparse formats (dok) are dicts.
+        return
+    if isinstance(X, (str, bytes, dict)) or not (is_container or np.isscalar(X)):
         # numpy would report these as float() failures on a 0-d object array.
         raise TypeError(
             f"{estimator_name} expects X as an array-like of shape (n_samples, n_features) (a numpy array, a "
             f"list of rows or a DataFrame), got {type(X).__name__}."
         )
-    if is_sparse or not is_container:
+    if not is_container:
         return
     try:
         bad = _non_numeric_columns(X)

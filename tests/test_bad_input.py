@@ -43,6 +43,7 @@ FIT_CASES = [
     ("string-array", KANClassifier, (np.full((30, 2), "a"), Y_CLF), ValueError, r"column\(s\) 0, 1 of X"),
     ("complex", KANRegressor, (X + 1j, Y_REG), ValueError, "Complex data not supported"),
     ("sparse", KANRegressor, (sp.csr_matrix(X), Y_REG), TypeError, "Sparse data was passed for X, but dense data"),
+    ("sparse-dok", KANRegressor, (sp.dok_array(X), Y_REG), TypeError, "Sparse data was passed for X"),
     ("single-class", KANClassifier, (X, np.zeros(30)), ValueError, "at least 2 classes.*only 1 class: 0.0"),
     ("continuous-labels", KANClassifier, (X, Y_REG), ValueError, "Unknown label type: continuous"),
 ]
