@@ -1,29 +1,43 @@
-"""Training and prediction speed of skkan's engine against pykan and MLPs.
+"""Per-step training time, predict throughput and training memory of skkan against other KANs and an MLP.
 
-Every model runs in its own fresh Python process, one after the other, on the
-same machine and with the same number of threads, so that the peak-memory
-figures of one model do not include another's. Run ``python
-benchmarks/bench_speed.py --help`` for the options; ``benchmarks/README.md``
-explains the method.
+One run prints one table per shape, all models side by side, and writes them
+to ``benchmarks/results/speed.md`` (``--output`` to change). Run
+``python benchmarks/bench_speed.py --help`` for the options.
 
 Models
 ------
-skkan (fast)       skkan's KANNetwork with the local B-spline path (default).
-skkan (reference)  the same network on the dense Cox-de Boor reference path.
-pykan              ``kan.KAN`` 0.2.8 in speed mode (``model.speed()``).
-torch MLP          SiLU MLP with as many hidden layers as the KAN and a hidden
-                   width giving about the KAN's number of trainable parameters.
-sklearn MLP        ``MLPRegressor`` of the same shape, one ``partial_fit`` per
-                   step (one Adam step on the batch).
+skkan (compiled)   skkan's KANNetwork on the numba layer kernel (the CPU default).
+skkan (eager)      the same network on the eager torch path (``SKKAN_KERNEL=eager``).
+torch MLP          SiLU MLP with the KAN's depth and about its number of parameters.
+RBF KAN            a layer written here from FastKAN's published algorithm
+                   (Li 2024): layer norm, Gaussian radial basis functions on a
+                   fixed uniform grid, one linear map of the flattened basis,
+                   plus a SiLU residual linear map.
+dense B-spline KAN a layer written here from efficient-kan's algorithm: the
+                   dense Cox-de Boor basis of every input on all knots,
+                   flattened and multiplied with the scaled coefficients, plus
+                   a SiLU residual linear map.
+pykan 0.2.8        ``kan.KAN(...).speed()``, when the package imports.
+
+Method
+------
+All models of a shape live in one process and are timed interleaved: in each
+round, every model runs a block of Adam steps, so that the load of a shared
+machine hits them alike. The step time is the median over all timed steps
+(wall clock and process CPU time); predict rows/s is the median over rounds
+of a gradient-free forward pass over all rows. The peak training memory is
+the growth of the resident set over two training steps from a trimmed heap
+(``malloc_trim`` and a reset of ``VmHWM``, Linux only), after the model,
+its optimizer state and (for skkan) the compiled kernel exist. All models use float32,
+Adam (lr 1e-3) and the thread count given (default 2).
 """
 
 import argparse
 import json
+import math
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -31,58 +45,86 @@ from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
 
-TASKS = {
-    "toy": {
-        "description": "exp(sin(pi x0) + x1^2) + x2 x3, 10,000 samples, full batch",
-        "widths": [4, 8, 1],
-        "grid_size": 5,
-        "n_samples": 10_000,
-        "batch_size": 10_000,
-    },
-    "wide": {
-        "description": "random targets, widths [64, 64, 64, 1], batch 4096",
-        "widths": [64, 64, 64, 1],
-        "grid_size": 10,
-        "n_samples": 4096,
-        "batch_size": 4096,
-    },
+SHAPES = {
+    "toy": {"widths": [4, 8, 1], "n_rows": 10_000, "task": "regression"},
+    "mid": {"widths": [20, 32, 32, 1], "n_rows": 4_000, "task": "regression"},
+    "classifier": {"widths": [100, 64, 10], "n_rows": 2_000, "task": "classification"},
+    "small": {"widths": [8, 16, 16, 1], "n_rows": 512, "task": "regression"},
 }
-MODELS = ["skkan-fast", "skkan-reference", "pykan", "torch-mlp", "sklearn-mlp"]
+MODELS = ["skkan-compiled", "skkan-eager", "torch-mlp", "rbf-kan", "bspline-kan", "pykan"]
 _LABELS = {
-    "skkan-fast": "skkan (fast)",
-    "skkan-reference": "skkan (reference)",
-    "pykan": "pykan 0.2.8",
+    "skkan-compiled": "skkan (compiled)",
+    "skkan-eager": "skkan (eager)",
     "torch-mlp": "torch MLP",
-    "sklearn-mlp": "sklearn MLPRegressor",
+    "rbf-kan": "RBF KAN (FastKAN algorithm)",
+    "bspline-kan": "dense B-spline KAN (efficient-kan algorithm)",
+    "pykan": "pykan 0.2.8 speed()",
 }
+GRID_SIZE = 5
 SPLINE_ORDER = 3
-PREDICT_BATCH = 10_000
 
 
 # ----------------------------------------------------------------------
-# Worker side: one model, one task, in a fresh process
+# Reference layers, written from the published algorithms
 # ----------------------------------------------------------------------
-def _data(task, n_rows, seed):
-    import numpy as np
+def _reference_layers():
+    import torch
+    from torch import nn
 
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1.0, 1.0, (n_rows, task["widths"][0])).astype(np.float32)
-    if task["widths"][0] == 4:
-        y = np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2) + X[:, 2] * X[:, 3]
-    else:
-        y = rng.standard_normal(n_rows)
-    return X, y.astype(np.float32)[:, None]
+    class RBFKANLayer(nn.Module):
+        """FastKAN: Gaussian RBFs ``exp(-((x - c) / h)^2)`` of the layer-normed input."""
+
+        def __init__(self, n_in, n_out, n_centers):
+            super().__init__()
+            self.norm = nn.LayerNorm(n_in)
+            self.register_buffer("centers", torch.linspace(-2.0, 2.0, n_centers))
+            self.width = 4.0 / (n_centers - 1)
+            self.spline = nn.Linear(n_in * n_centers, n_out, bias=False)
+            nn.init.trunc_normal_(self.spline.weight, std=0.1)
+            self.base = nn.Linear(n_in, n_out)
+
+        def forward(self, x):
+            basis = torch.exp(-(((self.norm(x)[..., None] - self.centers) / self.width) ** 2))
+            return self.spline(basis.flatten(1)) + self.base(nn.functional.silu(x))
+
+    class DenseBSplineKANLayer(nn.Module):
+        """efficient-kan: dense Cox-de Boor basis on all knots, one matrix product."""
+
+        def __init__(self, n_in, n_out, grid_size, spline_order):
+            super().__init__()
+            step = 2.0 / grid_size
+            knots = torch.arange(-spline_order, grid_size + spline_order + 1) * step - 1.0
+            self.register_buffer("knots", knots.expand(n_in, -1).contiguous())
+            self.spline_order = spline_order
+            self.spline_weight = nn.Parameter(0.1 * torch.randn(n_out, n_in, grid_size + spline_order))
+            self.spline_scaler = nn.Parameter(torch.ones(n_out, n_in))
+            self.base = nn.Linear(n_in, n_out)
+
+        def basis(self, x):
+            x = x.unsqueeze(-1)
+            t = self.knots
+            bases = ((x >= t[:, :-1]) & (x < t[:, 1:])).to(x.dtype)
+            for k in range(1, self.spline_order + 1):
+                left = (x - t[:, : -(k + 1)]) / (t[:, k:-1] - t[:, : -(k + 1)]) * bases[..., :-1]
+                right = (t[:, k + 1 :] - x) / (t[:, k + 1 :] - t[:, 1:-k]) * bases[..., 1:]
+                bases = left + right
+            return bases
+
+        def forward(self, x):
+            weight = (self.spline_weight * self.spline_scaler.unsqueeze(-1)).flatten(1)
+            return nn.functional.linear(self.basis(x).flatten(1), weight) + self.base(nn.functional.silu(x))
+
+    return RBFKANLayer, DenseBSplineKANLayer
 
 
-def _kan_parameter_count(widths, grid_size):
-    # coefficients, base and spline weights per edge, one bias per node
-    per_edge = grid_size + SPLINE_ORDER + 2
+def _kan_parameter_count(widths):
+    per_edge = GRID_SIZE + SPLINE_ORDER + 2  # coefficients, base and spline weight
     return sum(n_in * n_out * per_edge + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
 
 
-def _mlp_hidden_width(widths, target):
-    """Hidden width of an MLP with the KAN's depth and about ``target`` parameters."""
-    n_hidden = len(widths) - 2
+def _mlp_hidden_width(widths):
+    """Hidden width of an MLP with the KAN's depth and about its parameter count."""
+    target, n_hidden = _kan_parameter_count(widths), len(widths) - 2
 
     def count(width):
         sizes = [widths[0]] + [width] * n_hidden + [widths[-1]]
@@ -91,249 +133,159 @@ def _mlp_hidden_width(widths, target):
     width = 1
     while count(width + 1) <= target:
         width += 1
-    return width, count(width)
+    return width
 
 
-def _ru_maxrss_mib():
-    # Linux reports kibibytes.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _torch_model(model_name, task):
+def _build(model_name, widths):
     import torch
 
-    widths, grid_size = task["widths"], task["grid_size"]
+    torch.manual_seed(0)
     if model_name.startswith("skkan"):
         sys.path.insert(0, str(_ROOT))
         from skkan._engine import KANNetwork
 
-        network = KANNetwork(widths, grid_size, SPLINE_ORDER, generator=torch.Generator().manual_seed(0))
-        for layer in network.layers:
-            layer.use_fast_path = model_name == "skkan-fast"
-        return network
+        return KANNetwork(widths, GRID_SIZE, SPLINE_ORDER, generator=torch.Generator().manual_seed(0))
     if model_name == "pykan":
         from kan import KAN
 
-        model = KAN(width=list(widths), grid=grid_size, k=SPLINE_ORDER, seed=0, auto_save=False, device="cpu")
-        return model.speed()
-    width, _ = _mlp_hidden_width(widths, _kan_parameter_count(widths, grid_size))
+        return KAN(width=list(widths), grid=GRID_SIZE, k=SPLINE_ORDER, seed=0, auto_save=False, device="cpu").speed()
+    pairs = list(zip(widths[:-1], widths[1:]))
+    if model_name == "rbf-kan":
+        layer, _ = _reference_layers()
+        return torch.nn.Sequential(*(layer(a, b, GRID_SIZE + SPLINE_ORDER) for a, b in pairs))
+    if model_name == "bspline-kan":
+        _, layer = _reference_layers()
+        return torch.nn.Sequential(*(layer(a, b, GRID_SIZE, SPLINE_ORDER) for a, b in pairs))
+    width = _mlp_hidden_width(widths)
     sizes = [widths[0]] + [width] * (len(widths) - 2) + [widths[-1]]
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.SiLU()]
-    torch.manual_seed(0)
     return torch.nn.Sequential(*layers[:-1])
 
 
-def _run_torch(model_name, task, n_steps, n_predict):
+def _data(shape):
     import torch
 
-    X, y = _data(task, task["n_samples"], seed=0)
-    x, target = torch.from_numpy(X), torch.from_numpy(y)
-    batch = task["batch_size"]
-    model = _torch_model(model_name, task)
-    n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    generator = torch.Generator().manual_seed(1)
-
-    def step():
-        rows = torch.randperm(x.shape[0], generator=generator)[:batch]
-        optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x[rows]), target[rows])
-        loss.backward()
-        optimizer.step()
-
-    baseline = _ru_maxrss_mib()
-    times = []
-    for index in range(n_steps + 1):
-        start = time.perf_counter(), time.process_time()
-        step()
-        if index:  # the first step warms up allocators and optimizer state
-            times.append((time.perf_counter() - start[0], time.process_time() - start[1]))
-    peak = _ru_maxrss_mib() - baseline
-    X_predict, _ = _data(task, n_predict, seed=2)
-    x_predict = torch.from_numpy(X_predict)
-    model(x_predict[:PREDICT_BATCH])
-    start = time.perf_counter()
-    with torch.no_grad():
-        for first in range(0, n_predict, PREDICT_BATCH):
-            model(x_predict[first : first + PREDICT_BATCH])
-    predict_seconds = time.perf_counter() - start
-    return n_parameters, times, predict_seconds, peak
+    generator = torch.Generator().manual_seed(0)
+    widths, n_rows = shape["widths"], shape["n_rows"]
+    x = torch.rand(n_rows, widths[0], generator=generator) * 2.0 - 1.0
+    if shape["task"] == "classification":
+        return x, torch.randint(widths[-1], (n_rows,), generator=generator)
+    return x, torch.randn(n_rows, widths[-1], generator=generator)
 
 
-def _run_sklearn(task, n_steps, n_predict):
-    import warnings
+class _Trainer:
+    """One model with its optimizer; ``step`` is one full-batch Adam step."""
 
-    import numpy as np
-    from sklearn.neural_network import MLPRegressor
+    def __init__(self, model_name, shape):
+        import torch
 
-    widths = task["widths"]
-    width, n_parameters = _mlp_hidden_width(widths, _kan_parameter_count(widths, task["grid_size"]))
-    X, y = _data(task, task["n_samples"], seed=0)
-    batch = task["batch_size"]
-    model = MLPRegressor(
-        hidden_layer_sizes=(width,) * (len(widths) - 2),
-        batch_size=batch,
-        learning_rate_init=1e-3,
-        shuffle=False,
-        random_state=0,
-    )
-    rng = np.random.default_rng(1)
-    baseline = _ru_maxrss_mib()
-    times = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for index in range(n_steps + 1):
-            rows = rng.permutation(X.shape[0])[:batch]
-            start = time.perf_counter(), time.process_time()
-            model.partial_fit(X[rows], y[rows, 0])
-            if index:
-                times.append((time.perf_counter() - start[0], time.process_time() - start[1]))
-    peak = _ru_maxrss_mib() - baseline
-    X_predict, _ = _data(task, n_predict, seed=2)
-    start = time.perf_counter()
-    for first in range(0, n_predict, PREDICT_BATCH):
-        model.predict(X_predict[first : first + PREDICT_BATCH])
-    return n_parameters, times, time.perf_counter() - start, peak
+        self.name, self.model = model_name, _build(model_name, shape["widths"])
+        self.parameters = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.classify = shape["task"] == "classification"
+        self.kernel = {"skkan-compiled": "compiled", "skkan-eager": "eager"}.get(model_name)
 
+    def _context(self):
+        import contextlib
 
-def _worker(arguments):
-    task = TASKS[arguments.task]
-    threads = arguments.threads
-    import torch
+        if self.kernel is None:
+            return contextlib.nullcontext()
+        from skkan._engine import spline_kernel
 
-    torch.set_num_threads(threads)
-    if arguments.model == "sklearn-mlp":
-        from threadpoolctl import threadpool_limits
+        return spline_kernel(self.kernel)
 
-        with threadpool_limits(threads):
-            result = _run_sklearn(task, arguments.steps, arguments.predict_rows)
-    else:
-        result = _run_torch(arguments.model, task, arguments.steps, arguments.predict_rows)
-    n_parameters, times, predict_seconds, peak = result
-    print(
-        json.dumps(
-            {
-                "parameters": n_parameters,
-                "step_seconds": statistics.median(wall for wall, _ in times),
-                "step_cpu_seconds": statistics.median(cpu for _, cpu in times),
-                "predict_rows_per_second": arguments.predict_rows / predict_seconds,
-                "peak_train_mib": peak,
-            }
-        )
-    )
+    def step(self, x, y):
+        import torch
+
+        with self._context():
+            self.optimizer.zero_grad()
+            output = self.model(x)
+            if self.classify:
+                loss = torch.nn.functional.cross_entropy(output, y)
+            else:
+                loss = torch.nn.functional.mse_loss(output, y)
+            loss.backward()
+            self.optimizer.step()
+
+    def predict(self, x):
+        import torch
+
+        with self._context(), torch.no_grad():
+            return self.model(x)
 
 
-# ----------------------------------------------------------------------
-# Driver side
-# ----------------------------------------------------------------------
-def _measure(task_name, model_name, steps, predict_rows, threads, timeout):
-    environment = dict(os.environ)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        environment[name] = str(threads)
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        "--task",
-        task_name,
-        "--model",
-        model_name,
-        "--steps",
-        str(steps),
-        "--predict-rows",
-        str(predict_rows),
-        "--threads",
-        str(threads),
-    ]
+def _time_shape(shape, models, rounds, steps):
+    x, y = _data(shape)
+    trainers, results = [], {}
+    for name in models:
+        try:
+            trainer = _Trainer(name, shape)
+            for _ in range(2):  # warm-up: allocator, optimizer state, kernel load
+                trainer.step(x, y)
+            trainer.predict(x)
+        except Exception as error:  # an optional model (pykan) that cannot run
+            results[name] = {"error": f"{type(error).__name__}: {error}"[:120]}
+            continue
+        trainers.append(trainer)
+        results[name] = {"parameters": trainer.parameters, "wall": [], "cpu": [], "predict": []}
+        results[name]["peak_mib"] = _peak_training_mib(trainer, x, y)
+    for _ in range(rounds):
+        for trainer in trainers:
+            row = results[trainer.name]
+            n_steps = steps if trainer.name != "pykan" else max(1, steps // 3)
+            for _ in range(n_steps):
+                start = time.perf_counter(), time.process_time()
+                trainer.step(x, y)
+                row["wall"].append(time.perf_counter() - start[0])
+                row["cpu"].append(time.process_time() - start[1])
+            start = time.perf_counter()
+            trainer.predict(x)
+            row["predict"].append(time.perf_counter() - start)
+    for trainer in trainers:
+        row = results[trainer.name]
+        results[trainer.name] = {
+            "parameters": row["parameters"],
+            "step_ms": 1000 * statistics.median(row["wall"]),
+            "step_cpu_ms": 1000 * statistics.median(row["cpu"]),
+            "predict_rows_per_s": shape["n_rows"] / statistics.median(row["predict"]),
+            "n_steps": len(row["wall"]),
+            "peak_mib": row["peak_mib"],
+        }
+    return results
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _peak_training_mib(trainer, x, y):
+    """Growth of the resident set over two training steps (Linux), from a trimmed heap.
+
+    ``malloc_trim`` returns freed heap memory to the system, and writing 5
+    to ``/proc/self/clear_refs`` resets the peak (``VmHWM``) to the current
+    resident size, so that the peak after the steps counts what a step
+    allocates (activations, gradients, temporaries), seen by the system.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s"}
-    if completed.returncode != 0:
-        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
-        return {"error": lines[-1] if lines else f"exit status {completed.returncode}"}
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
-def _format_rate(value):
-    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
-
-
-def _table(results, threads, quick):
-    # With one thread, CPU time is the cost of a step and is not inflated by
-    # other processes on a shared machine; with more threads it would add up
-    # the threads, so the ratios then use wall-clock time.
-    key = "step_cpu_seconds" if threads == 1 else "step_seconds"
-    basis = "CPU time" if threads == 1 else "wall-clock time"
-    lines = [
-        "# Training and prediction speed",
-        "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d} with `python benchmarks/bench_speed.py"
-        f"{' --quick' if quick else ''} --threads {threads}` on {platform.machine()} "
-        f"({os.cpu_count()} logical CPUs, {threads} thread(s)), Python {platform.python_version()}, "
-        f"torch {_version('torch')}, pykan {_version('pykan')}, scikit-learn {_version('scikit-learn')}.",
-        "",
-        "Steps are Adam steps on one batch: median over the timed steps, after one warm-up step, of the "
-        f"wall-clock time (steps/s) and of the process CPU time (ms/step). Ratios use the {basis}. "
-        f"Prediction runs in batches of {PREDICT_BATCH:,} rows without gradients (wall-clock). "
-        "Peak memory is the growth of the process's maximum resident set size (`ru_maxrss`) over the "
-        "training steps, measured in a fresh process per model after the model and data exist: it "
-        "counts activations, gradients, optimizer state and allocator overhead of a training step, "
-        "as seen by the operating system (tracemalloc does not see torch's allocations).",
-        "",
-    ]
-    for task_name, rows in results.items():
-        task = TASKS[task_name]
-        lines += [
-            f"## Task `{task_name}`: {task['description']}, grid {task['grid_size']}, spline order {SPLINE_ORDER}",
-            "",
-            "| model | parameters | train steps/s | CPU ms/step | predict rows/s | peak train memory (MiB) "
-            "| step time / skkan (fast) | step time per parameter / skkan (fast) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        fast = rows.get("skkan-fast", {})
-        for model_name, row in rows.items():
-            if "error" in row:
-                lines.append(f"| {_LABELS[model_name]} | | could not run: {row['error']} | | | | | |")
-                continue
-            ratio = per_parameter = ""
-            if key in fast:
-                ratio = f"{row[key] / fast[key]:.2f}"
-                per_parameter = f"{(row[key] / row['parameters']) / (fast[key] / fast['parameters']):.2f}"
-            lines.append(
-                f"| {_LABELS[model_name]} | {row['parameters']:,} | {_format_rate(1 / row['step_seconds'])} "
-                f"| {1000 * row['step_cpu_seconds']:.1f} | {_format_rate(row['predict_rows_per_second'])} "
-                f"| {row['peak_train_mib']:.1f} | {ratio} | {per_parameter} |"
-            )
-        lines += [""] + _summary(rows, key) + [""]
-    return "\n".join(lines)
-
-
-def _summary(rows, key):
-    fast = rows.get("skkan-fast", {})
-    if key not in fast:
-        return ["skkan (fast) did not run."]
-    lines = []
-    for name, label in (("skkan-reference", "the reference path"), ("pykan", "pykan")):
-        if key in rows.get(name, {}):
-            lines.append(
-                f"- skkan (fast) trains {rows[name][key] / fast[key]:.1f}x as fast as {label} "
-                f"(step time ratio) and predicts "
-                f"{fast['predict_rows_per_second'] / rows[name]['predict_rows_per_second']:.1f}x as many rows/s."
-            )
-    mlp = rows.get("torch-mlp", {})
-    if key in mlp:
-        per_parameter = (fast[key] / fast["parameters"]) / (mlp[key] / mlp["parameters"])
-        lines.append(f"- Step time per trainable parameter, skkan (fast) / torch MLP: {per_parameter:.2f}.")
-        if mlp["peak_train_mib"] > 0:
-            lines.append(
-                f"- Peak training memory, skkan (fast) / torch MLP: "
-                f"{fast['peak_train_mib'] / mlp['peak_train_mib']:.2f} "
-                f"({fast['peak_train_mib']:.1f} MiB against {mlp['peak_train_mib']:.1f} MiB)."
-            )
-    return lines
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        return math.nan
+    baseline = _status_kib("VmRSS")
+    for _ in range(2):
+        trainer.step(x, y)
+    return (_status_kib("VmHWM") - baseline) / 1024
 
 
 def _version(distribution):
@@ -345,40 +297,99 @@ def _version(distribution):
         return "not installed"
 
 
+def _ratio(value, reference):
+    return f"{value / reference:.2f}" if reference and not math.isnan(value) and not math.isnan(reference) else ""
+
+
+def _table(results, arguments):
+    lines = [
+        "# Training and prediction speed",
+        "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `python benchmarks/bench_speed.py "
+        f"--threads {arguments.threads} --rounds {arguments.rounds} --steps {arguments.steps}` on "
+        f"{platform.machine()} ({os.cpu_count()} logical CPUs shared with other jobs), {arguments.threads} threads, "
+        f"float32, Python {platform.python_version()}, torch {_version('torch')}, numba {_version('numba')}, "
+        f"pykan {_version('pykan')}. Grid size {GRID_SIZE}, spline order {SPLINE_ORDER}.",
+        "",
+        "Step: median wall-clock time of one full-batch Adam step (forward, loss, backward, update) over "
+        f"{arguments.rounds} interleaved rounds of {arguments.steps} steps per model; CPU: median process "
+        "CPU time of a step (all threads). Predict: median rows/s of a gradient-free forward pass over all "
+        "rows. Memory: growth of the peak resident set size over two training steps, from a trimmed heap "
+        "with the peak reset (optimizer state already allocated). Ratios are to the torch MLP with the "
+        "same parameter count. The machine was shared with other jobs, so single figures are noisy; "
+        "the medians and the interleaving make the ratios the "
+        "figures to read.",
+        "",
+    ]
+    for shape_name, rows in results.items():
+        shape = SHAPES[shape_name]
+        lines += [
+            f"## `{shape_name}`: widths {shape['widths']}, {shape['n_rows']:,} rows, full batch, {shape['task']}",
+            "",
+            "| model | parameters | step ms | step / MLP | CPU ms/step | predict rows/s | predict time / MLP "
+            "| peak train MiB | memory / MLP |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        mlp = rows.get("torch-mlp", {})
+        for name, row in rows.items():
+            if "error" in row:
+                lines.append(f"| {_LABELS[name]} | unavailable: {row['error']} | | | | | | | |")
+                continue
+            lines.append(
+                f"| {_LABELS[name]} | {row['parameters']:,} | {row['step_ms']:.2f} "
+                f"| {_ratio(row['step_ms'], mlp.get('step_ms'))} | {row['step_cpu_ms']:.2f} "
+                f"| {row['predict_rows_per_s']:,.0f} "
+                f"| {_ratio(mlp.get('predict_rows_per_s', math.nan), row['predict_rows_per_s'])} "
+                f"| {row['peak_mib']:.1f} | {_ratio(row['peak_mib'], mlp.get('peak_mib'))} |"
+            )
+        lines += [""] + _targets(rows) + [""]
+    return "\n".join(lines)
+
+
+def _targets(rows):
+    compiled, mlp, rbf = rows.get("skkan-compiled", {}), rows.get("torch-mlp", {}), rows.get("rbf-kan", {})
+    if "step_ms" not in compiled or "step_ms" not in mlp:
+        return []
+    lines = [f"- skkan (compiled) step / MLP step: {compiled['step_ms'] / mlp['step_ms']:.2f} (target <= 2)."]
+    if "step_ms" in rbf:
+        lines.append(
+            f"- skkan (compiled) against the RBF KAN: step time {compiled['step_ms'] / rbf['step_ms']:.2f}x, "
+            f"predict rows/s {compiled['predict_rows_per_s'] / rbf['predict_rows_per_s']:.2f}x (target: < 1 and > 1)."
+        )
+    if "step_ms" in rows.get("skkan-eager", {}):
+        speed_up = rows["skkan-eager"]["step_ms"] / compiled["step_ms"]
+        lines.append(f"- compiled kernel speed-up over the eager path: {speed_up:.2f}x.")
+    if "step_ms" in rows.get("pykan", {}):
+        lines.append(f"- pykan step / skkan (compiled) step: {rows['pykan']['step_ms'] / compiled['step_ms']:.1f}.")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few steps and rows (under two minutes)")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads per model (default 1)")
-    parser.add_argument("--output", type=Path, help="also write the markdown table to this file")
-    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--threads", type=int, default=2, help="torch and numba threads (default 2)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default 7)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per model and round (default 5)")
+    parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
     parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS)
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per model before giving up")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--task", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--predict-rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, default=_ROOT / "benchmarks" / "results" / "speed.md")
     arguments = parser.parse_args(argv)
-    if arguments.worker:
-        _worker(arguments)
-        return
+    import torch
+
+    torch.set_num_threads(arguments.threads)
     results = {}
-    for task_name in arguments.tasks:
-        results[task_name] = {}
-        for model_name in arguments.models:
-            slow = model_name in ("pykan", "skkan-reference") and task_name == "wide"
-            steps = (2 if slow else 8) if arguments.quick else (10 if slow else 50)
-            predict_rows = 10_000 if arguments.quick else 100_000
-            print(f"{task_name:>5} {model_name:<16}", end=" ", flush=True)
-            row = _measure(task_name, model_name, steps, predict_rows, arguments.threads, arguments.timeout)
-            results[task_name][model_name] = row
-            print(row.get("error") or f"{1 / row['step_seconds']:.2f} steps/s", flush=True)
-    table = _table(results, arguments.threads, arguments.quick)
-    print()
-    print(table)
-    if arguments.output is not None:
+    for shape_name in arguments.shapes:
+        print(f"timing {shape_name} ...", flush=True)
+        results[shape_name] = _time_shape(SHAPES[shape_name], arguments.models, arguments.rounds, arguments.steps)
+        for name, row in results[shape_name].items():
+            status = row.get("error") or f"{row['step_ms']:.2f} ms/step"
+            print(f"  {name:<16} {status}", flush=True)
+        # Written after every shape, so that an interrupted run keeps what it measured.
+        table = _table(results, arguments)
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
         arguments.output.write_text(table + "\n")
+        arguments.output.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    print()
+    print(table)
 
 
 if __name__ == "__main__":

@@ -78,8 +78,8 @@ def _as_tensor(array, device, dtype):
 class _BaseKAN(_InterpretationMethods, BaseEstimator):
     """Hyperparameters and fit/predict plumbing shared by the KAN estimators.
 
-    Subclasses say how targets become training targets (``_prepare_targets``),
-    how outputs become predictions, and how a validation set is scored.
+    Subclasses say how targets become training targets (``_prepare_targets``)
+    and how outputs become predictions.
     """
 
     _parameter_constraints = {
@@ -168,10 +168,6 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         ``targets`` is a numpy array in the form the engine loss expects and
         ``target_state`` a dict of fitted attributes set only if fit succeeds.
         """
-
-    @abstractmethod
-    def _validation_score(self, y_true, raw_output, sample_weight):
-        """Score (higher is better) of raw network outputs on held-out rows."""
 
     def _split_stratify(self, y):
         """Labels to stratify the validation split by (None: plain split)."""
@@ -318,17 +314,14 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         x_train = _as_tensor(X_scaled[train_rows], device, dtype)
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
-        score_fn = None
+        validation = None
         if early_stopping:
-            x_val = _as_tensor(X_scaled[validation_rows], device, dtype)
-            y_val, w_val = targets[validation_rows], sample_weight[validation_rows]
-
-            def score_fn(net):
-                with torch.no_grad():
-                    raw = net(x_val).cpu().numpy().astype(np.float64)
-                return self._validation_score(y_val, raw, w_val)
-
-        result = train_network(network, x_train, t_train, w_train, config, generator=generator, score_fn=score_fn)
+            validation = (
+                _as_tensor(X_scaled[validation_rows], device, dtype),
+                _as_tensor(targets[validation_rows], device, target_dtype),
+                _as_tensor(sample_weight[validation_rows], device, dtype),
+            )
+        result = train_network(network, x_train, t_train, w_train, config, generator=generator, validation=validation)
 
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
@@ -387,8 +380,9 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _warn_about_training(self, result):
         if result.diverged:
             warnings.warn(
-                f"Training diverged (the loss became NaN or infinite) after {result.n_iter} iterations; the best "
-                "parameters seen before were restored. Lower learning_rate or check the data for extreme values.",
+                f"Training diverged (the loss or the parameters became NaN or infinite, or the loss exploded) after "
+                f"{result.n_iter} iterations; the best parameters seen before were restored. Lower learning_rate or "
+                "check the data for extreme values.",
                 ConvergenceWarning,
             )
         elif result.interrupted:

@@ -68,8 +68,9 @@ _SHARED_PARAMETERS = """\
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
-        classifiers), stop when its score stops improving and keep the
-        parameters with the best validation score. ``"auto"`` turns it on
+        classifiers), stop when the loss on it (the training loss, weighted
+        by ``sample_weight``) stops decreasing and keep the parameters with
+        the lowest validation loss. ``"auto"`` turns it on
         when there are at least 100 samples (10 validation samples at the
         default fraction). A KAN has many parameters per edge and fits noise
         readily: on ``load_diabetes`` a fit to convergence scores R² below 0
@@ -82,14 +83,14 @@ _SHARED_PARAMETERS = """\
 
     n_iter_no_change : int, default=10
         Iterations without an improvement of at least ``tol`` (training
-        loss, or validation score with early stopping) before a stage
+        loss, or validation loss with early stopping) before a stage
         stops.
 
     tol : float, default=1e-4
-        Minimum improvement that counts: an absolute gain of the validation
-        score with early stopping (as in scikit-learn's MLP), otherwise a
-        relative decrease of the training loss, so that precise fits of
-        noise-free targets are not cut short once the loss is small.
+        Minimum improvement that counts: a relative decrease of the
+        validation loss with early stopping, otherwise of the training loss,
+        so that precise fits of noise-free targets are not cut short once
+        the loss is small.
 
     dtype : {"float32", "float64"}, default="float32"
         Floating point precision of the network. ``"float64"`` is slower
@@ -104,7 +105,7 @@ _SHARED_PARAMETERS = """\
         integer makes fits bit-for-bit reproducible on the CPU.
 
     verbose : int, default=0
-        Print the loss (and validation score) at every iteration.
+        Print the loss (and validation loss) at every iteration.
 
     warm_start : bool, default=False
         Continue training the fitted network (for instance after
@@ -142,11 +143,16 @@ _SHARED_ATTRIBUTES = """\
         Lowest training loss, or None with early stopping.
 
     validation_scores_ : list of float or None
-        Validation score at each iteration with early stopping: R² for the
-        regressor, negative log-loss for the classifier (higher is better).
+        Score on the validation split at each iteration with early
+        stopping: the negative validation loss (squared error of the
+        standardised targets for the regressor, log-loss for the
+        classifier), weighted by ``sample_weight``; higher is better, as in
+        scikit-learn's MLP. A loss rather than R² or accuracy, because it is
+        defined and smooth on small or constant validation sets.
 
     best_validation_score_ : float or None
-        Best validation score with early stopping.
+        Best validation score with early stopping (the negative of the
+        lowest validation loss reached).
 
     device_ : str
         Device the network was trained on.

@@ -98,7 +98,7 @@ def _check_names(state, estimator_class, private_names):
 
 def _float_array(state, name, shape, positive=False):
     value = state.get(name)
-    if type(value) is not np.ndarray or value.dtype.kind != "f":
+    if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
         _fail(f"{name} must be a floating-point numpy array.")
     if value.size != int(np.prod(shape)):
         _fail(f"{name} has shape {value.shape}, but the network needs {shape}.")
@@ -117,14 +117,14 @@ def _check_fitted_state(state, network):
         _float_array(state, "_target_scale", (n_outputs,), positive=True)
     if "classes_" in state:
         classes = state["classes_"]
-        if type(classes) is not np.ndarray or classes.ndim != 1:
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1:
             _fail("classes_ must be a 1-D numpy array.")
         expected = 1 if classes.size == 2 else classes.size
         if classes.size < 2 or expected != n_outputs:
             _fail(f"{classes.size} classes do not fit a network with {n_outputs} outputs.")
     sample = state.get("_interpretation_sample")
     if sample is not None:
-        if type(sample) is not np.ndarray or sample.ndim != 2 or sample.shape[1] != n_features:
+        if not isinstance(sample, np.ndarray) or sample.ndim != 2 or sample.shape[1] != n_features:
             _fail("_interpretation_sample must be an array with one column per input feature.")
         _float_array(state, "_interpretation_sample", sample.shape)
         _float_array(state, "_interpretation_weights", (sample.shape[0],))

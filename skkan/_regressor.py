@@ -59,9 +59,6 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         state = {"_target_mean": mean, "_target_scale": scale, "_y_ndim": y.ndim}
         return (y_2d - mean) / scale, y_2d.shape[1], "squared_error", state
 
-    def _validation_score(self, y_true, raw_output, sample_weight):
-        return r2_score(y_true, raw_output, sample_weight=sample_weight)
-
     def predict(self, X):
         """Predict targets.
 

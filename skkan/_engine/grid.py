@@ -8,13 +8,17 @@ Two operations from the KAN paper live here:
 * **grid extension** moves to a finer grid (more intervals).
 
 Both replace the knot vector and then refit the spline coefficients by
-least squares so that every edge function keeps its shape.
+least squares so that every edge function keeps its shape. The refit
+assembles the banded normal equations from the ``spline_order + 1``
+non-zero basis values of each point, on a bounded subsample, so its cost
+does not grow with the data set or with the square of the grid size.
 """
 
 import torch
 from torch import nn
 
-from .bspline import bspline_basis, extend_knots
+from .bspline import extend_knots
+from .local_bspline import local_basis
 
 __all__ = ["adaptive_grid_points", "set_layer_grid"]
 
@@ -27,6 +31,10 @@ _RANGE_MARGIN = 0.01
 _RIDGE = 1e-8
 # Total weight of the uniform sweep points in a refit, against 1 for the data.
 _SWEEP_MASS = 0.1
+# Data points a coefficient refit uses at most: a few thousand points pin
+# down splines with tens of coefficients per edge, and the sweep covers the
+# gaps between them.
+_REFIT_ROWS = 4096
 
 
 def _weighted_quantiles(x, weights, levels):
@@ -37,9 +45,11 @@ def _weighted_quantiles(x, weights, levels):
     """
     order = torch.argsort(x, dim=0)
     sorted_x = torch.gather(x, 0, order)
-    cumulative = torch.cumsum(weights[order], dim=0)
+    # A float32 running sum loses small weights behind large partial sums
+    # (and the mass targets then miss the last index); float64 does not.
+    cumulative = torch.cumsum(weights.to(torch.float64)[order], dim=0)
     total = cumulative[-1:]
-    targets = levels[:, None] * total
+    targets = levels.to(torch.float64)[:, None] * total
     # first index whose cumulative weight reaches the target mass
     index = torch.searchsorted(cumulative.T.contiguous(), targets.T.contiguous(), right=False).T
     index = index.clamp(0, x.shape[0] - 1)
@@ -84,35 +94,70 @@ def adaptive_grid_points(x, weights, grid_size, grid_eps):
     return grid_eps * uniform + (1.0 - grid_eps) * quantiles
 
 
+def _refit_rows(x, weights):
+    """At most ``_REFIT_ROWS`` evenly spaced rows: deterministic, and spread over any ordering."""
+    if x.shape[0] <= _REFIT_ROWS:
+        return x, weights
+    rows = torch.linspace(0, x.shape[0] - 1, _REFIT_ROWS, device=x.device).long()
+    return x[rows], weights[rows]
+
+
+def _banded_normal_equations(points, point_weights, knots, spline_order, targets):
+    """Normal equations ``B^T W B`` and ``B^T W y`` of the B-spline basis on ``knots``, per feature.
+
+    Each point touches only its ``spline_order + 1`` non-zero basis
+    functions, so the Gram matrix is banded: it is summed from the local
+    values with one ``bincount`` (sequential, hence deterministic on the
+    CPU, and three times faster there than a scatter-add) instead of a
+    dense design matrix. All arguments are float64.
+
+    Returns
+    -------
+    gram : torch.Tensor of shape (n_features, n_basis, n_basis)
+    rhs : torch.Tensor of shape (n_features, n_basis, n_outputs)
+    """
+    n_features = points.shape[1]
+    n_basis = knots.shape[1] - spline_order - 1
+    n_outputs = targets.shape[2]
+    start, values = local_basis(points, knots, spline_order)  # (n, f), (n, k + 1, f)
+    weighted = values * point_weights[:, None, None]
+    basis = start[:, None, :] + torch.arange(spline_order + 1, device=points.device)[None, :, None]  # (n, k + 1, f)
+    row = basis + torch.arange(n_features, device=points.device) * n_basis  # row of the stacked systems
+    cell = row[:, :, None, :] * n_basis + basis[:, None, :, :]  # (n, k + 1, k + 1, f)
+    products = weighted[:, :, None, :] * values[:, None, :, :]
+    gram = torch.bincount(cell.flatten(), products.flatten(), minlength=n_features * n_basis * n_basis)
+    target_cell = row[..., None] * n_outputs + torch.arange(n_outputs, device=points.device)  # (n, k + 1, f, out)
+    contributions = weighted[..., None] * targets[:, None, :, :]
+    rhs = torch.bincount(target_cell.flatten(), contributions.flatten(), minlength=n_features * n_basis * n_outputs)
+    return gram.view(n_features, n_basis, n_basis), rhs.view(n_features, n_basis, n_outputs)
+
+
 def _refit_coefficients(layer, x, weights, new_knots):
     """Least-squares coefficients on ``new_knots`` reproducing the current splines.
 
-    The fit uses the layer inputs ``x`` (weighted) plus a uniform sweep of
-    each feature's new range, so that the refit is well posed between data
-    points and the function keeps its shape everywhere on the grid.
+    The fit uses the layer inputs ``x`` (weighted, at most ``_REFIT_ROWS``
+    of them) plus a uniform sweep of each feature's new range, so that the
+    refit is well posed between data points and the function keeps its
+    shape everywhere on the grid. It is solved exactly, in float64.
     """
+    x, weights = _refit_rows(x, weights)
     spline_order = layer.spline_order
     n_basis = new_knots.shape[1] - spline_order - 1
     low, high = new_knots[:, spline_order], new_knots[:, -spline_order - 1]
     sweep_fractions = torch.linspace(0, 1, 2 * n_basis + 1, dtype=x.dtype, device=x.device)
     sweep = low[None, :] + (high - low)[None, :] * sweep_fractions[:, None]
     points = torch.cat([x, sweep], dim=0)
+    work = torch.float64
     # Data and sweep get fixed total masses, so that a weighted sample and the
     # same sample with repeated rows give the same refit.
-    sweep_weights = torch.full((sweep.shape[0],), _SWEEP_MASS / sweep.shape[0], dtype=x.dtype, device=x.device)
+    weights = weights.to(work)
+    sweep_weights = torch.full((sweep.shape[0],), _SWEEP_MASS / sweep.shape[0], dtype=work, device=x.device)
     point_weights = torch.cat([weights / weights.sum(), sweep_weights])
     with torch.no_grad():
-        targets = layer.spline_values(points)  # (n, in, out)
-        design = bspline_basis(points, new_knots, spline_order)  # (n, in, n_basis)
-    work = torch.float64
-    design = design.to(work).permute(1, 0, 2)  # (in, n, n_basis)
-    targets = targets.to(work).permute(1, 0, 2)  # (in, n, out)
-    sqrt_w = point_weights.to(work).sqrt()[None, :, None]
-    design, targets = design * sqrt_w, targets * sqrt_w
-    gram = design.transpose(1, 2) @ design
+        targets = layer.spline_values(points).to(work)  # (n, in, out)
+    gram, rhs = _banded_normal_equations(points.to(work), point_weights, new_knots.to(work), spline_order, targets)
     ridge = _RIDGE * gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp(min=1e-12)
     gram = gram + ridge[:, None, None] * torch.eye(n_basis, dtype=work, device=x.device)
-    rhs = design.transpose(1, 2) @ targets
     coef = torch.linalg.solve(gram, rhs)  # (in, n_basis, out)
     return coef.transpose(1, 2).to(layer.spline_coef.dtype)
 

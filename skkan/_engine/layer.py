@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .bspline import bspline_basis, uniform_knots
-from .fast_layer import fused_spline_contraction
+from .fast_layer import fast_layer_output
 from .local_bspline import local_dense_basis
 
 __all__ = ["KANLayer"]
@@ -119,9 +119,9 @@ class KANLayer(nn.Module):
         return self._with_symbolic_edges(base + spline + self.bias, x)
 
     def _fast_forward(self, x):
-        base = nn.functional.silu(x) @ (self.base_weight * self.mask)
-        spline = fused_spline_contraction(x, self._coefficient_matrix(), self.knots, self.spline_order)
-        return self._with_symbolic_edges(base + spline + self.bias, x)
+        base_matrix = self.base_weight * self.mask
+        output = fast_layer_output(x, self._coefficient_matrix(), base_matrix, self.bias, self.knots, self.spline_order)
+        return self._with_symbolic_edges(output, x)
 
     def _with_symbolic_edges(self, output, x):
         # Snapped edges (see symbolic.py) add their closed-form functions.

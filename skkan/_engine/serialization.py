@@ -114,7 +114,7 @@ def _check_int(value, name, low, high):
 
 
 def _check_array(value, shape, where, kind="f"):
-    if type(value) is not np.ndarray:
+    if not isinstance(value, np.ndarray):
         _fail(f"{where} must be a numpy array, got {type(value).__name__}.")
     if value.dtype.kind != kind or value.dtype.hasobject:
         _fail(f"{where} has dtype {value.dtype}, expected a {'floating' if kind == 'f' else 'integer'} array.")
@@ -183,7 +183,8 @@ def validate_network_data(data):
 
 def _copy_into(tensor, array):
     with torch.no_grad():
-        tensor.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+        # A copy: the array may be a read-only memmap (joblib), which torch will not wrap.
+        tensor.copy_(torch.from_numpy(np.array(array, order="C")))
 
 
 def network_from_data(data):

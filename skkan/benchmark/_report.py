@@ -1,4 +1,8 @@
-"""Summaries of benchmark results: JSON, a markdown table (mean ± std) and plots."""
+"""Summaries of benchmark results: JSON, a markdown table (mean ± std) and plots.
+
+With a single seed there is no spread to report: its standard deviation is
+NaN (``null`` in JSON) and the table and plots show the score alone.
+"""
 
 import json
 import math
@@ -26,7 +30,9 @@ def _mean_std(values):
     values = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if values.size == 0:
         return math.nan, math.nan
-    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+    # One value has no sample standard deviation (ddof=1); NaN rather than a
+    # misleading "± 0".
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else math.nan
 
 
 def summarize(rows):
@@ -34,7 +40,8 @@ def summarize(rows):
 
     Returns a list of dicts with ``dataset``, ``task``, ``model``,
     ``n_seeds`` and ``<metric>_mean`` / ``<metric>_std`` for every metric and
-    cost; failed runs are left out (``n_failed`` counts them).
+    cost; failed runs are left out (``n_failed`` counts them). The standard
+    deviation is NaN when fewer than two seeds succeeded.
     """
     groups = defaultdict(list)
     failed = defaultdict(int)
@@ -68,7 +75,7 @@ def _cell(entry, name, fmt, best=False):
     mean, std = entry[f"{name}_mean"], entry[f"{name}_std"]
     if math.isnan(mean):
         return "n/a"
-    text = fmt.format(mean) if name == "n_params" else f"{fmt.format(mean)} ± {fmt.format(std)}"
+    text = fmt.format(mean) if name == "n_params" or math.isnan(std) else f"{fmt.format(mean)} ± {fmt.format(std)}"
     return f"**{text}**" if best else text
 
 
@@ -121,10 +128,8 @@ def _markdown(summary, notes, title):
                 lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         lines += _rank_table(entries, task)
-    seeds = sorted({e["n_seeds"] for e in summary if e["n_seeds"]}) or [0]
     lines += [
-        f"Mean ± standard deviation over {'/'.join(map(str, seeds))} seeds (train/test splits); best mean score "
-        "per data set in bold. Times are seconds on the machine that ran the benchmark. `params` counts "
+        f"{_seeds_note(summary)}. Times are seconds on the machine that ran the benchmark. `params` counts "
         "trainable parameters (KAN: `n_params_`; MLP: weights and biases; linear: coefficients); for "
         "gradient-boosted trees it is the number of tree nodes (one threshold or leaf value each).",
         "",
@@ -132,6 +137,17 @@ def _markdown(summary, notes, title):
     if notes:
         lines += ["Notes:", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(lines)
+
+
+def _seeds_note(summary):
+    """How the table's numbers were aggregated over seeds (train/test splits)."""
+    seeds = sorted({e["n_seeds"] for e in summary if e["n_seeds"]}) or [0]
+    if seeds == [1]:
+        return "One seed (one train/test split per data set); best score per data set in bold"
+    note = f"Mean ± standard deviation over {'/'.join(map(str, seeds))} seeds (train/test splits)"
+    if 1 in seeds:
+        note += ", the score alone where only one seed succeeded"
+    return note + "; best mean score per data set in bold"
 
 
 def _plots(summary, output_dir):
@@ -161,10 +177,11 @@ def _plots(summary, output_dir):
                     x, y = entry[f"{cost}_mean"], entry[f"{score}_mean"]
                     if math.isnan(x) or math.isnan(y) or x <= 0:
                         continue
+                    spread = entry[f"{score}_std"]
                     ax.errorbar(
                         x,
                         y,
-                        yerr=entry[f"{score}_std"],
+                        yerr=None if math.isnan(spread) else spread,
                         fmt="o",
                         color=colors[entry["model"]],
                         label=entry["model"],
@@ -180,7 +197,9 @@ def _plots(summary, output_dir):
             handles = [plt.Line2D([], [], marker="o", ls="", color=colors[m], label=m) for m in models]
             legend_width = 1.5 / fig.get_figwidth()
             fig.legend(handles=handles, loc="center right", frameon=False)
-            fig.suptitle(f"{task.capitalize()}: {score_label} vs {cost_label} (mean over seeds)")
+            single = all(e["n_seeds"] == 1 for e in entries)
+            aggregate = "one seed" if single else "mean and std over seeds"
+            fig.suptitle(f"{task.capitalize()}: {score_label} vs {cost_label} ({aggregate})")
             fig.tight_layout(rect=(0, 0, 1 - legend_width, 1))
             path = Path(output_dir) / f"{task}_score_vs_{stem}.png"
             fig.savefig(path, dpi=100)

@@ -1,0 +1,209 @@
+"""Choice of the layer kernel: the compiled CPU kernel or the eager torch path.
+
+The fast path of every KAN layer (:func:`~skkan._engine.fast_layer.fast_layer_output`)
+runs on one of two kernels:
+
+``"compiled"``
+    numba-compiled CPU loops (:mod:`~skkan._engine._compiled_kernel`):
+    the forward and the gradients evaluate the ``k + 1`` non-zero basis
+    values of each input and contract them with the coefficients directly,
+    with the SiLU residual and the bias in the same pass. CPU, float32 and
+    float64 only; needs numba.
+``"eager"``
+    the torch implementation of :mod:`~skkan._engine.fast_layer`: runs on
+    every device, and is the reference the compiled kernel is tested
+    against.
+
+The mode ``"auto"`` (default) uses the compiled kernel for CPU tensors of
+float32 or float64 when numba can be imported, and the eager path
+otherwise (GPU or MPS tensors, other dtypes, numba missing or failing to
+compile, inside ``torch.func`` transforms). ``"compiled"`` forces the
+compiled kernel where it can run (CPU float32/float64 tensors) and raises
+``RuntimeError`` if numba cannot be loaded; ``"eager"`` always uses the torch
+path.
+
+The mode comes from the environment variable ``SKKAN_KERNEL``
+(``auto``, ``compiled`` or ``eager``), read at the first forward, and can
+be changed at any time with :func:`set_spline_kernel` or, for a block of
+code, :func:`spline_kernel`.
+"""
+
+import contextlib
+import os
+
+import torch
+
+__all__ = [
+    "KERNEL_MODES",
+    "compiled_kernel_available",
+    "compiled_layer_output",
+    "get_spline_kernel",
+    "set_spline_kernel",
+    "spline_kernel",
+    "use_compiled_kernel",
+]
+
+#: Accepted values of ``SKKAN_KERNEL`` and :func:`set_spline_kernel`.
+KERNEL_MODES = ("auto", "compiled", "eager")
+_ENVIRONMENT_VARIABLE = "SKKAN_KERNEL"
+
+# "mode": the current mode (None until read from the environment);
+# "module"/"error": the loaded kernel module, or why it could not load.
+_STATE = {"mode": None}
+
+
+def _validated(mode, source):
+    if mode not in KERNEL_MODES:
+        raise ValueError(f"{source} must be one of {', '.join(KERNEL_MODES)}; got {mode!r}.")
+    return mode
+
+
+def get_spline_kernel():
+    """Return the current kernel mode, ``"auto"``, ``"compiled"`` or ``"eager"``."""
+    if _STATE["mode"] is None:
+        value = os.environ.get(_ENVIRONMENT_VARIABLE, "auto").strip().lower() or "auto"
+        _STATE["mode"] = _validated(value, f"The environment variable {_ENVIRONMENT_VARIABLE}")
+    return _STATE["mode"]
+
+
+def set_spline_kernel(mode):
+    """Select the spline kernel of all KAN layers; return the previous mode.
+
+    Parameters
+    ----------
+    mode : {"auto", "compiled", "eager"}
+        See the module docstring. Overrides ``SKKAN_KERNEL``.
+
+    Returns
+    -------
+    str
+        The mode in force before the call.
+
+    Examples
+    --------
+    >>> from skkan._engine import set_spline_kernel
+    >>> previous = set_spline_kernel("eager")
+    >>> _ = set_spline_kernel(previous)
+    """
+    previous = get_spline_kernel()
+    _STATE["mode"] = _validated(mode, "The spline kernel mode")
+    return previous
+
+
+@contextlib.contextmanager
+def spline_kernel(mode):
+    """Context manager running its block with the spline kernel ``mode``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skkan._engine import KANLayer, spline_kernel
+    >>> layer = KANLayer(2, 1, grid_size=5, spline_order=3)
+    >>> with spline_kernel("eager"):
+    ...     y = layer(torch.zeros(4, 2))
+    """
+    previous = set_spline_kernel(mode)
+    try:
+        yield
+    finally:
+        _STATE["mode"] = previous
+
+
+def _kernel_module():
+    """The compiled kernel module, or None when numba cannot load it (tried once)."""
+    if "module" not in _STATE:
+        try:
+            from . import _compiled_kernel
+        except Exception as error:  # ImportError, or a numba compilation or cache failure
+            _STATE["module"], _STATE["error"] = None, error
+        else:
+            _STATE["module"] = _compiled_kernel
+    return _STATE["module"]
+
+
+def compiled_kernel_available():
+    """Whether the compiled kernel loads (numba installed and compiling); compiles it on first call."""
+    return _kernel_module() is not None
+
+
+def use_compiled_kernel(x):
+    """Whether the spline contraction of ``x`` runs on the compiled kernel under the current mode."""
+    mode = get_spline_kernel()
+    if mode == "eager":
+        return False
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return False
+    # Functorch transforms (vmap, jacfwd, ...) wrap tensors the kernel cannot read.
+    if torch._C._functorch.is_functorch_wrapped_tensor(x) or x.is_meta:
+        return False
+    if _kernel_module() is None:
+        if mode == "compiled":
+            raise RuntimeError(
+                f"SKKAN_KERNEL='compiled' needs the numba kernel, which could not be loaded: {_STATE['error']!r}. "
+                "Install numba (pip install numba) or use the 'auto' or 'eager' mode."
+            )
+        return False
+    return True
+
+
+class _CompiledLayer(torch.autograd.Function):
+    """``bias + silu(x) @ base_matrix + dense_basis(clamp(x)) @ coef_matrix`` on the compiled kernel.
+
+    Keeps only its inputs for the backward, which re-evaluates the basis.
+    """
+
+    @staticmethod
+    def forward(ctx, x, coef_matrix, base_matrix, bias, knots, spline_order):
+        kernel = _kernel_module()
+        kernel.set_threads(torch.get_num_threads())
+        x, coef_matrix, base_matrix = (t.detach().contiguous() for t in (x, coef_matrix, base_matrix))
+        bias, knots = bias.detach().contiguous(), knots.detach().contiguous()
+        out = x.new_empty(x.shape[0], coef_matrix.shape[1])
+        arrays = (t.numpy() for t in (x, knots, coef_matrix, base_matrix, bias))
+        kernel.layer_forward(*arrays, spline_order, out.numpy())
+        ctx.save_for_backward(x, coef_matrix, base_matrix, knots)
+        ctx.spline_order = spline_order
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        x, coef_matrix, base_matrix, knots = ctx.saved_tensors
+        needs = tuple(bool(need) for need in ctx.needs_input_grad[:3])
+        empty = x.new_empty(0, 0)
+        gradients = [torch.empty_like(t) if need else empty for t, need in zip((x, coef_matrix, base_matrix), needs)]
+        grad_output = grad_output.to(x.dtype).contiguous()
+        kernel = _kernel_module()
+        kernel.set_threads(torch.get_num_threads())
+        arrays = [t.numpy() for t in (x, knots, coef_matrix, base_matrix)]
+        kernel.layer_backward(*arrays, ctx.spline_order, grad_output.numpy(), *(g.numpy() for g in gradients), needs)
+        grad_bias = grad_output.sum(0) if ctx.needs_input_grad[3] else None
+        return (*(g if need else None for g, need in zip(gradients, needs)), grad_bias, None, None)
+
+
+def compiled_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order):
+    """Output of a KAN layer on the compiled kernel, differentiable to first order.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, in_features)
+        CPU tensor of float32 or float64.
+    coef_matrix : torch.Tensor of shape (in_features * n_basis, out_features)
+        Scaled spline coefficients, row ``i * n_basis + m`` for basis ``m`` of input ``i``.
+    base_matrix : torch.Tensor of shape (in_features, out_features)
+        Weights of the SiLU residual branch.
+    bias : torch.Tensor of shape (out_features,)
+    knots : torch.Tensor of shape (in_features, n_basis + spline_order + 1)
+    spline_order : int
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, out_features)
+        ``bias + silu(x) @ base_matrix + dense_basis(x) @ coef_matrix``.
+        Inputs are clamped to the grid inside the kernel, with torch's
+        derivative of the clamp (one half exactly at a bound, zero outside).
+    """
+    dtype = x.dtype
+    return _CompiledLayer.apply(
+        x, coef_matrix.to(dtype), base_matrix.to(dtype), bias.to(dtype), knots.to(dtype), spline_order
+    )
