@@ -30,7 +30,12 @@ from ._scaling import _standardize
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
 from ._threads import fit_threads
-from ._validation import check_sample_weight, fitted_state_guard
+from ._validation import (
+    check_sample_weight,
+    check_warm_start_architecture,
+    fitted_state_guard,
+    overflow_as_divergence,
+)
 from ._version import __version__
 from ._view import FittedKAN
 
@@ -46,6 +51,7 @@ _INTERPRETATION_ROWS = 2000
 # private name (see skkan._persistence). scikit-learn adds the last three.
 _PRIVATE_FITTED_ATTRIBUTES = frozenset(
     {
+        "_architecture",
         "_input_mean",
         "_input_scale",
         "_target_mean",
@@ -192,6 +198,29 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
+    def _checked_architecture(self, hidden, reuse):
+        """The architecture parameters as given; with ``reuse`` (warm_start), any change is a ValueError."""
+        extension = self.grid_extension
+        if extension is None:
+            extension = ()
+        elif not isinstance(extension, str):
+            extension = tuple(int(size) for size in np.asarray(extension).ravel())
+        architecture = {
+            "hidden_layer_sizes": tuple(hidden),
+            "grid_size": int(self.grid_size),
+            "grid_extension": extension,
+            "spline_order": int(self.spline_order),
+        }
+        if reuse:
+            # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
+            view = self.fitted_view_
+            fitted = getattr(self, "_architecture", None) or {
+                "hidden_layer_sizes": tuple(view.widths[1:-1]),
+                "spline_order": view.spline_order,
+            }
+            check_warm_start_architecture(type(self).__name__, fitted, architecture)
+        return architecture
+
     # ------------------------------------------------------------------
     # Fit driver
     # ------------------------------------------------------------------
@@ -225,12 +254,13 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         # A failed fit leaves the estimator as it was; torch threads follow
         # the policy of skkan._threads (one per fit inside parallel workers).
-        with fitted_state_guard(self), fit_threads():
+        with fitted_state_guard(self), fit_threads(), overflow_as_divergence(self.dtype):
             return self._fit_unguarded(X, y, sample_weight)
 
     def _fit_unguarded(self, X, y, sample_weight):
         hidden = self._hidden_layer_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
+        architecture = self._checked_architecture(hidden, reuse)
         X, y, categorical = validate_tabular_data(
             self,
             X,
@@ -315,6 +345,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         # Only now, with training done, does the estimator change.
         self.network_ = result.network.to("cpu")
         self._input_mean, self._input_scale = input_mean, input_scale
+        self._architecture = architecture
         self._store_interpretation_sample(X_scaled, sample_weight, seed)
         self._finish_tabular(categorical)
         for name, value in target_state.items():
@@ -418,7 +449,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     def _raw_output(self, X):
         """Network outputs for ``X`` as a float64 numpy array of shape (n, n_outputs)."""
         check_is_fitted(self)
-        X, _ = validate_tabular_data(self, X, reset=False)
+        # Zero rows are a valid request with an empty answer (e.g. an empty batch in a stream).
+        X, _ = validate_tabular_data(self, X, reset=False, ensure_min_samples=0)
         return self._network_output(X)
 
     def _network_output(self, X):

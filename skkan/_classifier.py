@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from ._base import _BaseKAN
 from ._docstrings import fill_shared_docs
+from ._validation import check_class_labels
 
 __all__ = ["KANClassifier"]
 
@@ -199,6 +200,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         return self._partial_fit(X, y, sample_weight, classes)
 
     def _prepare_targets(self, y, sample_weight):
+        check_class_labels(y)
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass"):

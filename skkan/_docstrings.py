@@ -125,7 +125,13 @@ _SHARED_PARAMETERS = """\
     warm_start : bool, default=False
         Continue training the fitted network (for instance after
         :meth:`prune`) instead of starting anew; grid extension stages are
-        not repeated.
+        not repeated. The architecture (``hidden_layer_sizes``,
+        ``grid_size``, ``grid_extension``, ``spline_order``), the number of
+        features and the outputs (classes) must stay as fitted, or ``fit``
+        raises a ValueError naming what changed; training parameters
+        (``learning_rate``, ``max_iter``, ``optimizer``, ``batch_size``, the
+        ``lamb*`` penalties, ``tol``, early stopping, ``dtype``, ``device``,
+        ``random_state``) may change.
 
     categorical_features : array-like of int, str or bool, "from_dtype" or None, default=None
         Inputs to treat as categories: column indices, column names (with a

@@ -2,6 +2,8 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_array
 
 from ._base import _BaseKAN
 from ._docstrings import fill_shared_docs
@@ -135,6 +137,30 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         """
         output = self._raw_output(X) * self._target_scale + self._target_mean
         return output[:, 0] if self._y_ndim == 1 else output
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of the predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)`` against ``y``, averaged over outputs.
+        """
+        y_pred = self.predict(X)
+        y = check_array(y, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name="y")
+        # R² does not depend on the units of y; measured in the fitted target
+        # scale, targets near 1e300 do not overflow its sums of squares.
+        scale = self._target_scale if y_pred.ndim == 2 else self._target_scale[0]
+        return r2_score(y / scale, y_pred / scale, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

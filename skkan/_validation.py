@@ -1,18 +1,30 @@
-"""Input checks with clear messages, and the guard that keeps a failed fit from changing an estimator.
+"""Input checks with clear messages, and the guards that keep a failed fit from changing an estimator.
 
 scikit-learn's ``validate_data`` already rejects NaN/inf, empty arrays,
 sparse matrices and mismatched feature counts or names with clear
 messages; this module adds what it words poorly for a numeric-only model
-(string/categorical columns) and the sample-weight checks, and keeps every
-check in one place so that the regressor and the classifier agree.
+(string/categorical columns, missing or mixed-type class labels), the
+sample-weight checks and the warm-start rules, and keeps every check in one
+place so that the regressor and the classifier agree.
 """
 
 from contextlib import contextmanager
+from numbers import Number
 
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["check_numeric_input", "check_sample_weight", "fitted_state_guard"]
+from .exceptions import TrainingDivergedError
+
+__all__ = [
+    "WARM_START_FIXED_PARAMETERS",
+    "check_class_labels",
+    "check_numeric_input",
+    "check_sample_weight",
+    "check_warm_start_architecture",
+    "fitted_state_guard",
+    "overflow_as_divergence",
+]
 
 # Hard limit on how many offending columns a message lists.
 _MAX_LISTED_COLUMNS = 5
@@ -64,10 +76,21 @@ def check_numeric_input(X, estimator_name):
     ------
     ValueError
         If some column cannot be converted to float.
+    TypeError
+        If ``X`` is not array-like at all (a string, a dict, an arbitrary
+        object).
     """
     is_sparse = hasattr(X, "toarray")
     is_container = hasattr(X, "__len__") or hasattr(X, "__array__")
-    if is_sparse or not is_container:
+    if is_sparse:  # Some sparse formats (dok) are dicts.
+        return
+    if isinstance(X, (str, bytes, dict)) or not (is_container or np.isscalar(X)):
+        # numpy would report these as float() failures on a 0-d object array.
+        raise TypeError(
+            f"{estimator_name} expects X as an array-like of shape (n_samples, n_features) (a numpy array, a "
+            f"list of rows or a DataFrame), got {type(X).__name__}."
+        )
+    if not is_container:
         return
     try:
         bad = _non_numeric_columns(X)
@@ -137,3 +160,120 @@ def fitted_state_guard(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         raise
+
+
+def _is_missing(label):
+    """None, NaN, NaT or pandas.NA (the only value whose comparison has no truth value)."""
+    if label is None:
+        return True
+    try:
+        return bool(label != label)
+    except TypeError:
+        return type(label).__name__ == "NAType"
+    except ValueError:  # An array-like label: not missing, and rejected elsewhere.
+        return False
+
+
+def check_class_labels(y):
+    """Raise a ValueError if class labels are missing or mix strings with numbers.
+
+    Only object arrays are inspected (numeric arrays with NaN are rejected by
+    ``validate_data``): sorting them, as ``np.unique`` does, would otherwise
+    fail with a bare ``TypeError`` comparing ``None`` or ``int`` with ``str``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class labels as validated by ``validate_data``.
+
+    Raises
+    ------
+    ValueError
+        If a label is None, NaN or pandas.NA, if labels mix strings and
+        numbers, or if they cannot be sorted.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "O":
+        return
+    # One pass, keeping the first label of each kind for the message.
+    first = {}
+    for label in y:
+        kind = str if isinstance(label, str) else Number if isinstance(label, Number) else object
+        first.setdefault(kind, label)
+    missing = np.flatnonzero([_is_missing(label) for label in y]) if object in first or Number in first else []
+    if len(missing):
+        raise ValueError(
+            f"y contains {len(missing)} missing class label(s) (None, NaN or pandas.NA), the first at row "
+            f"{missing[0]}. Drop these samples or give them a label."
+        )
+    if str in first and Number in first:
+        raise ValueError(
+            f"y mixes string and numeric class labels (e.g. {first[str]!r} and {first[Number]!r}); convert them "
+            "to one type, for example with y.astype(str)."
+        )
+    if object not in first:
+        return  # Only strings, or only numbers: sortable.
+    try:
+        np.unique(y)
+    except TypeError as error:
+        types = sorted({type(label).__name__ for label in y})
+        raise ValueError(f"Class labels must be sortable values of one type; y holds {types}: {error}.") from None
+
+
+# What the network is made of: warm_start continues the fitted network, so
+# these may not change between fits. Everything else (learning_rate,
+# max_iter, optimizer, batch_size, the lamb* penalties, tol, early stopping,
+# dtype, device, random_state, verbose) only drives training and may change.
+WARM_START_FIXED_PARAMETERS = ("hidden_layer_sizes", "grid_size", "grid_extension", "spline_order")
+
+
+def check_warm_start_architecture(estimator_name, fitted, requested):
+    """Raise a ValueError naming the architecture parameters changed since the fit being continued.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Used in the message.
+    fitted : dict
+        The values of :data:`WARM_START_FIXED_PARAMETERS` the network was
+        built with; names missing from it are not checked.
+    requested : dict
+        The same parameters as they are now, in the same normalised form.
+
+    Raises
+    ------
+    ValueError
+        If any of them differs.
+    """
+    changed = [
+        f"{name} (fitted with {fitted[name]!r}, now {requested[name]!r})"
+        for name in WARM_START_FIXED_PARAMETERS
+        if name in fitted and fitted[name] != requested[name]
+    ]
+    if changed:
+        raise ValueError(
+            f"warm_start=True continues the fitted network, but its architecture parameters changed: "
+            f"{'; '.join(changed)}. Set them back, or fit afresh with warm_start=False. Under warm_start only the "
+            "training parameters (learning_rate, max_iter, optimizer, batch_size, lamb*, tol, early stopping, "
+            "dtype, device, random_state, verbose) may change."
+        )
+
+
+@contextmanager
+def overflow_as_divergence(dtype_name):
+    """Report an optimiser step too large for the network's precision as a divergence.
+
+    torch refuses to apply a step it cannot represent (``learning_rate=1e38``
+    in float32 makes Adam's first step 1e39) with a bare ``RuntimeError``;
+    that is a divergence before any finite state, so it becomes
+    :class:`~skkan.exceptions.TrainingDivergedError`. Other errors pass.
+    """
+    try:
+        yield
+    except RuntimeError as error:
+        if "without overflow" not in str(error):
+            raise
+        raise TrainingDivergedError(
+            f"Training diverged: an optimiser step overflowed {dtype_name} before any finite iteration "
+            f"(torch: {error}). Lower learning_rate."
+        ) from error

@@ -44,6 +44,7 @@ FIT_CASES = [
     ("string-array", KANClassifier, (np.full((30, 2), "a"), Y_CLF), ValueError, r"column\(s\) 0, 1 of X"),
     ("complex", KANRegressor, (X + 1j, Y_REG), ValueError, "Complex data not supported"),
     ("sparse", KANRegressor, (sp.csr_matrix(X), Y_REG), TypeError, "Sparse data was passed for X, but dense data"),
+    ("sparse-dok", KANRegressor, (sp.dok_array(X), Y_REG), TypeError, "Sparse data was passed for X"),
     ("single-class", KANClassifier, (X, np.zeros(30)), ValueError, "at least 2 classes.*only 1 class: 0.0"),
     ("continuous-labels", KANClassifier, (X, Y_REG), ValueError, "Unknown label type: continuous"),
 ]
@@ -166,3 +167,144 @@ def test_failed_refit_keeps_the_previous_fitted_state():
     assert reg.__dict__.keys() == state.keys()
     assert reg.n_features_in_ == 3
     np.testing.assert_array_equal(reg.predict(X), before)
+
+
+# Labels numpy cannot sort used to escape as a bare TypeError from np.unique.
+def _labels(*values):
+    return np.array([values[i % len(values)] for i in range(30)], dtype=object)
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (_labels("a", "b", None), r"10 missing class label\(s\) \(None, NaN or pandas.NA\), the first at row 2"),
+        (_labels("a", "b", np.nan), "Input contains NaN"),  # scikit-learn's own check
+        (_labels(1, 2, None), r"missing class label\(s\)"),
+        (_labels("a", 1), r"mixes string and numeric class labels \(e.g. 'a' and 1\)"),
+        (_labels("a", "b", 2.5), "mixes string and numeric"),
+        (_labels("a", ("b",)), "must be sortable values of one type"),
+    ],
+    ids=["none", "nan-among-strings", "none-among-ints", "str-and-int", "str-and-float", "str-and-tuple"],
+)
+def test_unsortable_or_missing_labels_give_a_clear_value_error(y, message):
+    clf = _small(KANClassifier)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "n_features_in_")
+
+
+def test_pandas_na_label_gives_a_clear_value_error():
+    pd = pytest.importorskip("pandas")
+    y = pd.Series(_labels("a", "b", pd.NA))
+    with pytest.raises(ValueError, match="Input contains NaN"):
+        _small(KANClassifier).fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+@pytest.mark.parametrize("cls, y", [(KANRegressor, Y_REG), (KANClassifier, Y_CLF)], ids=["regressor", "classifier"])
+def test_absurd_learning_rate_raises_training_diverged_and_keeps_the_model(cls, y, optimizer):
+    from skkan import TrainingDivergedError
+
+    est = _small(cls, optimizer=optimizer, early_stopping=False).fit(X, y)
+    before = est.predict(X)
+    with pytest.raises(TrainingDivergedError, match="lower learning_rate|Lower learning_rate"):
+        est.set_params(learning_rate=1e38).fit(X, y)
+    np.testing.assert_array_equal(est.predict(X), before)
+
+
+def test_auto_symbolic_with_labels_the_classifier_never_saw():
+    clf = _small(KANClassifier).fit(X, Y_CLF)
+    y_other = np.where(Y_CLF == "pos", "pos", "zero")
+    with pytest.raises(ValueError, match=r"labels the classifier was not fitted on: \['zero'\]"):
+        clf.auto_symbolic(X=X, y=y_other)
+    with pytest.raises(ValueError, match="labels the classifier was not fitted on"):
+        clf.auto_symbolic(X=X, y=(Y_CLF == "pos").astype(int))
+
+
+def test_predict_on_zero_and_one_rows():
+    reg = _small(KANRegressor).fit(X, np.column_stack([Y_REG, -Y_REG]))
+    assert reg.predict(X[:0]).shape == (0, 2)
+    assert reg.predict(X[:1]).shape == (1, 2)
+    clf = _small(KANClassifier).fit(X, np.digitize(X[:, 0], [-0.5, 0.5]))
+    assert clf.predict(X[:0]).shape == (0,)
+    assert clf.predict_proba(X[:0]).shape == (0, 3)
+    assert clf.decision_function(X[:0]).shape == (0, 3)
+    np.testing.assert_allclose(clf.predict_proba(X[:1]).sum(), 1.0)
+    binary = _small(KANClassifier).fit(X, Y_CLF)
+    assert binary.predict(X[:0]).dtype == binary.classes_.dtype
+    assert binary.predict_proba(X[:0]).shape == (0, 2)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        reg.predict(np.empty((0, 2)))
+
+
+def _object_lists():
+    array = np.empty((30, 3), dtype=object)
+    for index in np.ndindex(array.shape):
+        array[index] = [1.0, 2.0]
+    return array
+
+
+@pytest.mark.parametrize(
+    "make_X, error, message",
+    [
+        (_object_lists, ValueError, r"needs numeric input, but column\(s\) 0, 1, 2"),
+        (lambda pd: pd.DataFrame({"a": pd.array([1, None, 3] * 10, dtype="Int64")}), ValueError, "contains NaN"),
+        (lambda pd: pd.DataFrame({"a": pd.array([True, None] * 15, dtype="boolean")}), ValueError, "contains NaN"),
+        (lambda pd: X + 1j, ValueError, "Complex data not supported"),
+    ],
+    ids=["object-lists", "Int64-with-NA", "boolean-with-NA", "complex"],
+)
+def test_more_unusable_inputs(make_X, error, message):
+    pd = pytest.importorskip("pandas")
+    X_bad = make_X() if make_X is _object_lists else make_X(pd)
+    with pytest.raises(error, match=message):
+        _small(KANRegressor).fit(X_bad, Y_REG)
+
+
+@pytest.mark.parametrize(
+    "make_X",
+    [
+        lambda pd: X.astype(np.float16),
+        lambda pd: X > 0,
+        lambda pd: (X * 10).astype(np.int8),
+        lambda pd: X * 1e300,
+        lambda pd: X * 1e-300,
+        lambda pd: pd.DataFrame({"a": pd.array(np.arange(30), dtype="Int64"), "b": pd.array(X[:, 1], dtype="Float64")}),
+    ],
+    ids=["float16", "bool", "int8", "huge", "tiny", "pandas-nullable"],
+)
+def test_unusual_but_numeric_inputs_give_finite_predictions(make_X):
+    pd = pytest.importorskip("pandas")
+    X_num = make_X(pd)
+    reg = _small(KANRegressor).fit(X_num, Y_REG)
+    assert np.isfinite(reg.predict(X_num)).all()
+
+
+def test_y_as_a_dataframe_column():
+    pd = pytest.importorskip("pandas")
+    reg = _small(KANRegressor).fit(X, pd.DataFrame({"target": Y_REG}))
+    assert reg.predict(X).shape == (30, 1)  # a 2-D target gives 2-D predictions
+    with pytest.warns(Warning, match="column-vector y was passed"):
+        clf = _small(KANClassifier).fit(X, pd.DataFrame({"label": Y_CLF}))
+    assert set(clf.predict(X)) <= {"neg", "pos"}
+
+
+def test_multi_output_labels_are_refused_by_the_classifier():
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \(30, 2\)"):
+        _small(KANClassifier).fit(X, np.column_stack([Y_CLF, Y_CLF]))
+
+
+def test_score_of_huge_targets_is_finite():
+    # r2_score squares the targets: at 1e300 its sums overflow unless measured in the fitted scale.
+    reg = _small(KANRegressor).fit(X, Y_REG * 1e300)
+    assert reg.score(X, Y_REG * 1e300) == pytest.approx(_small(KANRegressor).fit(X, Y_REG).score(X, Y_REG))
+    with pytest.raises(ValueError, match="dtype='numeric' is not compatible"):
+        reg.score(X, np.full(30, "a"))
+
+
+@pytest.mark.parametrize("X_bad", [{"a": [1.0, 2.0]}, "1,2;3,4", None, object()], ids=["dict", "str", "none", "object"])
+def test_x_that_is_not_array_like_is_a_type_error(X_bad):
+    with pytest.raises(TypeError, match=r"expects X as an array-like of shape \(n_samples, n_features\)"):
+        _small(KANRegressor).fit(X_bad, Y_REG)
+    with pytest.raises(TypeError, match="expects X as an array-like"):
+        _small(KANClassifier).fit(X, Y_CLF).predict(X_bad)
