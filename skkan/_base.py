@@ -79,6 +79,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 0, None, closed="left")],
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "spline_order": [Interval(Integral, 1, None, closed="left")],
+        "multiplication_nodes": [Interval(Integral, 0, None, closed="left")],
         "lamb": [Interval(Real, 0, None, closed="left")],
         "lamb_l1": [Interval(Real, 0, None, closed="left")],
         "lamb_entropy": [Interval(Real, 0, None, closed="left")],
@@ -108,6 +109,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         *,
         grid_size=5,
         spline_order=3,
+        multiplication_nodes=0,
         lamb=0.0,
         lamb_l1=1.0,
         lamb_entropy=2.0,
@@ -131,6 +133,7 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
         self.spline_order = spline_order
+        self.multiplication_nodes = multiplication_nodes
         self.lamb = lamb
         self.lamb_l1 = lamb_l1
         self.lamb_entropy = lamb_entropy
@@ -176,7 +179,9 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        # A hidden layer may have product nodes only (multiplication_nodes).
+        smallest = 0 if self.multiplication_nodes else 1
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= smallest for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
@@ -259,8 +264,19 @@ class _BaseKAN(_InterpretationMethods, BaseEstimator):
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
             input_mean, input_scale = _weighted_mean_and_scale(X.astype(np.float64), sample_weight)
-            widths = [X.shape[1], *hidden, n_outputs]
-            network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
+            # Each hidden level has its sum nodes followed by its product nodes.
+            products = [0, *[self.multiplication_nodes] * len(hidden), 0]
+            if self.multiplication_nodes and not hidden:
+                raise ValueError("multiplication_nodes needs at least one hidden layer (hidden_layer_sizes).")
+            widths = [X.shape[1], *(size + self.multiplication_nodes for size in hidden), n_outputs]
+            network = KANNetwork(
+                widths,
+                self.grid_size,
+                self.spline_order,
+                generator=generator,
+                dtype=dtype,
+                multiplication_nodes=products,
+            ).to(device)
         X_scaled = _standardize(X, input_mean, input_scale)
 
         early_stopping = self._resolve_early_stopping(X.shape[0])
