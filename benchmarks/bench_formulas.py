@@ -28,8 +28,9 @@ simplest number within 1e-3 (rationals and rational multiples of pi,
 ``sympy.nsimplify``), ``sympy.simplify(formula - truth) == 0``.
 
 Run ``python benchmarks/bench_formulas.py`` (``--tool skkan`` or
-``--tool pykan`` for one tool, ``--only NAME`` for one formula); each tool's
-results go to ``benchmarks/results/formulas_<tool>.json`` and the table to
+``--tool pykan`` for one tool, ``--only NAME,NAME`` for some formulas,
+``--part SUFFIX`` to run parts in parallel); each tool's results go to
+``benchmarks/results/formulas_<tool><part>.json`` and the table to
 ``benchmarks/results/formulas.md``.
 """
 
@@ -191,13 +192,14 @@ def _as_json(result, seconds):
     }
 
 
-def run(tool, only):
-    """Run one tool on the formulas; its results go to ``results/formulas_<tool>.json``."""
+def run(tool, only, part=""):
+    """Run one tool on the formulas; its results go to ``results/formulas_<tool><part>.json``."""
     runner = skkan_case if tool == "skkan" else pykan_case
-    path = RESULTS.with_name(f"formulas_{tool}.json")
+    path = RESULTS.with_name(f"formulas_{tool}{part}.json")
     results = json.loads(path.read_text()) if path.exists() else {}
+    names = None if only is None else only.split(",")
     for name, truth, n_vars, bounds, hidden, products in FORMULAS:
-        if only not in (None, name):
+        if names is not None and name not in names:
             continue
         start = time.perf_counter()
         result = runner(truth, n_vars, bounds, hidden, products)
@@ -210,8 +212,10 @@ def report():
     """Write ``results/formulas.md`` from the tools' JSON results."""
     tools = {}
     for tool in ("skkan", "pykan"):
-        path = RESULTS.with_name(f"formulas_{tool}.json")
-        tools[tool] = json.loads(path.read_text()) if path.exists() else {}
+        # Several runs (``--part``) may have covered different formulas.
+        tools[tool] = {}
+        for path in sorted(RESULTS.parent.glob(f"formulas_{tool}*.json")):
+            tools[tool].update(json.loads(path.read_text()))
     lines = []
     counts = {tool: [0, 0] for tool in tools}
     for name, _, n_vars, _, hidden, products in FORMULAS:
@@ -243,13 +247,14 @@ def report():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tool", choices=["skkan", "pykan", "both"], default="both")
-    parser.add_argument("--only", help="run only the formula of this name")
+    parser.add_argument("--only", help="run only these formulas (names, comma-separated)")
+    parser.add_argument("--part", default="", help="suffix of the results file, for runs in parallel")
     parser.add_argument("--report-only", action="store_true", help="only rewrite formulas.md from saved results")
     arguments = parser.parse_args()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if not arguments.report_only:
         for tool in ("skkan", "pykan") if arguments.tool == "both" else (arguments.tool,):
-            run(tool, arguments.only)
+            run(tool, arguments.only, arguments.part)
     report()
 
 

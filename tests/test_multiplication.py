@@ -71,7 +71,7 @@ def test_estimator_parameter_reaches_the_network_and_grid_search():
 
 def test_product_is_recovered_exactly():
     rng = np.random.default_rng(1)
-    X = rng.uniform(-1, 1, (200, 2))
+    X = rng.uniform(-1, 1, (100, 2))
     y = X[:, 0] * X[:, 1]
     reg = KANRegressor((0,), multiplication_nodes=1, max_iter=3, early_stopping=False, random_state=0, dtype="float64")
     reg.fit(X, y)

@@ -119,6 +119,10 @@ ATTACKS = {
     "zero input scale": lambda s: s.update(_input_scale=np.zeros(3)),
     "feature count that disagrees": lambda s: s.update(n_features_in_=5),
     "format from the future": lambda s: _network(s).update(format=99),
+    "product nodes on the outputs": lambda s: _network(s).update(multiplication_nodes=[0, 0, 1]),
+    "more product nodes than nodes": lambda s: _network(s).update(multiplication_nodes=[0, 99, 0]),
+    "product nodes the layer shapes lack": lambda s: _network(s).update(multiplication_nodes=[0, 1, 0]),
+    "product nodes as a string": lambda s: _network(s).update(multiplication_nodes="[0, 1, 0]"),
 }
 
 

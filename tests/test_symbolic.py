@@ -135,13 +135,14 @@ def test_formula_with_spline_edges_never_raises():
 def test_edge_table_ranks_spline_edges_and_reports_snapped_ones():
     pytest.importorskip("pandas")
     _, _, reg = _additive_model()
-    table = reg.symbolic_table()
+    library = ["x", "x^2", "abs", "sin"]
+    table = reg.symbolic_table(library)
     assert list(table.columns) == ["layer", "i", "j", "edge", "kind", "function", "r2", "complexity", "importance"]
     assert table["edge"].tolist() == ["x0 -> y", "x1 -> y"]
     assert table.loc[0, "function"] == "x^2" and table.loc[0, "r2"] > 0.99
     assert table.loc[0, "complexity"] == SYMBOLIC_FUNCTIONS["x^2"].complexity
     reg.fix_symbolic(0, 1, 0, "abs")
-    row = reg.symbolic_table().iloc[1]
+    row = reg.symbolic_table(library).iloc[1]
     assert row["kind"] == "symbolic" and row["function"] == "abs" and row["r2"] > 0.9
 
 

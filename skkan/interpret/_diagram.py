@@ -23,8 +23,10 @@ _LAYER_HEIGHT_INCHES = 2.1
 _CARD_WIDTH = 0.62
 _CARD_HEIGHT = 0.2
 # Positions tried along an edge (0: source, 1: target) for its card, best first.
-_CARD_POSITIONS = (0.5, 0.38, 0.62, 0.28, 0.72, 0.45, 0.55)
+_CARD_POSITIONS = (0.5, 0.38, 0.62, 0.28, 0.72, 0.45, 0.55, 0.2, 0.8)
 _MIN_ALPHA = 0.06
+# Height of a symbolic label above its card, in units of a layer's height.
+_LABEL_HEIGHT = 0.09
 
 
 def _import_pyplot():
@@ -52,11 +54,11 @@ def _overlaps(box, boxes):
     return any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in boxes)
 
 
-def _place_card(start, end, placed, half_width, half_height):
-    """Centre of a card on the segment ``start -> end`` that overlaps no placed card, or None."""
+def _place_card(start, end, placed, half_width, half_height, label_height):
+    """Centre of a card (and its label above it) on ``start -> end`` that overlaps no placed card, or None."""
     for t in _CARD_POSITIONS:
         x, y = start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])
-        box = (x - half_width, y - half_height, x + half_width, y + half_height)
+        box = (x - half_width, y - half_height, x + half_width, y + half_height + label_height)
         if not _overlaps(box, placed):
             placed.append(box)
             return x, y
@@ -205,7 +207,10 @@ def plot_network(estimator, *, beta=3.0, max_shapes=None, ax=None, title=None):
         symbolic = view.symbolic_edges(layer)
         targets = view.subnode_nodes(layer)
         edges = sorted(view.active_edges(layer), key=lambda edge: -layer_scores[edge])
-        placed = []
+        # Cards keep clear of the nodes (and their labels) of both levels.
+        placed = [
+            (x - 0.15, level - 0.08, x + 0.15, level + 0.08) for level in (layer, layer + 1) for x in positions[level]
+        ]
         for rank, (i, j) in enumerate(edges):
             # Most important first: they get the best card positions.
             alpha = max(float(np.tanh(beta * layer_scores[i, j] / top)), _MIN_ALPHA)
@@ -216,10 +221,14 @@ def plot_network(estimator, *, beta=3.0, max_shapes=None, ax=None, title=None):
             ax.plot(*zip(start, end), color=color, alpha=alpha, lw=1.0, zorder=2)
             if max_shapes is not None and rank >= max_shapes:
                 continue
-            center = _place_card(start, end, placed, half_width, half_height)
-            if center is not None:
-                grid, values = _edge_shape(view, inputs, layer, i, j)
-                _draw_card(ax, center, grid, values, color, alpha, name, half_width, half_height)
+            # Where a full-size card does not fit, a smaller one may.
+            for scale in (1.0, 0.7):
+                size = (scale * half_width, scale * half_height)
+                center = _place_card(start, end, placed, *size, _LABEL_HEIGHT if name else 0.0)
+                if center is not None:
+                    grid, values = _edge_shape(view, inputs, layer, i, j)
+                    _draw_card(ax, center, grid, values, color, alpha, name, *size)
+                    break
     _draw_nodes(ax, view, positions)
     if title:
         ax.set_title(title)
