@@ -1,6 +1,6 @@
 """Formula recovery: can a KAN give back the law that generated noise-free data?
 
-Twelve Feynman-style formulas of 2 to 4 variables (products, quotients, exp,
+Thirteen Feynman-style formulas of 2 to 4 variables (products, quotients, exp,
 sin, sqrt, powers). For each, a fixed seeded generator draws 500 training
 and 1,000 test rows; skkan follows one recipe (below) and the benchmark
 reports whether the extracted formula equals the truth after rounding its

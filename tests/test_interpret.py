@@ -160,7 +160,12 @@ def test_attribution_scores_and_pruning_by_attribution(pruned_setup):
     assert node_scores[-1].tolist() == [1.0]
     importances = before.feature_importances_
     np.testing.assert_allclose(importances, node_scores[0] / node_scores[0].sum())
-    reg = copy.deepcopy(before).prune(3e-2, by="attribution")
+    # The used features outscore the ignored ones; a node threshold between
+    # them prunes exactly the ignored features.
+    relevant, ignored = node_scores[0][[0, 1]], node_scores[0][[2, 3, 4]]
+    assert relevant.min() > ignored.max()
+    threshold = float(np.sqrt(relevant.min() * ignored.max()))
+    reg = copy.deepcopy(before).prune(0.0, node_threshold=threshold, by="attribution")
     assert set(np.flatnonzero(reg.feature_importances_ > 0)) == {0, 1}
     with pytest.raises(ValueError, match="by must be"):
         reg.prune(by="nope")
