@@ -94,6 +94,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 0, None, closed="left")],
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "spline_order": [Interval(Integral, 1, None, closed="left")],
+        "multiplication_nodes": [Interval(Integral, 0, None, closed="left")],
         "lamb": [Interval(Real, 0, None, closed="left")],
         "lamb_l1": [Interval(Real, 0, None, closed="left")],
         "lamb_entropy": [Interval(Real, 0, None, closed="left")],
@@ -124,6 +125,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         *,
         grid_size=5,
         spline_order=3,
+        multiplication_nodes=0,
         lamb=0.0,
         lamb_l1=1.0,
         lamb_entropy=2.0,
@@ -148,6 +150,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
         self.spline_order = spline_order
+        self.multiplication_nodes = multiplication_nodes
         self.lamb = lamb
         self.lamb_l1 = lamb_l1
         self.lamb_entropy = lamb_entropy
@@ -194,9 +197,24 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        # A hidden layer may have product nodes only (multiplication_nodes).
+        smallest = 0 if self.multiplication_nodes else 1
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= smallest for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
+
+    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype):
+        """A freshly initialised network; each hidden level has its sum nodes, then its product nodes."""
+        if self.multiplication_nodes and not hidden:
+            raise ValueError("multiplication_nodes needs at least one hidden layer (hidden_layer_sizes).")
+        return KANNetwork(
+            [n_inputs, *(size + self.multiplication_nodes for size in hidden), n_outputs],
+            self.grid_size,
+            self.spline_order,
+            generator=generator,
+            dtype=dtype,
+            multiplication_nodes=[0, *[self.multiplication_nodes] * len(hidden), 0],
+        )
 
     def _checked_architecture(self, hidden, reuse):
         """The architecture parameters as given; with ``reuse`` (warm_start), any change is a ValueError."""
@@ -260,7 +278,6 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     def _fit_unguarded(self, X, y, sample_weight):
         hidden = self._hidden_layer_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
-        architecture = self._checked_architecture(hidden, reuse)
         X, y, categorical = validate_tabular_data(
             self,
             X,
@@ -277,6 +294,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         task = "regression" if self._multi_output_target else "classification"
         recipe = resolve_recipe(X.shape[0], X.shape[1], n_outputs, task, self.get_params(deep=False), device=device)
         dtype = recipe.dtype
+        # After the recipe, which validated grid_extension.
+        architecture = self._checked_architecture(hidden, reuse)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
 
@@ -288,8 +307,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            widths = [X.shape[1], *hidden, n_outputs]
-            network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype).to(device)
+            network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype).to(device)
             attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]))
         X_scaled = _standardize(X, input_mean, input_scale)
 

@@ -16,6 +16,14 @@ _SHARED_PARAMETERS = """\
     spline_order : int, default=3
         Order of the B-splines (3: cubic, smooth edge functions).
 
+    multiplication_nodes : int, default=0
+        Number of product nodes added to every hidden layer, after its
+        ``hidden_layer_sizes[l]`` sum nodes (KAN 2.0's multiplication nodes).
+        A product node multiplies two sums of edge functions, so products
+        such as ``x0 * x1`` are represented exactly in one layer and come
+        back exactly in :meth:`symbolic_formula`. None by default: most
+        tabular data needs no exact products. Needs a hidden layer.
+
     lamb : float, default=0.0
         Overall strength of the sparsity regulariser (the KAN paper's
         lambda). Use a positive value (e.g. 1e-3 to 1e-2) before pruning.

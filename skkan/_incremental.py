@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._engine import KANNetwork, TrainingConfig, resolve_device
+from ._engine import TrainingConfig, resolve_device
 from ._engine.incremental import train_one_epoch
 from ._engine.tabular import attach_tabular_edges, record_missing_inputs
 from ._recipe import resolve_dtype
@@ -63,8 +63,7 @@ class _IncrementalFit:
         generator = torch.Generator().manual_seed(seed)
         if first:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            widths = [X.shape[1], *self._hidden_layer_sizes(), n_outputs]
-            network = KANNetwork(widths, self.grid_size, self.spline_order, generator=generator, dtype=dtype)
+            network = self._new_network(X.shape[1], self._hidden_layer_sizes(), n_outputs, generator, dtype)
             attach_tabular_edges(network.to(device), categories_per_input(*categorical, X.shape[1]))
         else:
             input_mean, input_scale = self._input_mean, self._input_scale

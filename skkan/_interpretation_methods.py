@@ -15,23 +15,29 @@ class _InterpretationMethods:
 
     @property
     def feature_importances_(self):
-        """Share of the outputs' variation flowing through each input feature.
+        """Attribution share of each input feature (KAN 2.0 attribution scores).
 
         See :func:`skkan.interpret.feature_importances`: the input nodes'
-        importance scores divided by their sum (they sum to one; a pruned
-        feature gets exactly zero).
+        attribution scores, propagated back from the outputs, divided by
+        their sum (they sum to one; a pruned feature gets exactly zero).
         """
         from .interpret import feature_importances
 
         return feature_importances(self)
 
-    def edge_importances(self):
+    def edge_importances(self, method="share"):
         """Importance score of every edge, per layer; see :func:`skkan.interpret.edge_importances`."""
         from .interpret import edge_importances
 
-        return edge_importances(self)
+        return edge_importances(self, method)
 
-    def prune(self, threshold=1e-2, *, node_threshold=None):
+    def attribution_scores(self):
+        """KAN 2.0 edge and node attribution scores; see :func:`skkan.interpret.attribution_scores`."""
+        from .interpret import attribution_scores
+
+        return attribution_scores(self)
+
+    def prune(self, threshold=1e-2, *, node_threshold=None, by="share"):
         """Remove weak edges and nodes in place; see :func:`skkan.interpret.prune`.
 
         Returns
@@ -40,13 +46,13 @@ class _InterpretationMethods:
         """
         from .interpret import prune
 
-        return prune(self, threshold, node_threshold=node_threshold)
+        return prune(self, threshold, node_threshold=node_threshold, by=by)
 
-    def plot(self, *, beta=3.0, ax=None, title=None):
+    def plot(self, *, beta=3.0, max_shapes=None, ax=None, title=None):
         """Draw the network with each edge's function; see :func:`skkan.interpret.plot_network`."""
         from .interpret import plot_network
 
-        return plot_network(self, beta=beta, ax=ax, title=title)
+        return plot_network(self, beta=beta, max_shapes=max_shapes, ax=ax, title=title)
 
     def plot_edge(self, layer, i, j, *, ax=None, n_points=200):
         """Plot one edge function; see :func:`skkan.interpret.plot_edge`."""
@@ -94,20 +100,26 @@ class _InterpretationMethods:
             simplicity_weight=simplicity_weight,
         )
 
-    def symbolic_formula(self, precision=4, *, simplify=True):
+    def symbolic_table(self, library=None, *, simplicity_weight=0.2):
+        """Per-edge table of best candidates (pandas); see :func:`skkan.interpret.symbolic_table`."""
+        from .interpret import symbolic_table
+
+        return symbolic_table(self, library, simplicity_weight=simplicity_weight)
+
+    def symbolic_formula(self, precision=4, *, simplify=True, spline_edges="keep", library=None):
         """Sympy formula of every output; see :func:`skkan.interpret.symbolic_formula`."""
         from .interpret import symbolic_formula
 
-        return symbolic_formula(self, precision, simplify=simplify)
+        return symbolic_formula(self, precision, simplify=simplify, spline_edges=spline_edges, library=library)
 
-    def symbolic_function(self, precision=4, *, simplify=True):
+    def symbolic_function(self, precision=4, *, simplify=True, spline_edges="keep", library=None):
         """The symbolic formula as a numpy function of ``X``; see :func:`skkan.interpret.symbolic_function`."""
         from .interpret import symbolic_function
 
-        return symbolic_function(self, precision, simplify=simplify)
+        return symbolic_function(self, precision, simplify=simplify, spline_edges=spline_edges, library=library)
 
-    def symbolic_latex(self, precision=4, *, simplify=True):
+    def symbolic_latex(self, precision=4, *, simplify=True, spline_edges="keep", library=None):
         """LaTeX strings of the symbolic formula; see :func:`skkan.interpret.symbolic_latex`."""
         from .interpret import symbolic_latex
 
-        return symbolic_latex(self, precision, simplify=simplify)
+        return symbolic_latex(self, precision, simplify=simplify, spline_edges=spline_edges, library=library)

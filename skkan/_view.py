@@ -25,7 +25,12 @@ class FittedKAN:
 
     Layer ``l`` maps the ``widths[l]`` nodes of level ``l`` (level 0: the
     standardised input features) to the ``widths[l + 1]`` nodes of level
-    ``l + 1``. Edge ``(l, i, j)`` computes
+    ``l + 1``. A level may end with product nodes
+    (:attr:`multiplication_nodes`): layer ``l`` then has one output
+    (*subnode*) per sum node and two per product node, and a product node is
+    the product of its two subnodes (:meth:`subnode_nodes`). Edge
+    ``(l, i, j)`` runs from node ``i`` of level ``l`` to subnode ``j`` of
+    layer ``l`` and computes
     ``mask * (base_weight * silu(x) + spline_weight * sum_m coef_m B_m(x))``,
     plus, where the edge was snapped, ``c * f(a * x + b) + d``.
 
@@ -53,6 +58,43 @@ class FittedKAN:
     def widths(self):
         """Nodes per level, inputs first: list of int."""
         return list(self._network.widths)
+
+    @property
+    def multiplication_nodes(self):
+        """Product nodes per level (the last ones of the level), inputs first: list of int."""
+        return list(self._network.multiplication_nodes)
+
+    def n_subnodes(self, layer):
+        """Number of outputs of ``layer``: one per sum node and two per product node of the next level."""
+        return int(self._network.layers[layer].out_features)
+
+    def subnode_nodes(self, layer):
+        """Node of level ``layer + 1`` that each output of ``layer`` feeds, int array of shape (n_subnodes,)."""
+        return self._network.subnode_map(layer).numpy().copy()
+
+    def is_product_node(self, level, k):
+        """Whether node ``k`` of level ``level`` is a product node."""
+        return k >= self.widths[level] - self.multiplication_nodes[level]
+
+    def with_network(self, network):
+        """The same view over another network of the same shape (e.g. a changed copy)."""
+        return FittedKAN(self._estimator, network)
+
+    def edge_function(self, layer, i, j):
+        """Edge ``(layer, i, j)`` as a numpy function of its input (standardised units in layer 0)."""
+        current = self._network.layers[layer]
+        dtype = current.mask.dtype
+
+        def evaluate(values):
+            values = np.asarray(values, dtype=np.float64)
+            flat = torch.as_tensor(values.reshape(-1), dtype=dtype)
+            points = torch.zeros(flat.shape[0], current.in_features, dtype=dtype)
+            points[:, i] = flat
+            with torch.no_grad():
+                result = current.edge_activations(points)[:, i, j]
+            return _numpy(result).reshape(values.shape)
+
+        return evaluate
 
     @property
     def n_layers(self):
@@ -83,7 +125,7 @@ class FittedKAN:
         return _numpy(current.base_weight), _numpy(current.spline_weight)
 
     def bias(self, layer):
-        """Node biases of ``layer``, shape (out,)."""
+        """Biases of the outputs (subnodes) of ``layer``, shape (n_subnodes,)."""
         return _numpy(self._network.layers[layer].bias)
 
     def spline_mask(self, layer):
@@ -297,7 +339,7 @@ class FittedKAN:
         """Raise a ValueError unless ``(layer, i, j)`` is an edge of the network."""
         if not (isinstance(layer, (int, np.integer)) and 0 <= layer < self.n_layers):
             raise ValueError(f"layer must be an integer in [0, {self.n_layers - 1}], got {layer!r}.")
-        n_in, n_out = self.widths[layer], self.widths[layer + 1]
+        n_in, n_out = self.widths[layer], self.n_subnodes(layer)
         if not (isinstance(i, (int, np.integer)) and isinstance(j, (int, np.integer))):
             raise ValueError(f"Edge indices must be integers, got ({i!r}, {j!r}).")
         if not (0 <= i < n_in and 0 <= j < n_out):

@@ -124,9 +124,9 @@ def test_plots_return_matplotlib_objects(pruned_setup):
     X, _, _, reg = pruned_setup
     fig = reg.plot(title="pruned")
     assert isinstance(fig, Figure)
-    n_edges = sum(int((layer.mask != 0).sum()) for layer in reg.network_.layers)
-    # One inset per drawn edge, next to the main axes.
-    assert len(fig.axes[0].child_axes) == n_edges
+    n_edges = sum(len(reg.fitted_view_.active_edges(layer)) for layer in range(2))
+    # One card (a white patch with the edge's shape) per drawn edge.
+    assert len(fig.axes[0].patches) == n_edges
     ax = reg.plot_edge(0, 0, reg.edge_importances()[0][0].argmax())
     assert ax.get_xlabel() == "x0"
     fig2 = reg.plot_features()
@@ -149,4 +149,67 @@ def test_edge_plot_is_in_original_feature_units():
         reg.plot_edge(0, 5, 0)
     with pytest.raises(ValueError, match="Unknown feature"):
         reg.plot_features(["nope"])
+    plt.close("all")
+
+
+def test_attribution_scores_and_pruning_by_attribution(pruned_setup):
+    X, y, before, _ = pruned_setup
+    edge_scores, node_scores = before.attribution_scores()
+    assert [s.shape for s in edge_scores] == [(5, 3), (3, 1)]
+    assert [s.shape for s in node_scores] == [(5,), (3,), (1,)]
+    assert node_scores[-1].tolist() == [1.0]
+    importances = before.feature_importances_
+    np.testing.assert_allclose(importances, node_scores[0] / node_scores[0].sum())
+    # The used features outscore the ignored ones; a node threshold between
+    # them prunes exactly the ignored features.
+    relevant, ignored = node_scores[0][[0, 1]], node_scores[0][[2, 3, 4]]
+    assert relevant.min() > ignored.max()
+    threshold = float(np.sqrt(relevant.min() * ignored.max()))
+    reg = copy.deepcopy(before).prune(0.0, node_threshold=threshold, by="attribution")
+    assert set(np.flatnonzero(reg.feature_importances_ > 0)) == {0, 1}
+    with pytest.raises(ValueError, match="by must be"):
+        reg.prune(by="nope")
+
+
+def test_attribution_follows_kan2_definition():
+    import torch
+
+    from skkan._engine import KANNetwork
+    from skkan._engine.importance import attribution_scores, share_scores
+    from skkan._engine.symbolic import SymbolicFit, snap_edge
+
+    # out = 2 * x0 + x1 on independent inputs of equal spread.
+    network = KANNetwork([2, 1], 3, 3, dtype=torch.float64)
+    snap_edge(network.layers[0], 0, 0, SymbolicFit("x", 1.0, 1.0, 0.0, 2.0, 0.0, 1))
+    snap_edge(network.layers[0], 1, 0, SymbolicFit("x", 1.0, 1.0, 0.0, 1.0, 0.0, 1))
+    grid = torch.linspace(-1, 1, 41, dtype=torch.float64)
+    x = torch.cartesian_prod(grid, grid)
+    weights = torch.ones(x.shape[0], dtype=torch.float64)
+    edges, nodes = attribution_scores(network, x, weights)
+    np.testing.assert_allclose(edges[0][:, 0].numpy(), [2 / np.sqrt(5), 1 / np.sqrt(5)], rtol=1e-3)
+    np.testing.assert_allclose(nodes[0].numpy(), edges[0][:, 0].numpy())
+    edges, _ = share_scores(network, x, weights)
+    np.testing.assert_allclose(edges[0][:, 0].numpy(), [2 / 3, 1 / 3], rtol=1e-6)
+
+
+def test_diagram_is_legible_for_ten_inputs_and_marks_products_and_labels():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, size=(120, 10))
+    y = X[:, 0] * X[:, 1] + np.sin(X[:, 2])
+    reg = KANRegressor((2,), multiplication_nodes=1, early_stopping=False, max_iter=2, random_state=0)
+    reg.fit(X, y)
+    reg.fix_symbolic(1, 0, 0, "x")
+    fig = reg.plot()
+    assert fig.get_size_inches()[0] <= 8.0
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    assert texts.count("×") == 1
+    assert "x" in texts  # the snapped edge's label, as symbolic_edges_ names it
+    assert reg.symbolic_edges_[0][3] == "x"
+    # Cards never overlap.
+    boxes = [patch.get_bbox() for patch in fig.axes[0].patches]
+    for k, first in enumerate(boxes):
+        for second in boxes[k + 1 :]:
+            overlap_x = min(first.x1, second.x1) - max(first.x0, second.x0)
+            overlap_y = min(first.y1, second.y1) - max(first.y0, second.y0)
+            assert overlap_x <= 1e-9 or overlap_y <= 1e-9
     plt.close("all")

@@ -132,6 +132,10 @@ ATTACKS = {
     ),
     "unknown tabular field": lambda s: _network(s)["layers"][0]["tabular"].update(evil=1),
     "infinite interpretation sample": lambda s: s["_interpretation_sample"].__setitem__((0, 0), np.inf),
+    "product nodes on the outputs": lambda s: _network(s).update(multiplication_nodes=[0, 0, 1]),
+    "more product nodes than nodes": lambda s: _network(s).update(multiplication_nodes=[0, 99, 0]),
+    "product nodes the layer shapes lack": lambda s: _network(s).update(multiplication_nodes=[0, 1, 0]),
+    "product nodes as a string": lambda s: _network(s).update(multiplication_nodes="[0, 1, 0]"),
 }
 
 

@@ -10,7 +10,8 @@ import torch
 
 from skkan import KANRegressor
 from skkan._engine import KANLayer
-from skkan._engine.symbolic import SymbolicFit, fit_affine, rank_symbolic, snap_edge
+from skkan._engine.symbolic import SymbolicFit, canonical_form, fit_affine, rank_symbolic, snap_edge
+from skkan._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from skkan.interpret._formula import round_expression
 
 
@@ -105,15 +106,76 @@ def test_recovers_exp_sin_square_with_feature_names():
     np.testing.assert_allclose(renamed.symbolic_function()(frame.to_numpy()), np.exp(np.ones(3) * 0.0))
 
 
-def test_formula_needs_all_edges_symbolic_and_snapping_is_pickled():
+def _additive_model():
     rng = np.random.default_rng(1)
     X = rng.uniform(-1, 1, size=(150, 2))
     y = X[:, 0] ** 2 + np.abs(X[:, 1])
-    reg = KANRegressor(hidden_layer_sizes=(), early_stopping=False, max_iter=10, random_state=0, dtype="float64").fit(
-        X, y
-    )
-    with pytest.raises(ValueError, match="spline edges"):
-        reg.symbolic_formula()
+    reg = KANRegressor(hidden_layer_sizes=(), early_stopping=False, max_iter=10, random_state=0, dtype="float64")
+    return X, y, reg.fit(X, y)
+
+
+def test_formula_with_spline_edges_never_raises():
+    X, _, reg = _additive_model()
+    formula = reg.symbolic_formula()[0]
+    undefined = {term.func.__name__ for term in formula.atoms(sympy.core.function.AppliedUndef)}
+    assert undefined == {"f_{0,0,0}", "f_{0,1,0}"}
+    assert "f_{0,0,0}" in reg.symbolic_latex()[0]
+    # The numpy version evaluates the splines themselves.
+    exact = reg.symbolic_function(precision=12, simplify=False)
+    np.testing.assert_allclose(exact(X), reg.predict(X), atol=1e-8)
+    # On request, spline edges are snapped to their best candidate (on a copy).
+    snapped = reg.symbolic_formula(spline_edges="snap")[0]
+    assert not snapped.atoms(sympy.core.function.AppliedUndef)
+    assert sympy.Symbol("x0") ** 2 in sympy.expand(snapped).args or snapped.has(sympy.Symbol("x0") ** 2)
+    assert reg.network_.layers[0].symbolic is None
+    with pytest.raises(ValueError, match="spline_edges"):
+        reg.symbolic_formula(spline_edges="nope")
+
+
+def test_edge_table_ranks_spline_edges_and_reports_snapped_ones():
+    pytest.importorskip("pandas")
+    _, _, reg = _additive_model()
+    library = ["x", "x^2", "abs", "sin"]
+    table = reg.symbolic_table(library)
+    assert list(table.columns) == ["layer", "i", "j", "edge", "kind", "function", "r2", "complexity", "importance"]
+    assert table["edge"].tolist() == ["x0 -> y", "x1 -> y"]
+    assert table.loc[0, "function"] == "x^2" and table.loc[0, "r2"] > 0.99
+    assert table.loc[0, "complexity"] == SYMBOLIC_FUNCTIONS["x^2"].complexity
+    reg.fix_symbolic(0, 1, 0, "abs")
+    row = reg.symbolic_table(library).iloc[1]
+    assert row["kind"] == "symbolic" and row["function"] == "abs" and row["r2"] > 0.9
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+@pytest.mark.parametrize("b", [-3.0, -np.pi / 2, -0.4, 0.0, 1.2, np.pi / 2, 2.9])
+@pytest.mark.parametrize("a", [-2.0, 1.5])
+def test_canonical_form_is_the_same_function_with_the_smallest_phase(name, a, b):
+    x = torch.linspace(-2, 2, 50, dtype=torch.float64)
+    original = 1.3 * SYMBOLIC_FUNCTIONS[name].torch_fn(a * x + b) + 0.2
+    new_name, a2, b2, c2, d2 = canonical_form(name, a, b, 1.3, 0.2)
+    torch.testing.assert_close(c2 * SYMBOLIC_FUNCTIONS[new_name].torch_fn(a2 * x + b2) + d2, original)
+    assert a2 > 0 and abs(b2) <= np.pi / 4 + 1e-12
+    if np.isclose(b, np.pi / 2) and name == "cos":
+        assert new_name == "sin"
+
+
+def test_edge_labels_name_the_function_the_formula_prints():
+    # Issue 16 item 5: a cosine with a quarter-turn phase is a sine everywhere.
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-1, 1, size=(150, 2))
+    y = np.sin(np.pi * X[:, 0]) + 0.5 * X[:, 1]
+    reg = KANRegressor(hidden_layer_sizes=(), early_stopping=False, max_iter=15, random_state=0, dtype="float64")
+    reg.fit(X, y)
+    fit = reg.fix_symbolic(0, 0, 0, "cos")
+    assert fit.name == "sin"
+    assert reg.symbolic_edges_[0][:4] == (0, 0, 0, "sin")
+    assert reg.fitted_view_.symbolic_edges(0)[(0, 0)][0] == "sin"
+    formula = reg.symbolic_formula(precision=2)[0]
+    assert formula.has(sympy.sin) and not formula.has(sympy.cos)
+
+
+def test_snapping_is_pickled_and_survives_warm_start():
+    X, y, reg = _additive_model()
     fit = reg.fix_symbolic(0, 0, 0, "x^2")
     assert fit.name == "x^2" and fit.r2 > 0.99
     candidates = reg.suggest_symbolic(0, 1, 0, top_k=3)

@@ -24,6 +24,14 @@ class KANNetwork(nn.Module):
     generator : torch.Generator, optional
         Source of randomness for the initial weights.
     dtype : torch.dtype, default=torch.float32
+    multiplication_nodes : sequence of int, optional
+        Number of *product nodes* among the nodes of every level (as in
+        KAN 2.0's MultKAN), zero for the inputs and outputs; none by
+        default. Level ``l`` then has ``widths[l] - multiplication_nodes[l]``
+        sum nodes followed by the product nodes. The layer feeding it has
+        one output (*subnode*) per sum node and two per product node; a
+        product node multiplies its two subnodes, so ``x * y`` is exact in
+        one layer.
 
     Examples
     --------
@@ -34,13 +42,36 @@ class KANNetwork(nn.Module):
     torch.Size([4, 1])
     """
 
-    def __init__(self, widths, grid_size, spline_order, *, generator=None, dtype=torch.float32):
+    def __init__(
+        self, widths, grid_size, spline_order, *, generator=None, dtype=torch.float32, multiplication_nodes=None
+    ):
         super().__init__()
-        self.widths = list(widths)
+        self.widths = [int(width) for width in widths]
+        products = [0] * len(self.widths) if multiplication_nodes is None else [int(m) for m in multiplication_nodes]
+        if len(products) != len(self.widths) or products[0] or products[-1]:
+            raise ValueError("multiplication_nodes needs one count per level, zero for the inputs and outputs.")
+        if any(not 0 <= m <= width for m, width in zip(products, self.widths)):
+            raise ValueError(f"multiplication_nodes {products} must be between 0 and the widths {self.widths}.")
+        self.multiplication_nodes = products
         self.layers = nn.ModuleList(
-            KANLayer(n_in, n_out, grid_size, spline_order, generator=generator, dtype=dtype)
-            for n_in, n_out in zip(self.widths[:-1], self.widths[1:])
+            KANLayer(n_in, n_out + n_products, grid_size, spline_order, generator=generator, dtype=dtype)
+            for n_in, n_out, n_products in zip(self.widths[:-1], self.widths[1:], products[1:])
         )
+
+    def subnode_map(self, index):
+        """Node of level ``index + 1`` that each output (subnode) of layer ``index`` feeds, a LongTensor."""
+        n_products = self.multiplication_nodes[index + 1]
+        n_sums = self.widths[index + 1] - n_products
+        return torch.cat([torch.arange(n_sums), n_sums + torch.arange(2 * n_products) // 2])
+
+    def combine_subnodes(self, index, subnodes):
+        """Node values of level ``index + 1`` from the outputs of layer ``index``: products multiply pairs."""
+        n_products = self.multiplication_nodes[index + 1]
+        if not n_products:
+            return subnodes
+        n_sums = subnodes.shape[1] - 2 * n_products
+        pairs = subnodes[:, n_sums:].reshape(subnodes.shape[0], n_products, 2)
+        return torch.cat([subnodes[:, :n_sums], pairs[..., 0] * pairs[..., 1]], dim=1)
 
     @property
     def grid_size(self):
@@ -48,8 +79,8 @@ class KANNetwork(nn.Module):
         return self.layers[0].grid_size
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        for index, layer in enumerate(self.layers):
+            x = self.combine_subnodes(index, layer(x))
         return x
 
     def layer_inputs(self, x):
@@ -63,8 +94,8 @@ class KANNetwork(nn.Module):
         """
         with torch.no_grad():
             inputs = [x]
-            for layer in self.layers:
-                inputs.append(layer(inputs[-1]))
+            for index, layer in enumerate(self.layers):
+                inputs.append(self.combine_subnodes(index, layer(inputs[-1])))
         return inputs
 
     def forward_with_edges(self, x):
@@ -75,11 +106,11 @@ class KANNetwork(nn.Module):
         than :meth:`forward`.
         """
         inputs, edges = [], []
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
             activations = layer.edge_activations(x)
             inputs.append(x)
             edges.append(activations)
-            x = activations.sum(dim=1) + layer.bias
+            x = self.combine_subnodes(index, activations.sum(dim=1) + layer.bias)
         return x, inputs, edges
 
     def update_grids(self, x, weights, grid_size=None, grid_eps=0.02):
@@ -88,10 +119,10 @@ class KANNetwork(nn.Module):
         Each layer is updated from the inputs it receives after the layers
         before it were updated, so the whole network stays consistent.
         """
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
             set_layer_grid(layer, x, weights, grid_size=grid_size, grid_eps=grid_eps)
             with torch.no_grad():
-                x = layer(x)
+                x = self.combine_subnodes(index, layer(x))
 
     def max_rows_within(self, budget_bytes):
         """Rows of a no-grad forward that fit in ``budget_bytes`` (at least 1).

@@ -1,87 +1,10 @@
-"""Edge and node importances of a KAN, and pruning by importance.
-
-Importance definition
----------------------
-Let ``phi_lij`` be the function on the edge from node ``i`` of layer ``l``
-to node ``j`` of layer ``l + 1``, and ``m_lij`` its *spread*: the weighted
-standard deviation of ``phi_lij`` over a sample of the data (an edge that is
-constant on the data has no effect on the output beyond a shift of the
-bias). Every output node gets score 1. Going backwards, a node's score is
-shared among its incoming edges in proportion to their spreads::
-
-    edge_score_lij = node_score_(l+1)j * m_lij / sum_i' m_li'j
-    node_score_li  = sum_j edge_score_lij
-
-so each layer's scores sum to the number of outputs, and a node's score is
-the share of the outputs' variation that flows through it. The scores of the
-input nodes, divided by their sum, are the feature importances. A feature
-the target ignores gets (after sparsity-regularised training) edges of small
-spread, hence a small share.
-"""
+"""Pruning a KAN by edge and node importance (see :mod:`~skkan._engine.importance`)."""
 
 import torch
 
-__all__ = ["edge_spreads", "importance_scores", "prune_network"]
+from .importance import edge_spreads, propagate_scores
 
-_TINY = 1e-12
-
-
-def _weighted_mean(values, weights):
-    return torch.einsum("b,b...->...", weights, values)
-
-
-def edge_spreads(network, x, weights):
-    """Spread and mean of every edge, per layer.
-
-    Parameters
-    ----------
-    network : KANNetwork
-    x : torch.Tensor of shape (n_samples, n_features)
-        Scaled network inputs.
-    weights : torch.Tensor of shape (n_samples,)
-        Non-negative sample weights.
-
-    Returns
-    -------
-    spreads, means : list of torch.Tensor of shape (in, out)
-        Weighted standard deviation and mean of each edge's activation.
-    """
-    weights = weights / weights.sum()
-    with torch.no_grad():
-        _, _, edges = network.forward_with_edges(x)
-    spreads, means = [], []
-    for activations in edges:
-        mean = _weighted_mean(activations, weights)
-        variance = _weighted_mean((activations - mean).square(), weights)
-        spreads.append(variance.clamp(min=0).sqrt())
-        means.append(mean)
-    return spreads, means
-
-
-def importance_scores(spreads):
-    """Propagate output scores back through the edge spreads.
-
-    Parameters
-    ----------
-    spreads : list of torch.Tensor of shape (in, out)
-        Edge spreads per layer, from :func:`edge_spreads`.
-
-    Returns
-    -------
-    edge_scores : list of torch.Tensor of shape (in, out)
-    node_scores : list of torch.Tensor
-        ``node_scores[l]`` has one entry per node of layer ``l`` (inputs
-        first, outputs last).
-    """
-    node = torch.ones(spreads[-1].shape[1], dtype=spreads[-1].dtype)
-    node_scores, edge_scores = [node], []
-    for spread in reversed(spreads):
-        share = spread / (spread.sum(dim=0, keepdim=True) + _TINY)
-        edge = share * node[None, :]
-        node = edge.sum(dim=1)
-        edge_scores.insert(0, edge)
-        node_scores.insert(0, node)
-    return edge_scores, node_scores
+__all__ = ["prune_network"]
 
 
 def _edge_masks(layer):
@@ -98,7 +21,13 @@ def _active(layer):
     return active
 
 
-def prune_network(network, x, weights, threshold, node_threshold=None):
+def _any_per_node(values, mapping, n_nodes):
+    """``values`` over subnodes, reduced with ``any`` per node."""
+    counts = torch.zeros(n_nodes, dtype=torch.long).index_add_(0, mapping, values.long())
+    return counts > 0
+
+
+def prune_network(network, x, weights, threshold, node_threshold=None, method="share"):
     """Remove weak edges and nodes in place.
 
     An edge is removed when its score is below ``threshold``; a node (input
@@ -117,6 +46,8 @@ def prune_network(network, x, weights, threshold, node_threshold=None):
         Edge score threshold (scores of a layer sum to the number of outputs).
     node_threshold : float, optional
         Node score threshold; ``threshold`` by default.
+    method : {"share", "attribution"}
+        How scores are computed (see :mod:`~skkan._engine.importance`).
 
     Returns
     -------
@@ -126,21 +57,23 @@ def prune_network(network, x, weights, threshold, node_threshold=None):
     node_threshold = threshold if node_threshold is None else node_threshold
     n_removed = 0
     for _ in range(4 * len(network.layers) + 4):
-        spreads, means = edge_spreads(network, x, weights)
-        edge_scores, node_scores = importance_scores(spreads)
+        spreads, means, subnode_spreads = edge_spreads(network, x, weights)
+        edge_scores, node_scores = propagate_scores(network, spreads, subnode_spreads, method)
         changed = False
         for index, layer in enumerate(network.layers):
             active = _active(layer)
             remove = active & (edge_scores[index] < threshold)
             remove |= active & (node_scores[index] < node_threshold)[:, None]
             if index > 0:
-                # A hidden node without incoming edges only feeds a constant.
-                fed = _active(network.layers[index - 1]).any(dim=0)
+                # A hidden node without incoming edges only feeds a constant
+                # (a product node: when neither factor has any).
+                fed_subnodes = _active(network.layers[index - 1]).any(dim=0)
+                fed = _any_per_node(fed_subnodes, network.subnode_map(index - 1), layer.in_features)
                 remove |= active & ~fed[:, None]
             if index + 1 < len(network.layers):
                 # Edges into a node nobody reads are dead weight.
                 read = _active(network.layers[index + 1]).any(dim=1)
-                remove |= active & ~read[None, :]
+                remove |= active & ~read[network.subnode_map(index)][None, :]
             if remove.any():
                 with torch.no_grad():
                     layer.bias += (means[index] * remove).sum(dim=0)

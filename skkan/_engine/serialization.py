@@ -2,7 +2,7 @@
 
 :func:`network_to_data` writes everything a :class:`~skkan._engine.KANNetwork`
 holds as a dict of plain Python values and numpy arrays: the architecture
-(widths, grid size, spline order, dtype) and, per layer, a fixed set of
+(widths, product nodes per level, grid size, spline order, dtype) and, per layer, a fixed set of
 named arrays. :func:`network_from_data` checks such a dict field by field
 *before* it builds anything, so a tampered or hostile file (loaded by pickle's
 ``__setstate__`` or by ``skops.io``) cannot
@@ -25,18 +25,23 @@ import torch
 
 from ..exceptions import UnsafeModelError
 from .network import KANNetwork
-from .symbolic import SYMBOLIC_FUNCTIONS, SymbolicEdges
+from .symbolic import SymbolicEdges
+from .symbolic_library import SYMBOLIC_FUNCTIONS
 from .tabular import TabularEdges
 
 __all__ = ["FORMAT_VERSION", "network_from_data", "network_to_data", "validate_network_data"]
 
-#: Version of the layout below; bumped when fields change.
-FORMAT_VERSION = 3
+#: Version of the layout below; bumped when fields change. Version 4 has
+#: ``multiplication_nodes`` and the first layer's ``tabular`` edges (missing
+#: values, categories); no release wrote an earlier one.
+FORMAT_VERSION = 4
 
 # The only dtypes a saved network may name (a closed table: never getattr).
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _DTYPE_NAMES = {value: key for key, value in _DTYPES.items()}
-_NETWORK_FIELDS = frozenset({"format", "widths", "grid_size", "spline_order", "dtype", "layers"})
+_NETWORK_FIELDS = frozenset(
+    {"format", "widths", "multiplication_nodes", "grid_size", "spline_order", "dtype", "layers"}
+)
 _LAYER_FIELDS = frozenset(
     {"knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias", "symbolic", "tabular"}
 )
@@ -94,6 +99,7 @@ def network_to_data(network):
     return {
         "format": FORMAT_VERSION,
         "widths": [int(width) for width in network.widths],
+        "multiplication_nodes": [int(count) for count in network.multiplication_nodes],
         "grid_size": int(network.grid_size),
         "spline_order": int(network.layers[0].spline_order),
         "dtype": _DTYPE_NAMES[network.layers[0].spline_coef.dtype],
@@ -184,16 +190,23 @@ def validate_network_data(data):
     Returns
     -------
     dict
-        The architecture: ``widths``, ``grid_size``, ``spline_order`` and the
+        The architecture: ``widths``, ``multiplication_nodes``, ``grid_size``, ``spline_order`` and the
         torch ``dtype``.
     """
+    version = data.get("format") if type(data) is dict else None
+    if type(version) is not int or version != FORMAT_VERSION:
+        _fail(f"network format {version!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
     _check_fields(data, _NETWORK_FIELDS, "the network")
-    if data["format"] != FORMAT_VERSION:
-        _fail(f"network format {data['format']!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
     widths = data["widths"]
     if type(widths) is not list or not 2 <= len(widths) <= _MAX_LAYERS + 1:
         _fail(f"widths must be a list of 2 to {_MAX_LAYERS + 1} integers, got {widths!r}.")
     widths = [_check_int(width, "every width", 1, _MAX_WIDTH) for width in widths]
+    products = data.get("multiplication_nodes", [0] * len(widths))
+    if type(products) is not list or len(products) != len(widths):
+        _fail(f"multiplication_nodes must be a list of {len(widths)} integers, got {products!r}.")
+    products = [_check_int(count, "every product-node count", 0, width) for count, width in zip(products, widths)]
+    if products[0] or products[-1]:
+        _fail("multiplication_nodes must be zero for the inputs and the outputs.")
     grid_size = _check_int(data["grid_size"], "grid_size", 1, _MAX_GRID_SIZE)
     spline_order = _check_int(data["spline_order"], "spline_order", 1, _MAX_SPLINE_ORDER)
     if type(data["dtype"]) is not str or data["dtype"] not in _DTYPES:
@@ -201,9 +214,16 @@ def validate_network_data(data):
     layers = data["layers"]
     if type(layers) is not list or len(layers) != len(widths) - 1:
         _fail(f"the network has {len(widths) - 1} layers by its widths, but the data holds {len(layers)}.")
-    for index, (layer, n_in, n_out) in enumerate(zip(layers, widths[:-1], widths[1:])):
-        _check_layer(layer, n_in, n_out, grid_size, spline_order, f"layer {index}")
-    return {"widths": widths, "grid_size": grid_size, "spline_order": spline_order, "dtype": _DTYPES[data["dtype"]]}
+    for index, (layer, n_in, n_out, n_products) in enumerate(zip(layers, widths[:-1], widths[1:], products[1:])):
+        # A product node has two subnodes: the layer has one output per subnode.
+        _check_layer(layer, n_in, n_out + n_products, grid_size, spline_order, f"layer {index}")
+    return {
+        "widths": widths,
+        "multiplication_nodes": products,
+        "grid_size": grid_size,
+        "spline_order": spline_order,
+        "dtype": _DTYPES[data["dtype"]],
+    }
 
 
 def _copy_into(tensor, array):
@@ -231,6 +251,7 @@ def network_from_data(data):
         architecture["spline_order"],
         generator=torch.Generator().manual_seed(0),
         dtype=dtype,
+        multiplication_nodes=architecture["multiplication_nodes"],
     )
     for layer, layer_data in zip(network.layers, data["layers"]):
         for name in ("knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias"):

@@ -1,16 +1,13 @@
-"""Symbolic edge functions: a candidate library, affine fits, and symbolic edges of a layer.
+"""Symbolic edge functions: affine fits of candidates, and the symbolic edges of a layer.
 
 An edge of a KAN layer can be *snapped* to a closed-form function: it then
-computes ``c * f(a * x + b) + d`` for a function ``f`` from
-:data:`SYMBOLIC_FUNCTIONS` and four fitted numbers ``(a, b, c, d)``. This
-module holds the torch side of that idea (no sympy): the library, the
-least-squares affine fit that ranks candidates, and the
-:class:`SymbolicEdges` module a layer adds to its spline output.
-
-Functions with a restricted domain (``log``, ``sqrt``, ``1/x``, ``arctanh``,
-``arcsin``) are evaluated in a protected form (inputs clamped away from the
-singularity or the domain's edge), so that training never meets NaN; a fit
-whose argument leaves the domain is penalised by the clamp and ranks low.
+computes ``c * f(a * x + b) + d`` for a function ``f`` of the candidate
+table (:data:`~skkan._engine.symbolic_library.SYMBOLIC_FUNCTIONS`) and four
+fitted numbers ``(a, b, c, d)``. This module holds the torch side of that
+idea (no sympy): the least-squares affine fit that ranks candidates, the
+canonical form of a fit (the form a formula prints, so that an edge's name
+and the formula agree), and the :class:`SymbolicEdges` module a layer adds
+to its spline output.
 """
 
 import math
@@ -19,40 +16,20 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["SYMBOLIC_FUNCTIONS", "SymbolicEdges", "SymbolicFit", "fit_affine", "rank_symbolic", "snap_edge"]
+from .symbolic_library import SYMBOLIC_FUNCTIONS, function_index, function_names
 
-_EPS = 1e-4
+__all__ = [
+    "SYMBOLIC_FUNCTIONS",
+    "SymbolicEdges",
+    "SymbolicFit",
+    "canonical_form",
+    "canonicalize_network",
+    "fit_affine",
+    "rank_symbolic",
+    "snap_edge",
+]
+
 _EXP_MAX = 40.0
-
-
-def _protected_reciprocal(u):
-    safe = torch.where(u.abs() < _EPS, torch.where(u < 0, -_EPS, _EPS) * torch.ones_like(u), u)
-    return 1.0 / safe
-
-
-# name -> (torch function, complexity). Complexity breaks near-ties in R²:
-# on a short range cos(a*x) with a tiny ``a`` mimics x^2, and the simpler
-# candidate is the one meant (periodic functions get no discount for
-# that reason), and cos and the gaussian mimic each other, the more common
-# cos winning. ``sin`` with a shift also covers ``cos``.
-SYMBOLIC_FUNCTIONS = {
-    "x": (lambda u: u, 1),
-    "x^2": (lambda u: u**2, 2),
-    "x^3": (lambda u: u**3, 3),
-    "x^4": (lambda u: u**4, 4),
-    "1/x": (_protected_reciprocal, 2),
-    "sqrt": (lambda u: torch.sqrt(u.clamp(min=_EPS)), 2),
-    "exp": (lambda u: torch.exp(u.clamp(max=_EXP_MAX)), 2),
-    "log": (lambda u: torch.log(u.clamp(min=_EPS)), 2),
-    "sin": (torch.sin, 3),
-    "cos": (torch.cos, 3),
-    "tanh": (torch.tanh, 3),
-    "abs": (torch.abs, 3),
-    "gaussian": (lambda u: torch.exp(-(u**2)), 4),
-    "arctan": (torch.arctan, 4),
-    "arctanh": (lambda u: torch.arctanh(u.clamp(-1 + _EPS, 1 - _EPS)), 4),
-    "arcsin": (lambda u: torch.arcsin(u.clamp(-1, 1)), 4),
-}
 
 
 @dataclass
@@ -110,22 +87,46 @@ def _polish(function, x, y, weights, start):
     return tuple(float(v) for v in values) if torch.isfinite(values).all() else start
 
 
-def _canonical(name, a, b, c, d):
-    """The same function with redundant scale moved out of ``a`` and ``b``.
+def _canonical_periodic(name, a, b, c, d):
+    """``sin`` or ``cos`` with ``a > 0`` and the smallest phase, ``|b| <= pi/4``.
+
+    ``cos(u) = sin(u + pi/2)`` and ``sin(u + pi) = -sin(u)``: of the four
+    equivalent forms the one with the smallest phase is what a formula
+    simplifies to (``cos(pi*x - pi/2)`` prints as ``sin(pi*x)``), so the
+    edge's name is chosen to match it.
+    """
+    if a < 0:
+        # sin(-u) = -sin(u), cos(-u) = cos(u)
+        a, b, c = -a, -b, (-c if name == "sin" else c)
+    phase = b + (math.pi / 2 if name == "cos" else 0.0)
+    quarters = round(phase / (math.pi / 2))
+    rest = phase - quarters * math.pi / 2
+    turn = quarters % 4
+    # sin(u + k*pi/2) is sin(u), cos(u), -sin(u), -cos(u) for k = 0, 1, 2, 3.
+    return ("sin" if turn % 2 == 0 else "cos"), a, rest, (c if turn < 2 else -c), d
+
+
+def canonical_form(name, a, b, c, d):
+    """The same function with redundant scale moved out of ``a`` and ``b``; returns ``name, a, b, c, d``.
 
     ``c * (a*x + b)^n`` equals ``c*a^n * (x + b/a)^n``, ``exp(a*x + b)``
     equals ``e^b * exp(a*x)``, and so on: the equivalent form with ``a = 1``
     (or ``b = 0``) is better conditioned for fine-tuning and reads cleaner.
+    A sine or cosine may change name (see :func:`_canonical_periodic`).
     """
     if a == 0:
-        return a, b, c, d
+        return name, a, b, c, d
+    if name in ("sin", "cos"):
+        return _canonical_periodic(name, a, b, c, d)
+    return (name, *_canonical_scale(name, a, b, c, d))
+
+
+def _canonical_scale(name, a, b, c, d):
     powers = {"x": 1, "x^2": 2, "x^3": 3, "x^4": 4, "1/x": -1}
     if name in powers:
         return 1.0, b / a, c * a ** powers[name], d
     if name == "exp" and abs(b) < _EXP_MAX:
         return a, 0.0, c * math.exp(b), d
-    if name in ("sin", "cos"):
-        return a, math.remainder(b, 2 * math.pi), c, d
     if name == "abs":
         return 1.0, b / a, c * abs(a), d
     if name in ("sqrt", "log"):
@@ -145,7 +146,9 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     Parameters
     ----------
     name : str
-        Key of :data:`SYMBOLIC_FUNCTIONS`.
+        Key of :data:`SYMBOLIC_FUNCTIONS`. The fit returned may name an
+        equivalent function (``sin`` for ``cos`` with a quarter-turn
+        phase, see :func:`canonical_form`).
     x, y : torch.Tensor of shape (n_samples,)
         Edge inputs and edge outputs.
     weights : torch.Tensor of shape (n_samples,), optional
@@ -161,7 +164,7 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     -------
     SymbolicFit
     """
-    function, complexity = SYMBOLIC_FUNCTIONS[name]
+    function = SYMBOLIC_FUNCTIONS[name].torch_fn
     x = x.detach().to(torch.float64).reshape(-1)
     y = y.detach().to(torch.float64).reshape(-1)
     weights = torch.ones_like(x) if weights is None else weights.detach().to(torch.float64).reshape(-1)
@@ -185,14 +188,15 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     with torch.no_grad():
         c, d, _ = _linear_fit(function(a * x + b)[None], y, weights)
     a, b, c, d = _polish(function, x, y, weights, (a, b, float(c[0]), float(d[0])))
-    a, b, c, d = _canonical(name, a, b, c, d)
+    name, a, b, c, d = canonical_form(name, a, b, c, d)
+    function = SYMBOLIC_FUNCTIONS[name].torch_fn
     with torch.no_grad():
         residual = (weights * (c * function(a * x + b) + d - y).square()).sum()
         total = (weights * (y - (weights * y).sum()).square()).sum()
         r2 = float(1.0 - residual / total) if total > 0 else 0.0
     if not math.isfinite(r2):
         r2 = -math.inf
-    return SymbolicFit(name, r2, a, b, c, d, complexity)
+    return SymbolicFit(name, r2, a, b, c, d, SYMBOLIC_FUNCTIONS[name].complexity)
 
 
 def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=0.2):
@@ -220,7 +224,12 @@ def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=0.2):
         return math.log10(min(max(1.0 - fit.r2, 1e-12), 1e12))
 
     best = min(decades(fit) for fit in fits)
-    return sorted(fits, key=lambda fit: (max(decades(fit), best + 1.0) + simplicity_weight * fit.complexity, -fit.r2))
+    ranked = sorted(fits, key=lambda fit: (max(decades(fit), best + 1.0) + simplicity_weight * fit.complexity, -fit.r2))
+    # ``sin`` and ``cos`` fits may fold to the same canonical function: keep the better.
+    unique = {}
+    for fit in ranked:
+        unique.setdefault(fit.name, fit)
+    return list(unique.values())
 
 
 class SymbolicEdges(nn.Module):
@@ -243,7 +252,7 @@ class SymbolicEdges(nn.Module):
     @property
     def names(self):
         """Function name of every edge (``names[i][j]``, None for a spline edge)."""
-        library = list(SYMBOLIC_FUNCTIONS)
+        library = function_names()
         return [[library[k] if k >= 0 else None for k in row] for row in self.function_index.tolist()]
 
     def set_edge(self, i, j, name, params):
@@ -253,10 +262,9 @@ class SymbolicEdges(nn.Module):
                 self.mask[i, j] = 0.0
                 self.function_index[i, j] = -1
                 return
-            if name not in SYMBOLIC_FUNCTIONS:
-                raise ValueError(f"Unknown symbolic function {name!r}.")
+            index = function_index(name)
             self.mask[i, j] = 1.0
-            self.function_index[i, j] = list(SYMBOLIC_FUNCTIONS).index(name)
+            self.function_index[i, j] = index
             self.affine[i, j] = torch.as_tensor(params, dtype=self.affine.dtype)
 
     def edge_values(self, x):
@@ -267,13 +275,25 @@ class SymbolicEdges(nn.Module):
         for k in torch.unique(self.function_index[active]).tolist():
             rows, cols = (active & (self.function_index == k)).nonzero(as_tuple=True)
             a, b, c, d = self.affine[rows, cols].unbind(-1)
-            function = list(SYMBOLIC_FUNCTIONS.values())[k][0]
+            function = SYMBOLIC_FUNCTIONS[function_names()[k]].torch_fn
             values[:, rows, cols] = c * function(x[:, rows] * a + b) + d
         return values
 
     def forward(self, x):
         """Sum of the symbolic edges at every output node, shape (batch, out)."""
         return self.edge_values(x).sum(dim=1)
+
+    def canonicalize(self):
+        """Rewrite every snapped edge in its canonical form (see :func:`canonical_form`).
+
+        Fine-tuning moves the affine numbers freely (a sine's phase may drift
+        past a quarter turn); this restores the form whose name a formula prints.
+        """
+        names = self.names
+        for i, j in (self.mask != 0).nonzero().tolist():
+            values = [float(v) for v in self.affine[i, j].detach()]
+            name, *params = canonical_form(names[i][j], *values)
+            self.set_edge(i, j, name, params)
 
     def n_active(self):
         """Number of snapped edges."""
@@ -289,3 +309,10 @@ def snap_edge(layer, i, j, fit):
     layer.symbolic.set_edge(i, j, fit.name, fit.params)
     with torch.no_grad():
         layer.mask[i, j] = 0.0
+
+
+def canonicalize_network(network):
+    """Rewrite every snapped edge of ``network`` in its canonical form (see :meth:`SymbolicEdges.canonicalize`)."""
+    for layer in network.layers:
+        if layer.symbolic is not None:
+            layer.symbolic.canonicalize()

@@ -9,9 +9,12 @@ estimators' methods of the same names (``estimator.prune()``,
 only when used.
 """
 
-from .._engine.symbolic import SYMBOLIC_FUNCTIONS, SymbolicFit
-from ._importance import edge_importances, feature_importances
-from ._plot import plot_edge, plot_features, plot_network
+from .._engine.symbolic import SymbolicFit
+from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
+from ._diagram import plot_network
+from ._edge_table import symbolic_table
+from ._importance import attribution_scores, edge_importances, feature_importances
+from ._plot import plot_edge, plot_features
 from ._pruning import prune
 from ._symbolic import (
     auto_symbolic,
@@ -28,6 +31,7 @@ SYMBOLIC_LIBRARY = tuple(SYMBOLIC_FUNCTIONS)
 __all__ = [
     "SYMBOLIC_LIBRARY",
     "SymbolicFit",
+    "attribution_scores",
     "auto_symbolic",
     "edge_importances",
     "feature_importances",
@@ -40,4 +44,5 @@ __all__ = [
     "symbolic_formula",
     "symbolic_function",
     "symbolic_latex",
+    "symbolic_table",
 ]

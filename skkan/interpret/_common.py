@@ -1,8 +1,8 @@
-"""What every interpretation function needs from an estimator: its public fitted view."""
+"""What every interpretation function needs from an estimator: its public fitted view, and node names."""
 
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["fitted_view", "replace_network"]
+__all__ = ["fitted_view", "node_label", "replace_network", "subnode_label"]
 
 
 def fitted_view(estimator):
@@ -26,3 +26,24 @@ def replace_network(estimator, network):
     """Give ``estimator`` a changed network (pruned, snapped) through its public attributes."""
     estimator.network_ = network
     estimator.n_params_ = network.n_active_parameters()
+
+
+def node_label(view, level, k):
+    """Readable name of node ``k`` of ``level``: a feature, an output, ``h1.0`` or a product ``m1.0``."""
+    if level == 0:
+        return view.feature_names[k]
+    if level == view.n_layers:
+        return view.output_names[k]
+    n_sums = view.widths[level] - view.multiplication_nodes[level]
+    return f"m{level}.{k - n_sums}" if k >= n_sums else f"h{level}.{k}"
+
+
+def subnode_label(view, layer, j):
+    """Readable name of output ``j`` of ``layer``: its node, plus ``[a]``/``[b]`` for a product's factors."""
+    nodes = view.subnode_nodes(layer)
+    node = int(nodes[j])
+    label = node_label(view, layer + 1, node)
+    if view.is_product_node(layer + 1, node):
+        first = int((nodes == node).argmax())
+        label += "[a]" if j == first else "[b]"
+    return label

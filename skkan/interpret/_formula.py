@@ -1,11 +1,22 @@
-"""Sympy formulas of fully symbolic KAN networks (needs the ``symbolic`` extra)."""
+"""Sympy formulas of KAN networks (needs the ``symbolic`` extra).
+
+Snapped edges become their closed-form functions (from the engine's one
+candidate table); edges that are still splines become undefined functions
+named ``f_{l,i,j}`` of their input, which the numpy version of a formula
+evaluates with the spline itself.
+"""
 
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["formula_to_numpy", "import_sympy", "network_formula", "round_expression"]
+from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
+
+__all__ = ["formula_to_numpy", "import_sympy", "network_formula", "round_expression", "spline_function_name"]
+
+_SPLINE_NAME = re.compile(r"f_\{(\d+),(\d+),(\d+)\}")
 
 # Denominators tried when snapping a rounded number to a simple constant.
 _MAX_DENOMINATOR = 12
@@ -18,27 +29,6 @@ def import_sympy():
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError("Symbolic formulas need sympy; install it with `pip install skkan[symbolic]`.") from error
     return sympy
-
-
-def _sympy_functions(sympy):
-    return {
-        "x": lambda u: u,
-        "x^2": lambda u: u**2,
-        "x^3": lambda u: u**3,
-        "x^4": lambda u: u**4,
-        "1/x": lambda u: 1 / u,
-        "sqrt": sympy.sqrt,
-        "exp": sympy.exp,
-        "log": sympy.log,
-        "sin": sympy.sin,
-        "cos": sympy.cos,
-        "tanh": sympy.tanh,
-        "abs": sympy.Abs,
-        "gaussian": lambda u: sympy.exp(-(u**2)),
-        "arctan": sympy.atan,
-        "arctanh": sympy.atanh,
-        "arcsin": sympy.asin,
-    }
 
 
 def _snap_number(value, precision, sympy):
@@ -83,33 +73,44 @@ def round_expression(expression, precision):
     return expression
 
 
+def spline_function_name(layer, i, j):
+    """Name of the undefined function standing for spline edge ``(layer, i, j)`` in a formula."""
+    return f"f_{{{layer},{i},{j}}}"
+
+
+def _combine(view, index, subnodes):
+    """Node expressions of level ``index + 1``: product nodes multiply their two subnodes."""
+    nodes = {}
+    for subnode, node in zip(subnodes, view.subnode_nodes(index).tolist()):
+        nodes[node] = subnode if node not in nodes else nodes[node] * subnode
+    return [nodes[k] for k in range(view.widths[index + 1])]
+
+
 def network_formula(view, precision=4, simplify=True):
     """Sympy expressions of a fitted estimator's outputs, from its view (see ``symbolic_formula``)."""
     sympy = import_sympy()
-    functions = _sympy_functions(sympy)
     symbols = [sympy.Symbol(name) for name in view.feature_names]
     nodes = [
         (symbol - float(mean)) / float(scale) for symbol, mean, scale in zip(symbols, view.input_mean, view.input_scale)
     ]
     for index in range(view.n_layers):
         spline_mask = view.spline_mask(index)
-        if spline_mask.any():
-            edges = [tuple(e) for e in np.argwhere(spline_mask).tolist()]
-            raise ValueError(
-                f"Layer {index} still has spline edges {edges[:5]}{'...' if len(edges) > 5 else ''}; snap them with "
-                "auto_symbolic (lower r2_threshold) or fix_symbolic, or prune them, before asking for a formula."
-            )
         bias = view.bias(index)
         symbolic = view.symbolic_edges(index)
-        outputs = []
-        for j in range(view.widths[index + 1]):
+        subnodes = []
+        for j in range(view.n_subnodes(index)):
             expression = sympy.Float(bias[j])
             for i in range(view.widths[index]):
                 if (i, j) in symbolic:
                     name, (a, b, c, d) = symbolic[(i, j)]
-                    expression += c * functions[name](a * nodes[i] + b) + d
-            outputs.append(expression)
-        nodes = outputs
+                    expression += c * SYMBOLIC_FUNCTIONS[name].sympy_fn(sympy, a * nodes[i] + b) + d
+                elif spline_mask[i, j]:
+                    # A first-layer spline reads its feature in original units
+                    # (it absorbs the input scaling), a deeper one its node.
+                    argument = symbols[i] if index == 0 else nodes[i]
+                    expression += sympy.Function(spline_function_name(index, i, j))(argument)
+            subnodes.append(expression)
+        nodes = _combine(view, index, subnodes)
     if view.target_scale is not None:
         nodes = [node * float(s) + float(m) for node, s, m in zip(nodes, view.target_scale, view.target_mean)]
     results = []
@@ -122,11 +123,45 @@ def network_formula(view, precision=4, simplify=True):
     return results
 
 
-def formula_to_numpy(expressions, names):
-    """A numpy function ``f(X)`` evaluating ``expressions`` on the columns of ``X``."""
+def _spline_implementations(view, expressions, sympy):
+    """Expressions with spline functions renamed to identifiers, and their numpy implementations."""
+    renamed, implementations = {}, {}
+    for expression in expressions:
+        for application in expression.atoms(sympy.core.function.AppliedUndef):
+            match = _SPLINE_NAME.fullmatch(application.func.__name__)
+            if match is None or view is None:
+                continue
+            layer, i, j = (int(group) for group in match.groups())
+            identifier = f"spline_{layer}_{i}_{j}"
+            edge = view.edge_function(layer, i, j)
+            if layer == 0:
+                mean, scale = float(view.input_mean[i]), float(view.input_scale[i])
+
+                def edge(values, edge=edge, mean=mean, scale=scale):
+                    return edge((np.asarray(values, dtype=np.float64) - mean) / scale)
+
+            renamed[application.func] = sympy.Function(identifier)
+            implementations[identifier] = edge
+    return [_rename(expression, renamed) for expression in expressions], implementations
+
+
+def _rename(expression, renamed):
+    for old, new in renamed.items():
+        expression = expression.replace(old, new)
+    return expression
+
+
+def formula_to_numpy(expressions, names, view=None):
+    """A numpy function ``f(X)`` evaluating ``expressions`` on the columns of ``X``.
+
+    Spline edges (undefined functions ``f_{l,i,j}``) are evaluated with the
+    splines of ``view``'s network.
+    """
     sympy = import_sympy()
     symbols = [sympy.Symbol(name) for name in names]
-    functions = [sympy.lambdify(symbols, expression, "numpy") for expression in expressions]
+    expressions, implementations = _spline_implementations(view, expressions, sympy)
+    modules = [implementations, "numpy"]
+    functions = [sympy.lambdify(symbols, expression, modules) for expression in expressions]
 
     def evaluate(X):
         X = np.asarray(X, dtype=np.float64)

@@ -1,4 +1,6 @@
-"""Matplotlib views of a fitted KAN (needs the ``plot`` extra).
+"""Matplotlib views of single edges and features of a fitted KAN (needs the ``plot`` extra).
+
+The network diagram is in :mod:`skkan.interpret._diagram`.
 
 All functions return matplotlib objects and never call ``plt.show()``.
 """
@@ -11,7 +13,7 @@ import torch
 from ._common import fitted_view
 from ._importance import edge_importances, feature_importances
 
-__all__ = ["plot_network", "plot_edge", "plot_features"]
+__all__ = ["plot_edge", "plot_features"]
 
 _SPLINE_COLOR = "black"
 _SYMBOLIC_COLOR = "tab:red"
@@ -54,81 +56,6 @@ def _node_label(view, layer_index, i):
     if layer_index == 0:
         return view.feature_names[i]
     return f"h{layer_index}.{i}"
-
-
-def plot_network(estimator, *, beta=3.0, ax=None, title=None):
-    """Draw a fitted KAN with each active edge's learned function on it.
-
-    Parameters
-    ----------
-    estimator : KANRegressor or KANClassifier
-        A fitted estimator.
-    beta : float, default=3.0
-        Opacity of an edge is ``tanh(beta * score / max score of its
-        layer)``: weak edges fade out, pruned edges are not drawn.
-    ax : matplotlib Axes, optional
-        Axes to draw on; a new figure by default.
-    title : str, optional
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-    """
-    plt = _import_pyplot()
-    view = fitted_view(estimator)
-    network = view.network
-    scores = edge_importances(estimator)
-    edges_per_layer = [view.active_edges(index) for index in range(view.n_layers)]
-    inputs, _ = view.layer_inputs()
-    widths = network.widths
-    span = max(max(widths), max((len(e) for e in edges_per_layer), default=1), 2)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(min(1.1 * span + 1.5, 20), 2.6 * len(network.layers) + 0.6))
-    else:
-        fig = ax.figure
-    ax.set_xlim(-0.6, span - 0.4)
-    ax.set_ylim(-0.35, len(network.layers) + 0.35)
-    ax.axis("off")
-
-    def node_x(count, k):
-        return (span - 1) / 2 + (k - (count - 1) / 2) * (span / max(count, 1))
-
-    for level, count in enumerate(widths):
-        xs = [node_x(count, k) for k in range(count)]
-        ax.scatter(xs, [level] * count, s=60, color="black", zorder=3)
-    for k, name in enumerate(view.feature_names):
-        ax.text(node_x(widths[0], k), -0.12, name, ha="center", va="top", fontsize=9)
-
-    for k, name in enumerate(view.output_names):
-        ax.text(node_x(widths[-1], k), len(network.layers) + 0.1, name, ha="center", va="bottom", fontsize=9)
-
-    box = 0.8 * min(1.0, span / max((len(e) for e in edges_per_layer), default=1))
-    height = 0.42
-    for level, (layer, edges) in enumerate(zip(network.layers, edges_per_layer)):
-        layer_scores = scores[level]
-        top = layer_scores.max() if layer_scores.size and layer_scores.max() > 0 else 1.0
-        for position, (i, j) in enumerate(edges):
-            alpha = float(np.tanh(beta * layer_scores[i, j] / top))
-            alpha = max(alpha, 0.05)
-            center = node_x(len(edges), position)
-            y_low, y_high = level + 0.5 - height / 2, level + 0.5 + height / 2
-            name = _edge_name(view, level, i, j)
-            color = _SYMBOLIC_COLOR if name else _SPLINE_COLOR
-            ax.plot([node_x(layer.in_features, i), center], [level, y_low], color=color, alpha=alpha, lw=1)
-            ax.plot([center, node_x(layer.out_features, j)], [y_high, level + 1], color=color, alpha=alpha, lw=1)
-            inset = ax.inset_axes([center - box / 2, y_low, box, height], transform=ax.transData)
-            x, values = _edge_curve(view, level, i, j, 100, inputs)
-            inset.plot(x, values, color=color, alpha=alpha, lw=1.5)
-            inset.set_xticks([])
-            inset.set_yticks([])
-            for spine in inset.spines.values():
-                spine.set_alpha(alpha)
-            inset.patch.set_alpha(0.0)
-            if name:
-                inset.set_title(name, fontsize=7, color=color, alpha=alpha, pad=1)
-    if title:
-        ax.set_title(title)
-    return fig
 
 
 def _original_units(view, layer_index, i, x):

@@ -5,12 +5,14 @@ Every function takes a fitted estimator and reads it through its public
 """
 
 import copy
+import math
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from .._engine.symbolic import SYMBOLIC_FUNCTIONS, rank_symbolic, snap_edge
+from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
+from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
 from .._engine.training import prediction_loss
 from ._common import fitted_view, replace_network
@@ -29,7 +31,7 @@ __all__ = [
 _RANK_ROWS = 512
 
 
-def _rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight):
+def rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight):
     with torch.no_grad():
         values = network.layers[layer].edge_activations(inputs[layer])[:, i, j]
     x = inputs[layer][:, i]
@@ -78,7 +80,7 @@ def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicit
     view = fitted_view(estimator)
     view.check_edge(layer, i, j)
     inputs, weights = view.layer_inputs()
-    return _rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[:top_k]
+    return rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[:top_k]
 
 
 def _tuning_data(view, network, X, y):
@@ -96,8 +98,23 @@ def _tuning_data(view, network, X, y):
     return x, torch.as_tensor(target, dtype=torch.long if loss == "log_loss" else dtype), weights, loss
 
 
-def _record_snapped(estimator, snapped):
-    estimator.symbolic_edges_ = list(getattr(estimator, "symbolic_edges_", [])) + snapped
+def _record_snapped(estimator, network, snapped):
+    """Set ``symbolic_edges_`` from the network's snapped edges, in the names formulas print.
+
+    ``snapped`` maps newly snapped ``(layer, i, j)`` to their R²; edges
+    snapped earlier keep theirs, edges pruned since are dropped.
+    """
+    canonicalize_network(network)
+    r2 = {tuple(entry[:3]): entry[4] for entry in getattr(estimator, "symbolic_edges_", [])}
+    r2.update(snapped)
+    records = []
+    for index, layer in enumerate(network.layers):
+        if layer.symbolic is None:
+            continue
+        names = layer.symbolic.names
+        for i, j in (layer.symbolic.mask != 0).nonzero().tolist():
+            records.append((index, i, j, names[i][j], float(r2.get((index, i, j), math.nan))))
+    estimator.symbolic_edges_ = records
 
 
 def fix_symbolic(estimator, layer, i, j, name):
@@ -115,7 +132,9 @@ def fix_symbolic(estimator, layer, i, j, name):
     Returns
     -------
     fit : SymbolicFit
-        The fit used; its ``r2`` tells how well the function matches.
+        The fit used; its ``r2`` tells how well the function matches. Its
+        name may be an equivalent form of ``name`` (``cos(u)`` with a
+        quarter-turn phase is ``sin``), the one formulas print.
     """
     view = fitted_view(estimator)
     view.check_edge(layer, i, j)
@@ -123,10 +142,10 @@ def fix_symbolic(estimator, layer, i, j, name):
         raise ValueError(f"Unknown symbolic function {name!r}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
     network = copy.deepcopy(view.network)
     inputs, weights = view.layer_inputs(network)
-    fit = _rank_edge(network, inputs, weights, layer, i, j, [name], 0.0)[0]
+    fit = rank_edge(network, inputs, weights, layer, i, j, [name], 0.0)[0]
     snap_edge(network.layers[layer], i, j, fit)
+    _record_snapped(estimator, network, {(layer, i, j): fit.r2})
     replace_network(estimator, network)
-    _record_snapped(estimator, [(layer, i, j, name, fit.r2)])
     return fit
 
 
@@ -149,7 +168,9 @@ def auto_symbolic(
     estimator : KANRegressor or KANClassifier
         A fitted estimator; it is changed in place.
     r2_threshold : float, default=0.99
-        Minimum R² for snapping an edge.
+        Minimum R² for snapping an edge (the quality threshold); edges
+        below it stay splines and appear in formulas as undefined
+        functions. ``-inf`` snaps every edge.
     library : list of str, optional
         Candidate names (see :func:`suggest_symbolic`).
     layers : list of int, optional
@@ -164,13 +185,15 @@ def auto_symbolic(
     max_iter : int, default=50
         L-BFGS steps of each fine-tuning round; 0 disables it.
     simplicity_weight : float, default=0.2
-        See :func:`suggest_symbolic`.
+        The trade-off between accuracy and simplicity (pykan's
+        ``weight_simple``): see :func:`suggest_symbolic`. Larger values
+        prefer simpler functions among good fits.
 
     Returns
     -------
     estimator : KANRegressor or KANClassifier
         The estimator; ``symbolic_edges_`` lists the snapped edges as
-        ``(layer, i, j, name, r2)``.
+        ``(layer, i, j, name, r2)``, named as formulas print them.
     """
     view = fitted_view(estimator)
     if (X is None) != (y is None):
@@ -181,7 +204,7 @@ def auto_symbolic(
     def loss_fn(output, target, weights):
         return prediction_loss(output, target, weights, loss)
 
-    snapped = []
+    snapped = {}
     for index, layer in enumerate(network.layers):
         if layers is not None and index not in layers:
             continue
@@ -189,10 +212,10 @@ def auto_symbolic(
         for i, j in (layer.mask != 0).nonzero().tolist():
             if index == 0 and view.is_categorical[i]:
                 continue  # a lookup table, not a function to snap
-            fits = _rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
+            fits = rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
             if fits[0].r2 >= r2_threshold:
                 snap_edge(layer, i, j, fits[0])
-                snapped.append((index, i, j, fits[0].name, fits[0].r2))
+                snapped[(index, i, j)] = fits[0].r2
         fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
         if max_iter and fully_symbolic and loss == "squared_error":
             # Levenberg-Marquardt converges far faster than L-BFGS here.
@@ -200,20 +223,40 @@ def auto_symbolic(
             break
         if max_iter:
             fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
+    _record_snapped(estimator, network, snapped)
     replace_network(estimator, network)
-    _record_snapped(estimator, snapped)
     return estimator
 
 
-def symbolic_formula(estimator, precision=4, *, simplify=True):
+_SPLINE_EDGES = ("keep", "snap")
+
+
+def _formula_view(estimator, spline_edges, library):
+    """The view whose network the formula is read from: the estimator's, or a fully snapped copy."""
+    if spline_edges not in _SPLINE_EDGES:
+        raise ValueError(f"spline_edges must be one of {list(_SPLINE_EDGES)}, got {spline_edges!r}.")
+    view = fitted_view(estimator)
+    if spline_edges == "snap" and any(view.spline_mask(index).any() for index in range(view.n_layers)):
+        snapped = copy.deepcopy(estimator)
+        auto_symbolic(snapped, -math.inf, library=library)
+        view = fitted_view(snapped)
+    return view
+
+
+def symbolic_formula(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
     """Closed-form expression of every output, in the original feature units.
 
-    Requires every remaining edge to be symbolic (see
-    :func:`auto_symbolic`). Input scaling (and, for regressors, target
-    scaling) is undone, the expression is expanded, numbers are rounded
-    to ``precision`` decimals (terms that round to zero vanish) and
-    numbers within rounding distance of a simple rational or rational
-    multiple of pi are replaced by it.
+    Never fails on a fitted model: snapped edges (see :func:`auto_symbolic`)
+    give their functions, and edges that are still splines appear as
+    undefined functions ``f_{l,i,j}(u)`` of their input ``u`` (for the first
+    layer, the feature in original units), or are snapped to their best
+    candidate with ``spline_edges="snap"`` (on a copy; the estimator is
+    unchanged). :func:`symbolic_table` shows how well each spline edge fits
+    its best candidate. Input scaling (and, for regressors, target scaling)
+    is undone, the expression is expanded, numbers are rounded to
+    ``precision`` decimals (terms that round to zero vanish) and numbers
+    within rounding distance of a simple rational or rational multiple of pi
+    are replaced by it. Product nodes appear as products.
 
     Parameters
     ----------
@@ -223,6 +266,12 @@ def symbolic_formula(estimator, precision=4, *, simplify=True):
         Decimals kept.
     simplify : bool, default=True
         Run sympy's simplification on the rounded result.
+    spline_edges : {"keep", "snap"}, default="keep"
+        What spline edges become: undefined functions, or their best
+        candidate (with the affine numbers re-fitted, as in
+        :func:`auto_symbolic` with ``r2_threshold=-inf``).
+    library : list of str, optional
+        Candidates for ``spline_edges="snap"``.
 
     Returns
     -------
@@ -232,11 +281,15 @@ def symbolic_formula(estimator, precision=4, *, simplify=True):
     """
     from ._formula import network_formula
 
-    return network_formula(fitted_view(estimator), precision=precision, simplify=simplify)
+    view = _formula_view(estimator, spline_edges, library)
+    return network_formula(view, precision=precision, simplify=simplify)
 
 
-def symbolic_function(estimator, precision=4, *, simplify=True):
+def symbolic_function(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
     """The symbolic formula as a numpy function of ``X``.
+
+    Spline edges left in the formula (``f_{l,i,j}``) are evaluated with the
+    network's splines, so the function always runs.
 
     Returns
     -------
@@ -245,15 +298,17 @@ def symbolic_function(estimator, precision=4, *, simplify=True):
         and returns an array of shape (n_samples,) or (n_samples,
         n_outputs), like the raw model output.
     """
-    from ._formula import formula_to_numpy
+    from ._formula import formula_to_numpy, network_formula
 
-    view = fitted_view(estimator)
-    return formula_to_numpy(symbolic_formula(estimator, precision, simplify=simplify), view.feature_names)
+    view = _formula_view(estimator, spline_edges, library)
+    expressions = network_formula(view, precision=precision, simplify=simplify)
+    return formula_to_numpy(expressions, view.feature_names, view)
 
 
-def symbolic_latex(estimator, precision=4, *, simplify=True):
+def symbolic_latex(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
     """LaTeX strings of :func:`symbolic_formula`, one per output."""
     from ._formula import import_sympy
 
     sympy = import_sympy()
-    return [sympy.latex(expression) for expression in symbolic_formula(estimator, precision, simplify=simplify)]
+    expressions = symbolic_formula(estimator, precision, simplify=simplify, spline_edges=spline_edges, library=library)
+    return [sympy.latex(expression) for expression in expressions]

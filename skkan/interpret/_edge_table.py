@@ -1,0 +1,70 @@
+"""A table of every edge of a fitted KAN: what it computes and how well a closed form fits it."""
+
+import math
+
+from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
+from ._common import fitted_view, node_label, subnode_label
+from ._importance import edge_importances
+from ._symbolic import rank_edge
+
+__all__ = ["symbolic_table"]
+
+_COLUMNS = ["layer", "i", "j", "edge", "kind", "function", "r2", "complexity", "importance"]
+
+
+def _import_pandas():
+    try:
+        import pandas
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("The edge table needs pandas; install it with `pip install skkan[symbolic]`.") from error
+    return pandas
+
+
+def symbolic_table(estimator, library=None, *, simplicity_weight=0.2):
+    """One row per active edge: its best closed-form candidate, the fit's R² and complexity.
+
+    Use it to decide what to snap: edges whose best candidate fits well
+    (R² close to 1) are safe to snap with :func:`fix_symbolic` or
+    :func:`auto_symbolic`; the others are better left as splines (they
+    appear as ``f_{l,i,j}`` in :func:`symbolic_formula`) or pruned.
+
+    Parameters
+    ----------
+    estimator : KANRegressor or KANClassifier
+        A fitted estimator.
+    library : list of str, optional
+        Candidate names (see :func:`suggest_symbolic`).
+    simplicity_weight : float, default=0.2
+        See :func:`suggest_symbolic`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``layer``, ``i``, ``j`` (the edge's indices), ``edge``
+        (readable ``source -> target``), ``kind`` (``"spline"`` or
+        ``"symbolic"``), ``function`` (the best candidate of a spline edge,
+        or the function of a snapped one, named as formulas print it),
+        ``r2`` (of that fit to the spline; for a snapped edge, the R² it had
+        when snapped), ``complexity`` and ``importance`` (see
+        :func:`edge_importances`).
+    """
+    pandas = _import_pandas()
+    view = fitted_view(estimator)
+    inputs, weights = view.layer_inputs()
+    importances = edge_importances(estimator)
+    recorded = {tuple(entry[:3]): entry[4] for entry in getattr(estimator, "symbolic_edges_", [])}
+    rows = []
+    for layer in range(view.n_layers):
+        symbolic = view.symbolic_edges(layer)
+        for i, j in view.active_edges(layer):
+            if (i, j) in symbolic:
+                kind, name = "symbolic", symbolic[(i, j)][0]
+                r2 = recorded.get((layer, i, j), math.nan)
+            else:
+                best = rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[0]
+                kind, name, r2 = "spline", best.name, best.r2
+            edge = f"{node_label(view, layer, i)} -> {subnode_label(view, layer, j)}"
+            rows.append(
+                (layer, i, j, edge, kind, name, r2, SYMBOLIC_FUNCTIONS[name].complexity, importances[layer][i, j])
+            )
+    return pandas.DataFrame(rows, columns=_COLUMNS)
