@@ -10,7 +10,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from skkan import KANRegressor
+from skkan import KANRegressor, UnsafeModelError
 from skkan._engine import KANNetwork
 from skkan._engine.serialization import network_from_data, network_to_data
 
@@ -44,11 +44,12 @@ def test_network_with_products_round_trips_as_plain_data():
     restored = network_from_data(data)
     x = torch.rand(5, 2)
     torch.testing.assert_close(restored(x), network(x))
-    # A version-2 file (no product nodes) still loads.
+    # A file of an older layout (no product nodes) is refused, not guessed at.
     plain = network_to_data(KANNetwork([2, 3, 1], 3, 3))
     del plain["multiplication_nodes"]
     plain["format"] = 2
-    assert network_from_data(plain).multiplication_nodes == [0, 0, 0]
+    with pytest.raises(UnsafeModelError, match="format 2"):
+        network_from_data(plain)
 
 
 def test_estimator_parameter_reaches_the_network_and_grid_search():
