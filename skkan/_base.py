@@ -260,7 +260,6 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     def _fit_unguarded(self, X, y, sample_weight):
         hidden = self._hidden_layer_sizes()
         reuse = self.warm_start and hasattr(self, "network_")
-        architecture = self._checked_architecture(hidden, reuse)
         X, y, categorical = validate_tabular_data(
             self,
             X,
@@ -277,6 +276,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         task = "regression" if self._multi_output_target else "classification"
         recipe = resolve_recipe(X.shape[0], X.shape[1], n_outputs, task, self.get_params(deep=False), device=device)
         dtype = recipe.dtype
+        # After the recipe, which validated grid_extension.
+        architecture = self._checked_architecture(hidden, reuse)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
 
