@@ -269,7 +269,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
-        sample_weight = self._class_weighted(y, check_sample_weight(sample_weight, X))
+        # Class weights multiply the sample weights; the product is scaled to mean 1 again.
+        sample_weight = check_sample_weight(self._class_weighted(y, check_sample_weight(sample_weight, X)), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)

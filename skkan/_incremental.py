@@ -51,7 +51,9 @@ class _IncrementalFit:
             multi_output=self._multi_output_target,
             y_numeric=self._multi_output_target,
         )
-        sample_weight = self._class_weighted(y, check_sample_weight(sample_weight, X), partial=True)
+        sample_weight = check_sample_weight(
+            self._class_weighted(y, check_sample_weight(sample_weight, X), partial=True), X
+        )
         targets, n_outputs, loss, target_state = self._partial_targets(y, sample_weight, classes, first)
 
         device = resolve_device(self.device)
