@@ -287,7 +287,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
-        sample_weight = self._class_weighted(y, check_sample_weight(sample_weight, X))
+        # Class weights multiply the sample weights; the product is scaled to mean 1 again.
+        sample_weight = check_sample_weight(self._class_weighted(y, check_sample_weight(sample_weight, X)), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
@@ -321,11 +322,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             max_iter=recipe.max_iter,
             batch_size=min(recipe.batch_size, train_rows.size),
             extra_grid_sizes=() if reuse else recipe.extra_grid_sizes,
-            grid_eps=self.grid_eps,
-            lamb=self.lamb,
-            lamb_l1=self.lamb_l1,
-            lamb_entropy=self.lamb_entropy,
-            lamb_smoothness=self.lamb_smoothness,
+            **self._regularization(),
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=early_stopping,
@@ -361,15 +358,10 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
                 reporter.close()
 
         # Only now, with training done, does the estimator change.
-        self.network_ = result.network.to("cpu")
-        self._input_mean, self._input_scale = input_mean, input_scale
+        self._store_fitted_network(
+            result.network, (input_mean, input_scale), X_scaled, sample_weight, seed, categorical, target_state, device
+        )
         self._architecture = architecture
-        self._store_interpretation_sample(X_scaled, sample_weight, seed)
-        self._finish_tabular(categorical)
-        for name, value in target_state.items():
-            setattr(self, name, value)
-        self.device_ = str(device)
-        self.n_params_ = self.network_.n_active_parameters()
         previous_iter = getattr(self, "n_iter_", 0) if reuse else 0
         self.n_iter_ = previous_iter + result.n_iter
         self.loss_curve_ = (list(self.loss_curve_) if reuse else []) + result.loss_curve
@@ -433,6 +425,29 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
+
+    def _regularization(self):
+        """The TrainingConfig fields that come straight from the regularisation parameters."""
+        return {
+            "grid_eps": self.grid_eps,
+            "lamb": self.lamb,
+            "lamb_l1": self.lamb_l1,
+            "lamb_entropy": self.lamb_entropy,
+            "lamb_smoothness": self.lamb_smoothness,
+        }
+
+    def _store_fitted_network(
+        self, network, input_scaling, X_scaled, sample_weight, seed, categorical, target_state, device
+    ):
+        """Set the fitted state a training run (fit or partial_fit) produced; called only once it succeeded."""
+        self.network_ = network.to("cpu")
+        self._input_mean, self._input_scale = input_scaling
+        self._store_interpretation_sample(X_scaled, sample_weight, seed)
+        self._finish_tabular(categorical)
+        for name, value in target_state.items():
+            setattr(self, name, value)
+        self.device_ = str(device)
+        self.n_params_ = self.network_.n_active_parameters()
 
     def _finish_tabular(self, categorical):
         """Store the categorical spec; fill the values training could not learn (see _engine/tabular.py)."""

@@ -51,7 +51,9 @@ class _IncrementalFit:
             multi_output=self._multi_output_target,
             y_numeric=self._multi_output_target,
         )
-        sample_weight = self._class_weighted(y, check_sample_weight(sample_weight, X), partial=True)
+        sample_weight = check_sample_weight(
+            self._class_weighted(y, check_sample_weight(sample_weight, X), partial=True), X
+        )
         targets, n_outputs, loss, target_state = self._partial_targets(y, sample_weight, classes, first)
 
         device = resolve_device(self.device)
@@ -77,11 +79,7 @@ class _IncrementalFit:
             learning_rate=learning_rate,
             max_iter=1,
             batch_size=min(batch_size, X.shape[0]),
-            grid_eps=self.grid_eps,
-            lamb=self.lamb,
-            lamb_l1=self.lamb_l1,
-            lamb_entropy=self.lamb_entropy,
-            lamb_smoothness=self.lamb_smoothness,
+            **self._regularization(),
             verbose=self.verbose,
         )
         target_dtype = torch.long if loss == "log_loss" else dtype
@@ -97,14 +95,9 @@ class _IncrementalFit:
             place_grid=first,
         )
 
-        self.network_ = network.to("cpu")
-        self._input_mean, self._input_scale = input_mean, input_scale
-        self._store_interpretation_sample(X_scaled, sample_weight, seed)
-        self._finish_tabular(categorical)
-        for name, value in target_state.items():
-            setattr(self, name, value)
-        self.device_ = str(device)
-        self.n_params_ = self.network_.n_active_parameters()
+        self._store_fitted_network(
+            network, (input_mean, input_scale), X_scaled, sample_weight, seed, categorical, target_state, device
+        )
         self.n_iter_ = (0 if first else self.n_iter_) + 1
         self.loss_curve_ = ([] if first else list(self.loss_curve_)) + [epoch_loss]
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else math.inf

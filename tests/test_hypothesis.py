@@ -154,7 +154,9 @@ def _fuzz(est, X, y):
         score = est.score(X, y)
         assert np.isfinite(score), score
         # Far outside the training range the prediction stays finite.
-        far = np.clip(np.asarray(X, dtype=np.float64) * 1e6 + 1e9, -1e300, 1e300)
+        # (Missing values, NaN or pandas' NA, are native inputs and stay missing.)
+        dense = X.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(X, "to_numpy") else np.asarray(X, np.float64)
+        far = np.clip(dense * 1e6 + 1e9, -1e300, 1e300)
         _check_outputs(est, far, n_rows)
 
 

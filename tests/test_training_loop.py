@@ -36,7 +36,9 @@ def test_a_too_large_learning_rate_never_returns_a_garbage_model(learning_rate):
     # Before: learning_rate=10 returned train R2 of about -300 with no
     # warning, 1e6 a model far off with a "restored" warning.
     X, y = _smooth()
-    reg = KANRegressor(hidden_layer_sizes=(3,), learning_rate=learning_rate, max_iter=20, random_state=0)
+    reg = KANRegressor(
+        hidden_layer_sizes=(3,), learning_rate=learning_rate, max_iter=20, optimizer="adam", random_state=0
+    )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -116,7 +118,7 @@ def test_early_stopping_scores_by_validation_loss_where_r2_is_undefined():
     X[validation, 0] = -np.abs(X[validation, 0])
     y = 3 * np.maximum(0, X[:, 0])
     assert np.all(y[validation] == 0)
-    params = {"hidden_layer_sizes": (2,), "optimizer": "adam", "max_iter": 100, "random_state": 0}
+    params = {"hidden_layer_sizes": (2,), "optimizer": "adam", "max_iter": 100, "dtype": "float32", "random_state": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg = KANRegressor(early_stopping=True, **params).fit(X, y)
@@ -168,7 +170,9 @@ def _interrupt_on_epoch(n):
 def test_ctrl_c_in_the_first_epoch_with_early_stopping_reraises_and_keeps_the_estimator(monkeypatch):
     # Before: ValueError "max() arg is an empty sequence".
     X, y = _smooth(150)
-    reg = KANRegressor(hidden_layer_sizes=(2,), max_iter=3, early_stopping=True, random_state=0).fit(X, y)
+    reg = KANRegressor(hidden_layer_sizes=(2,), max_iter=3, early_stopping=True, optimizer="adam", random_state=0).fit(
+        X, y
+    )
     before = reg.predict(X)
     original = training._adam_epoch
 
@@ -218,7 +222,7 @@ def test_engine_reraises_an_interrupt_before_any_epoch_and_keeps_the_best_after(
 @pytest.mark.parametrize("scale", [1e-30, 1e30])
 def test_sample_weights_are_scale_invariant(scale):
     X, y = _smooth(120)
-    params = {"hidden_layer_sizes": (2,), "max_iter": 5, "random_state": 0}
+    params = {"hidden_layer_sizes": (2,), "max_iter": 5, "optimizer": "adam", "dtype": "float32", "random_state": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         unit = KANRegressor(**params).fit(X, y).predict(X)

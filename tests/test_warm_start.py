@@ -134,6 +134,6 @@ def test_the_record_is_plain_data():
     assert _fitted()._architecture == {
         "hidden_layer_sizes": (2,),
         "grid_size": 3,
-        "grid_extension": (),
+        "grid_extension": "auto",
         "spline_order": 3,
     }
