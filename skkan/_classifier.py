@@ -1,5 +1,7 @@
 """KANClassifier: a Kolmogorov-Arnold network for classification."""
 
+import inspect
+
 import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import ClassifierMixin, _fit_context
@@ -12,6 +14,12 @@ from ._docstrings import fill_shared_docs
 from ._validation import check_class_labels
 
 __all__ = ["KANClassifier"]
+
+
+def _shared_signature_plus(*parameters):
+    """The signature of ``_BaseKAN.__init__`` with ``parameters`` appended."""
+    shared = inspect.signature(_BaseKAN.__init__)
+    return shared.replace(parameters=[*shared.parameters.values(), *parameters])
 
 
 def _log_proba_from_logits(logits):
@@ -71,61 +79,15 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
-    # The shared signature plus class_weight (tests/test_tabular.py checks they agree).
-    def __init__(
-        self,
-        hidden_layer_sizes=(8,),
-        *,
-        grid_size=5,
-        spline_order=3,
-        lamb=0.0,
-        lamb_l1=1.0,
-        lamb_entropy=2.0,
-        lamb_smoothness=0.0,
-        optimizer="auto",
-        learning_rate="auto",
-        max_iter="auto",
-        batch_size="auto",
-        grid_extension="auto",
-        grid_eps=0.02,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=0.0001,
-        dtype="auto",
-        device="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        categorical_features=None,
-        class_weight=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            grid_size=grid_size,
-            spline_order=spline_order,
-            lamb=lamb,
-            lamb_l1=lamb_l1,
-            lamb_entropy=lamb_entropy,
-            lamb_smoothness=lamb_smoothness,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            grid_extension=grid_extension,
-            grid_eps=grid_eps,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            dtype=dtype,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-            categorical_features=categorical_features,
-        )
+    def __init__(self, hidden_layer_sizes=(8,), *, class_weight=None, **shared_parameters):
+        super().__init__(hidden_layer_sizes, **shared_parameters)
         self.class_weight = class_weight
+
+    # scikit-learn reads the parameter names from the signature of __init__:
+    # the shared ones, written once in _BaseKAN, plus class_weight.
+    __init__.__signature__ = _shared_signature_plus(
+        inspect.Parameter("class_weight", inspect.Parameter.KEYWORD_ONLY, default=None)
+    )
 
     def _class_weighted(self, y, sample_weight, partial=False):
         if self.class_weight is None:

@@ -74,7 +74,7 @@ def test_product_is_recovered_exactly():
     rng = np.random.default_rng(1)
     X = rng.uniform(-1, 1, (100, 2))
     y = X[:, 0] * X[:, 1]
-    reg = KANRegressor((0,), multiplication_nodes=1, max_iter=3, early_stopping=False, random_state=0, dtype="float64")
+    reg = KANRegressor((0,), multiplication_nodes=1, max_iter=10, early_stopping=False, random_state=0, dtype="float64")
     reg.fit(X, y)
     # One factor per feature (what pruning leaves after sparse training).
     with torch.no_grad():
