@@ -1,11 +1,25 @@
+import os
+
+# Set before torch loads libgomp, which reads it once; inherited by the
+# pytest-xdist workers. numba's OpenMP kernel threads otherwise spin between
+# the thousands of short kernel calls of a fit and take the CPU from the other
+# worker: about ten times the CPU time per fit on a busy 2-core machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import warnings
 
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-# One torch thread per test process: CI has two cores, and tests that run
-# parallel fits (n_jobs=2) would otherwise oversubscribe them.
+from skkan._engine.kernel import compiled_kernel_available
+
+# Load the numba kernel before pinning torch's threads: loaded later, inside a
+# first fit, numba's OpenMP runtime resets the thread count torch reads.
+compiled_kernel_available()
+# One torch thread per test process: CI has two cores, each running one
+# pytest-xdist worker, and tests that run parallel fits (n_jobs=2) would
+# otherwise oversubscribe them.
 torch.set_num_threads(1)
 
 

@@ -198,9 +198,27 @@ def _backward_impl(
                 grad_x[b, i] += total * clamp_slope
 
 
+def _compile(impl, signatures):
+    """``impl`` compiled for ``signatures``, through numba's on-disk cache where a cache directory is writable.
+
+    The cache turns the ~20 s compilation into a load of a fraction of a second
+    in every later process (test workers, joblib and Dask workers). numba
+    keeps it in ``__pycache__`` beside this file, else in the user's cache
+    directory (or ``NUMBA_CACHE_DIR``); where none is writable (a read-only
+    install without a writable home) it refuses ``cache=True`` outright, and
+    the kernels are then compiled for this process alone rather than lost.
+    """
+    try:
+        return numba.jit(signatures, **_OPTIONS)(impl)
+    except RuntimeError as error:
+        if "no locator available" not in str(error):
+            raise
+        return numba.jit(signatures, **{**_OPTIONS, "cache": False})(impl)
+
+
 _FLOAT_TYPES = (numba.float32, numba.float64)
-_forward = numba.jit([_signature(f) for f in _FLOAT_TYPES], **_OPTIONS)(_forward_impl)
-_backward = numba.jit([_backward_signature(f) for f in _FLOAT_TYPES], **_OPTIONS)(_backward_impl)
+_forward = _compile(_forward_impl, [_signature(f) for f in _FLOAT_TYPES])
+_backward = _compile(_backward_impl, [_backward_signature(f) for f in _FLOAT_TYPES])
 
 
 def set_threads(n_threads):
