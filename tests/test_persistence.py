@@ -1,6 +1,7 @@
 """Saving and loading: pickle, joblib, skops, device fallback, version stamp."""
 
 import copy
+import functools
 import io
 import pickle
 import warnings
@@ -19,11 +20,17 @@ Y_REG = np.column_stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]])
 Y_CLF = np.array(["cat", "dog", "emu"])[np.digitize(X[:, 0], [-0.5, 0.5])]
 
 
-def _fitted(kind):
+@functools.cache
+def _fit_once(kind):
     params = {"hidden_layer_sizes": (3,), "max_iter": 4, "random_state": 0, "grid_extension": (7,)}
     if kind == "regressor":
         return KANRegressor(**params).fit(X, Y_REG)
     return KANClassifier(**params, dtype="float64").fit(X, Y_CLF)
+
+
+def _fitted(kind):
+    # Each test gets its own copy of one fit per kind (tests change the model they get).
+    return copy.deepcopy(_fit_once(kind))
 
 
 def _outputs(est):
