@@ -353,7 +353,9 @@ def train_network(network, x, target, weights, config, *, generator, validation=
         ``(x_val, target_val, weights_val)`` in the same forms; required when
         ``config.early_stopping``. Each grid stage then stops when the
         weighted validation loss has not improved by a relative ``tol`` for
-        ``n_iter_no_change`` epochs, and ends on its best state.
+        ``n_iter_no_change`` epochs. Each finer stage starts from the best
+        validated state so far, and the network ends in the best validated
+        state of the whole schedule, whichever grid it has.
 
     Returns
     -------
@@ -388,14 +390,20 @@ def train_network(network, x, target, weights, config, *, generator, validation=
     try:
         for stage, grid_size in enumerate(stage_sizes):
             if stage > 0 and config.early_stopping:
-                # The finer grid starts from the best coarse state.
+                # The finer grid starts from the best state validated so far.
                 best.restore(network)
             network.update_grids(*_grid_rows(x, weights, generator), grid_size=grid_size, grid_eps=config.grid_eps)
             optimizer = _make_optimizer(network, config)
             if threshold is None:
                 threshold = _divergence_threshold(network, config, (x, target, weights) if monitor is None else monitor)
             progress = _Progress(config)
-            best.loss = math.inf  # each stage keeps its own best state
+            if not config.early_stopping:
+                # Training losses on grids of different sizes do not compare:
+                # each stage keeps its own best (sound) state. Validation
+                # losses do, so with early stopping the best state is the
+                # best over the whole schedule: a finer grid that only
+                # overfits cannot replace a better coarse state.
+                best.loss = math.inf
             stage_converged = False
             for epoch in range(1, config.max_iter + 1):
                 if 1 < epoch <= config.grid_update_until and (epoch - 1) % config.grid_update_every == 0:
