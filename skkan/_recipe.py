@@ -10,9 +10,15 @@ each threshold are in ``benchmarks/results/recipes.md``):
   Full-batch and deterministic, so a fit does not depend on row order or on
   how weights are spread over rows.
 * **larger data**: mini-batch Adam, batches that grow with the data
-  (``n_train // 64``, between 256 and 4096), no grid extension, and a budget
-  of ``_ADAM_MAX_ITER`` epochs so that training ends on the validation score,
-  not on the budget.
+  (``n_train // 64``, between 256 and 4096), no grid extension, and a
+  plateau schedule when ``learning_rate="auto"``: the rate starts at 1e-2
+  and is divided by 5 each time the monitored loss (the validation loss with
+  early stopping) has not improved for ``n_iter_no_change`` epochs, up to
+  ``_ADAM_LEARNING_RATE_DECAYS`` times; the next plateau ends training. The
+  budget (``max_iter="auto"``: 1000 epochs) is a ceiling meant for this
+  rule to end training first; when it does stop a run that was still
+  improving, the estimator warns (``ConvergenceWarning``). An
+  explicit ``learning_rate`` is kept constant.
 * **early stopping** (either recipe) only when the validation split holds at
   least ``_MIN_VALIDATION_SAMPLES`` rows: smaller splits are too noisy to
   judge a stopping point on.
@@ -41,6 +47,8 @@ _MIN_VALIDATION_SAMPLES = 30
 _ROWS_PER_BATCH = 64
 _MIN_AUTO_BATCH, _MAX_AUTO_BATCH = 256, 4096
 _AUTO_LEARNING_RATE = {"adam": 1e-2, "lbfgs": 1.0}
+# learning_rate="auto" with Adam: divisions by 5 on plateaus before a plateau ends training.
+_ADAM_LEARNING_RATE_DECAYS = 3
 # max_iter="auto": L-BFGS steps (of up to 20 inner iterations) per grid stage, as
 # in the KAN paper, and Adam epochs (a ceiling: early stopping ends the run).
 _AUTO_MAX_ITER = {"lbfgs": 50, "adam": 1000}
@@ -64,6 +72,9 @@ class Recipe:
         Mini-batch size for Adam (the training-set size for L-BFGS).
     max_iter : int
         Iterations per grid stage.
+    learning_rate_decays : int
+        Plateaus on which Adam divides its learning rate by 5 before the
+        next one ends training (0: constant learning rate).
     early_stopping : bool
     warn_at_max_iter : bool
         False where the budget is itself the regulariser (``max_iter="auto"``
@@ -77,6 +88,7 @@ class Recipe:
     learning_rate: float
     batch_size: int
     max_iter: int
+    learning_rate_decays: int
     early_stopping: bool
     warn_at_max_iter: bool
     extra_grid_sizes: tuple
@@ -170,6 +182,7 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
     if optimizer == "auto":
         optimizer = "lbfgs" if n_train <= _SMALL_DATA_MAX_SAMPLES else "adam"
     learning_rate = params["learning_rate"]
+    scheduled = optimizer == "adam" and learning_rate == "auto"
     learning_rate = _AUTO_LEARNING_RATE[optimizer] if learning_rate == "auto" else float(learning_rate)
     batch_size = params["batch_size"]
     if batch_size == "auto":
@@ -191,6 +204,7 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
         learning_rate=learning_rate,
         batch_size=min(batch_size, n_train),
         max_iter=int(max_iter),
+        learning_rate_decays=_ADAM_LEARNING_RATE_DECAYS if scheduled else 0,
         early_stopping=early_stopping,
         warn_at_max_iter=not (unguarded_lbfgs and params["max_iter"] == "auto"),
         extra_grid_sizes=extra_grid_sizes,

@@ -96,3 +96,9 @@ def test_estimators_follow_the_recipe_on_small_data():
     assert regressor.n_iter_ <= 10
     classifier = KANClassifier(hidden_layer_sizes=(2,), random_state=0).fit(X, y > 0)
     assert classifier.optimizer_ == "lbfgs" and classifier.score(X, y > 0) > 0.9
+
+
+def test_adam_gets_the_plateau_schedule_only_with_the_auto_learning_rate():
+    assert _recipe(100_000).learning_rate_decays == 3
+    assert _recipe(100_000, learning_rate=1e-3).learning_rate_decays == 0
+    assert _recipe(3_000).learning_rate_decays == 0  # L-BFGS: the line search sets the step

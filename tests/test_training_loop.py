@@ -330,3 +330,40 @@ def test_early_stopping_keeps_the_best_validated_state_over_all_grid_stages():
     final = training._evaluation_loss(network, *validation, "squared_error").item()
     assert final == pytest.approx(best_per_stage[0], rel=1e-12)
     assert -result.best_validation_score == pytest.approx(final, rel=1e-12)
+
+
+# ----------------------------------------------------------------------
+# Adam's plateau schedule
+# ----------------------------------------------------------------------
+def _adam_run(decays):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 1, generator=generator, dtype=torch.float64)
+    y = torch.sin(3 * x)
+    network = KANNetwork([1, 1], grid_size=3, spline_order=3, generator=generator, dtype=torch.float64)
+    seen = []
+    # tol=0.5 and n_iter_no_change=1: a plateau after every two epochs that do not halve the loss.
+    config = TrainingConfig(
+        loss="squared_error",
+        optimizer="adam",
+        learning_rate=1e-2,
+        max_iter=200,
+        batch_size=64,
+        tol=0.5,
+        n_iter_no_change=1,
+        learning_rate_decays=decays,
+        callback=seen.append,
+    )
+    result = train_network(network, x, y, torch.ones(64, dtype=torch.float64), config, generator=generator)
+    return result, [info["learning_rate"] for info in seen]
+
+
+def test_adam_divides_the_learning_rate_on_each_plateau_then_stops():
+    constant, constant_rates = _adam_run(decays=0)
+    scheduled, rates = _adam_run(decays=2)
+    assert constant.converged and set(constant_rates) == {1e-2}
+    assert scheduled.converged and scheduled.n_iter < 200
+    # Same epochs up to the first plateau, then two decays by 5, each held for a plateau's length at least.
+    assert rates[: constant.n_iter] == constant_rates
+    assert sorted(set(rates), reverse=True) == pytest.approx([1e-2, 2e-3, 4e-4], rel=1e-12)
+    assert rates == sorted(rates, reverse=True)
+    assert scheduled.n_iter >= constant.n_iter + 2 * 2
