@@ -367,3 +367,11 @@ def test_adam_divides_the_learning_rate_on_each_plateau_then_stops():
     assert sorted(set(rates), reverse=True) == pytest.approx([1e-2, 2e-3, 4e-4], rel=1e-12)
     assert rates == sorted(rates, reverse=True)
     assert scheduled.n_iter >= constant.n_iter + 2 * 2
+
+
+def test_a_budget_that_stops_adam_while_it_still_improves_warns():
+    X, y = _smooth(120)
+    reg = KANRegressor(hidden_layer_sizes=(2,), optimizer="adam", max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(3\\)"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 3
