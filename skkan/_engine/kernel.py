@@ -22,6 +22,15 @@ compiled kernel where it can run (CPU float32/float64 tensors) and raises
 ``RuntimeError`` if numba cannot be loaded; ``"eager"`` always uses the torch
 path.
 
+A process started with ``fork`` after its parent ran a fit (Python's
+``multiprocessing`` default on Linux before 3.14) inherits thread pools
+that GNU OpenMP cannot carry across ``fork``: torch's parallel regions hang
+there and numba's OpenMP layer terminates the child. In such a child, the
+``"auto"`` mode uses the eager path and torch runs one thread
+(:func:`_after_fork_in_child`). Processes started with ``spawn`` or
+``forkserver`` (joblib's default loky backend, which scikit-learn uses) are
+not affected.
+
 The mode comes from the environment variable ``SKKAN_KERNEL``
 (``auto``, ``compiled`` or ``eager``), read at the first forward, and can
 be changed at any time with :func:`set_spline_kernel` or, for a block of
@@ -50,6 +59,16 @@ _ENVIRONMENT_VARIABLE = "SKKAN_KERNEL"
 # "mode": the current mode (None until read from the environment);
 # "module"/"error": the loaded kernel module, or why it could not load.
 _STATE = {"mode": None}
+
+
+def _after_fork_in_child():
+    """Make a forked child safe: eager layers and one torch thread (see the module docstring)."""
+    _STATE["forked"] = True
+    torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _validated(mode, source):
@@ -129,7 +148,7 @@ def compiled_kernel_available():
 def use_compiled_kernel(x):
     """Whether the spline contraction of ``x`` runs on the compiled kernel under the current mode."""
     mode = get_spline_kernel()
-    if mode == "eager":
+    if mode == "eager" or (mode == "auto" and _STATE.get("forked")):
         return False
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
         return False
