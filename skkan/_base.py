@@ -325,6 +325,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             **self._regularization(),
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
+            learning_rate_decays=recipe.learning_rate_decays,
             early_stopping=early_stopping,
             verbose=self.verbose,
         )

@@ -48,8 +48,11 @@ _SHARED_PARAMETERS = """\
         above; see :ref:`the recipe <recipe>` in the user guide.
 
     learning_rate : float or "auto", default="auto"
-        Step size: ``"auto"`` is 1e-2 for Adam and 1.0 for L-BFGS (whose line
-        search scales the step).
+        Step size: ``"auto"`` is 1.0 for L-BFGS (whose line search scales the
+        step) and, for Adam, a plateau schedule: 1e-2, divided by 5 each time
+        the validation loss (the training loss without early stopping) has not
+        improved by a relative ``tol`` for ``n_iter_no_change`` epochs, up to
+        3 times; the next plateau ends training. A number is kept constant.
 
     max_iter : int or "auto", default="auto"
         Maximum number of iterations per grid stage: epochs for Adam, L-BFGS

@@ -276,3 +276,19 @@ def test_gradient_boosting_libraries_are_optional(name, monkeypatch):
     monkeypatch.setitem(sys.modules, name, None)  # as if not installed
     with pytest.raises(ModelUnavailable, match=r"skkan\[benchmark\]"):
         build_model(MODELS[name], "regression", seed=0)
+
+
+def test_poker_generator_is_a_registered_data_set():
+    from skkan.benchmark.__main__ import _parser
+    from skkan.benchmark._poker import poker_hand_class
+
+    assert _parser().parse_args(["--datasets", "poker"]).datasets == ["poker"]
+    dataset = DATASETS["poker"]
+    X, y = dataset.load()
+    assert dataset.task == "classification" and X.shape == (33_347, 10) and len(y) == 33_347
+    assert list(X.columns[:4]) == ["S1", "C1", "S2", "C2"]
+    # 25,010 training rows under the default 75/25 split, as in the UCI file.
+    assert X.shape[0] - int(np.ceil(0.25 * X.shape[0])) == 25_010
+    for row, label in zip(X.to_numpy()[:50], y.to_numpy()[:50]):
+        assert poker_hand_class(row[0::2], row[1::2]) == label
+    assert set(np.unique(y)) >= set(range(7))

@@ -96,3 +96,24 @@ def test_estimators_follow_the_recipe_on_small_data():
     assert regressor.n_iter_ <= 10
     classifier = KANClassifier(hidden_layer_sizes=(2,), random_state=0).fit(X, y > 0)
     assert classifier.optimizer_ == "lbfgs" and classifier.score(X, y > 0) > 0.9
+
+
+def test_adam_gets_the_plateau_schedule_only_with_the_auto_learning_rate():
+    assert _recipe(100_000).learning_rate_decays == 3
+    assert _recipe(100_000, learning_rate=1e-3).learning_rate_decays == 0
+    assert _recipe(3_000).learning_rate_decays == 0  # L-BFGS: the line search sets the step
+
+
+def test_small_data_with_more_coefficients_than_rows_gets_adam():
+    # 10 inputs, 8 hidden nodes, 1 output: 88 edges of 5 + 3 coefficients, 704 in all.
+    params = _params()
+    device = torch.device("cpu")
+    diabetes_like = resolve_recipe(400, 10, 1, "regression", params, device=device)  # 360 training rows
+    assert diabetes_like.optimizer == "adam" and diabetes_like.early_stopping
+    assert diabetes_like.extra_grid_sizes == () and diabetes_like.learning_rate_decays == 3
+    assert diabetes_like.dtype == torch.float64
+    # From 704 training rows on, the paper protocol (782 rows leave 703 after the validation split).
+    assert resolve_recipe(782, 10, 1, "regression", params, device=device).optimizer == "adam"
+    assert resolve_recipe(783, 10, 1, "regression", params, device=device).optimizer == "lbfgs"
+    # Without a validation split to stop Adam, the short L-BFGS budget stays.
+    assert resolve_recipe(290, 10, 1, "regression", params, device=device).optimizer == "lbfgs"

@@ -297,3 +297,81 @@ def test_gradient_clipping_limits_the_step_with_fused_and_foreach_adam(fused, dt
     clipped = 100.0 * 10.0 / math.sqrt(7 * 100.0**2)
     expected = torch.full((4,), 0.1 * clipped, dtype=dtype)
     torch.testing.assert_close(optimizer.state[first]["exp_avg"], expected, rtol=1e-5, atol=0)
+
+
+def test_early_stopping_keeps_the_best_validated_state_over_all_grid_stages():
+    # Noisy data and a grid far finer than the rows support: the finer stage
+    # only overfits, so its best validation loss is worse than the coarse
+    # one's. The network must come back in the coarse, better state (before:
+    # the finer stage's best, diabetes test R2 -0.34 with grid extension).
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(60, 2, generator=generator, dtype=torch.float64) * 2 - 1
+    noise = 0.5 * torch.randn(60, 1, generator=generator, dtype=torch.float64)
+    y = x[:, :1] + noise
+    train, held_out = slice(0, 40), slice(40, 60)
+    seen = []
+    network = KANNetwork([2, 1], grid_size=2, spline_order=3, generator=generator, dtype=torch.float64)
+    config = TrainingConfig(
+        loss="squared_error",
+        optimizer="lbfgs",
+        learning_rate=1.0,
+        max_iter=8,
+        batch_size=40,
+        extra_grid_sizes=(30,),
+        early_stopping=True,
+        callback=seen.append,
+    )
+    validation = (x[held_out], y[held_out], torch.ones(20, dtype=torch.float64))
+    weights = torch.ones(40, dtype=torch.float64)
+    result = train_network(network, x[train], y[train], weights, config, generator=generator, validation=validation)
+    best_per_stage = [min(i["validation_loss"] for i in seen if i["stage"] == stage) for stage in (0, 1)]
+    assert best_per_stage[0] < best_per_stage[1]
+    assert network.grid_size == 2
+    final = training._evaluation_loss(network, *validation, "squared_error").item()
+    assert final == pytest.approx(best_per_stage[0], rel=1e-12)
+    assert -result.best_validation_score == pytest.approx(final, rel=1e-12)
+
+
+# ----------------------------------------------------------------------
+# Adam's plateau schedule
+# ----------------------------------------------------------------------
+def _adam_run(decays):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 1, generator=generator, dtype=torch.float64)
+    y = torch.sin(3 * x)
+    network = KANNetwork([1, 1], grid_size=3, spline_order=3, generator=generator, dtype=torch.float64)
+    seen = []
+    # tol=0.5 and n_iter_no_change=1: a plateau after every two epochs that do not halve the loss.
+    config = TrainingConfig(
+        loss="squared_error",
+        optimizer="adam",
+        learning_rate=1e-2,
+        max_iter=200,
+        batch_size=64,
+        tol=0.5,
+        n_iter_no_change=1,
+        learning_rate_decays=decays,
+        callback=seen.append,
+    )
+    result = train_network(network, x, y, torch.ones(64, dtype=torch.float64), config, generator=generator)
+    return result, [info["learning_rate"] for info in seen]
+
+
+def test_adam_divides_the_learning_rate_on_each_plateau_then_stops():
+    constant, constant_rates = _adam_run(decays=0)
+    scheduled, rates = _adam_run(decays=2)
+    assert constant.converged and set(constant_rates) == {1e-2}
+    assert scheduled.converged and scheduled.n_iter < 200
+    # Same epochs up to the first plateau, then two decays by 5, each held for a plateau's length at least.
+    assert rates[: constant.n_iter] == constant_rates
+    assert sorted(set(rates), reverse=True) == pytest.approx([1e-2, 2e-3, 4e-4], rel=1e-12)
+    assert rates == sorted(rates, reverse=True)
+    assert scheduled.n_iter >= constant.n_iter + 2 * 2
+
+
+def test_a_budget_that_stops_adam_while_it_still_improves_warns():
+    X, y = _smooth(120)
+    reg = KANRegressor(hidden_layer_sizes=(2,), optimizer="adam", max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(3\\)"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 3

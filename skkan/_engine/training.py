@@ -39,6 +39,10 @@ _EVALUATION_CHUNK_ROWS = 65_536
 # prediction's) has diverged: no sound training step makes a model ten times
 # worse than predicting the mean (or the class frequencies).
 _DIVERGENCE_FACTOR = 10.0
+# Factor of each learning-rate decay of the plateau schedule: scikit-learn's
+# MLP (learning_rate="adaptive") divides by 5 too; three decays end at 1/125
+# of the starting rate, small enough for Adam's last steps to settle.
+_LEARNING_RATE_DECAY = 0.2
 # Devices with a fused Adam kernel (elementwise, hence deterministic).
 _FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
@@ -61,11 +65,21 @@ class TrainingConfig:
         Training objective of the epoch (``loss_curve`` entry).
     ``validation_loss`` (float or None)
         Weighted validation loss with early stopping, else None.
+    ``learning_rate`` (float)
+        Learning rate of the epoch (Adam's falls on plateaus, see
+        ``learning_rate_decays``).
     ``elapsed`` (float)
         Seconds since training started.
 
     An exception raised by the callback propagates; a ``KeyboardInterrupt``
     is handled like Ctrl-C (see :func:`train_network`).
+
+    ``learning_rate_decays`` is the plateau schedule of Adam: when the
+    monitored loss has not improved by a relative ``tol`` for
+    ``n_iter_no_change`` epochs, the learning rate is divided by 5 and
+    training goes on (from the best validated state, with early stopping),
+    up to that many times; the next plateau ends the stage. 0 keeps the
+    learning rate constant (L-BFGS ignores it: its line search sets the step).
     """
 
     loss: str
@@ -83,6 +97,7 @@ class TrainingConfig:
     lamb_smoothness: float = 0.0
     tol: float = 1e-4
     n_iter_no_change: int = 10
+    learning_rate_decays: int = 0
     early_stopping: bool = False
     grad_clip: float = 10.0
     lbfgs_inner_iter: int = 20
@@ -353,7 +368,9 @@ def train_network(network, x, target, weights, config, *, generator, validation=
         ``(x_val, target_val, weights_val)`` in the same forms; required when
         ``config.early_stopping``. Each grid stage then stops when the
         weighted validation loss has not improved by a relative ``tol`` for
-        ``n_iter_no_change`` epochs, and ends on its best state.
+        ``n_iter_no_change`` epochs. Each finer stage starts from the best
+        validated state so far, and the network ends in the best validated
+        state of the whole schedule, whichever grid it has.
 
     Returns
     -------
@@ -388,14 +405,21 @@ def train_network(network, x, target, weights, config, *, generator, validation=
     try:
         for stage, grid_size in enumerate(stage_sizes):
             if stage > 0 and config.early_stopping:
-                # The finer grid starts from the best coarse state.
+                # The finer grid starts from the best state validated so far.
                 best.restore(network)
             network.update_grids(*_grid_rows(x, weights, generator), grid_size=grid_size, grid_eps=config.grid_eps)
             optimizer = _make_optimizer(network, config)
             if threshold is None:
                 threshold = _divergence_threshold(network, config, (x, target, weights) if monitor is None else monitor)
             progress = _Progress(config)
-            best.loss = math.inf  # each stage keeps its own best state
+            decays_left = config.learning_rate_decays if config.optimizer == "adam" else 0
+            if not config.early_stopping:
+                # Training losses on grids of different sizes do not compare:
+                # each stage keeps its own best (sound) state. Validation
+                # losses do, so with early stopping the best state is the
+                # best over the whole schedule: a finer grid that only
+                # overfits cannot replace a better coarse state.
+                best.loss = math.inf
             stage_converged = False
             for epoch in range(1, config.max_iter + 1):
                 if 1 < epoch <= config.grid_update_until and (epoch - 1) % config.grid_update_every == 0:
@@ -444,10 +468,18 @@ def train_network(network, x, target, weights, config, *, generator, validation=
                     "max_epochs": config.max_iter,
                     "train_loss": train_loss,
                     "validation_loss": validation_loss,
+                    "learning_rate": optimizer.param_groups[0]["lr"],
                     "elapsed": time.perf_counter() - started,
                 }
                 _report(config, info, result.n_iter)
-                if progress.stalled:
+                if progress.stalled and decays_left > 0:
+                    decays_left -= 1
+                    _decay_learning_rate(optimizer)
+                    progress.no_improvement = 0
+                    if config.early_stopping:
+                        # Go on from the best validated state, not from where the plateau drifted.
+                        best.restore(network)
+                elif progress.stalled:
                     stage_converged = True
                     break
             if config.early_stopping:
@@ -459,6 +491,11 @@ def train_network(network, x, target, weights, config, *, generator, validation=
         best.restore(network)
         result.interrupted = True
     return result
+
+
+def _decay_learning_rate(optimizer):
+    for group in optimizer.param_groups:
+        group["lr"] = group["lr"] * _LEARNING_RATE_DECAY
 
 
 def _divergence_threshold(network, config, data):

@@ -27,20 +27,17 @@ def _parser():
         action="store_true",
         help="four data sets subsampled to 1,000 rows, 1 seed, a smaller KAN grid (a few minutes)",
     )
-    parser.add_argument(
-        "--datasets",
-        nargs="+",
-        choices=sorted(DATASETS),
-        metavar="NAME",
-        help=f"data sets (default: {' '.join(DEFAULT_DATASETS)}; choices: {' '.join(sorted(DATASETS))})",
-    )
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=sorted(MODELS),
-        metavar="NAME",
-        help=f"models (default: {' '.join(DEFAULT_MODELS)})",
-    )
+    for option, label, registry, defaults in (
+        ("--datasets", "data sets", DATASETS, DEFAULT_DATASETS),
+        ("--models", "models", MODELS, DEFAULT_MODELS),
+    ):
+        parser.add_argument(
+            option,
+            nargs="+",
+            choices=sorted(registry),
+            metavar="NAME",
+            help=f"{label} (default: {' '.join(defaults)}; choices: {' '.join(sorted(registry))})",
+        )
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
     parser.add_argument(
         "--max-rows",

