@@ -100,6 +100,41 @@ def _tuning_data(view, network, X, y):
     return x, torch.as_tensor(target, dtype=torch.long if loss == "log_loss" else dtype), weights, loss
 
 
+def _simplify_edges(network, x, target, weights, library, loss_value, max_iter, snapped):
+    """Try simpler functions on the snapped edges of a polished network; keep those that fit as well.
+
+    A candidate chosen on a spline can mimic a simpler one (``sqrt(u + 100)``
+    is nearly linear) and win the ranking by the spline's small errors. Once
+    the whole network is symbolic and polished, the data decide: each edge,
+    in turn, is re-snapped to at most two simpler candidates (lower
+    complexity, best fit to the edge's current values first) and the network
+    re-polished; the change is kept when the loss does not grow by more than
+    half (or stays at rounding error). Changes ``network`` and ``snapped``.
+    """
+    names = list(SYMBOLIC_FUNCTIONS) if library is None else list(library)
+    exact = 1e-20 * max(float(target.square().mean()), 1e-300)
+    for index, layer in enumerate(network.layers):
+        if layer.symbolic is None:
+            continue
+        for i, j in (layer.symbolic.mask != 0).nonzero().tolist():
+            current = SYMBOLIC_FUNCTIONS[layer.symbolic.names[i][j]].complexity
+            simpler = [name for name in names if SYMBOLIC_FUNCTIONS[name].complexity < current]
+            if not simpler or loss_value <= exact:
+                continue
+            inputs = network.layer_inputs(x)
+            fits = rank_edge(network, inputs, weights, index, i, j, simpler, 0.0)[:2]
+            for fit in fits:
+                trial = copy.deepcopy(network)
+                snap_edge(trial.layers[index], i, j, fit)
+                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=max_iter)
+                if trial_loss <= 1.5 * loss_value or trial_loss <= exact:
+                    network.load_state_dict(trial.state_dict())
+                    snapped[(index, i, j)] = fit.r2
+                    loss_value = trial_loss
+                    break
+    return loss_value
+
+
 def _partial_residuals(network, x, target):
     """What each output-layer edge should compute, given everything else: shape (batch, in, out).
 
@@ -243,7 +278,8 @@ def auto_symbolic(
         fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
         if max_iter and fully_symbolic and loss == "squared_error":
             # Levenberg-Marquardt converges far faster than L-BFGS here.
-            polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
+            loss_value = polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
+            _simplify_edges(network, x, target, weights, library, loss_value, 2 * max_iter, snapped)
             break
         if max_iter:
             fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
