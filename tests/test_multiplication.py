@@ -70,11 +70,23 @@ def test_estimator_parameter_reaches_the_network_and_grid_search():
         KANRegressor((), multiplication_nodes=1, max_iter=1).fit(X, y)
 
 
-def test_product_is_recovered_exactly():
+@pytest.mark.parametrize("random_state", [0, 1])
+@pytest.mark.parametrize("max_iter", [3, 10, 30])
+def test_product_is_recovered_exactly(max_iter, random_state):
+    # However long the spline network trained (3 steps leave it far from the
+    # product), the re-fit after snapping must find the product, not a saddle
+    # where its outer scale is zero.
     rng = np.random.default_rng(1)
     X = rng.uniform(-1, 1, (100, 2))
     y = X[:, 0] * X[:, 1]
-    reg = KANRegressor((0,), multiplication_nodes=1, max_iter=10, early_stopping=False, random_state=0, dtype="float64")
+    reg = KANRegressor(
+        (0,),
+        multiplication_nodes=1,
+        max_iter=max_iter,
+        early_stopping=False,
+        random_state=random_state,
+        dtype="float64",
+    )
     reg.fit(X, y)
     # One factor per feature (what pruning leaves after sparse training).
     with torch.no_grad():

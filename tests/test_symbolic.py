@@ -193,3 +193,17 @@ def test_snapping_is_pickled_and_survives_warm_start():
         reg.fix_symbolic(0, 1, 0, "nope")
     with pytest.raises(ValueError, match="both X and y"):
         reg.auto_symbolic(X=X)
+
+
+def test_polished_network_trades_a_mimicking_function_for_a_simpler_one():
+    # sqrt(u + large offset) is nearly linear: snapped by hand on a linear
+    # law, the polished network must give it up for ``x`` (the data decide).
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (60, 1))
+    y = 2 * X[:, 0] + 1
+    reg = KANRegressor((1,), max_iter=2, early_stopping=False, random_state=0, dtype="float64").fit(X, y)
+    reg.fix_symbolic(0, 0, 0, "x")
+    reg.fix_symbolic(1, 0, 0, "sqrt")
+    reg.auto_symbolic(X=X, y=y, max_iter=10)
+    assert [edge[3] for edge in reg.symbolic_edges_] == ["x", "x"]
+    assert reg.symbolic_formula()[0] == 2 * sympy.Symbol("x0") + 1

@@ -267,14 +267,19 @@ class SymbolicEdges(nn.Module):
             self.function_index[i, j] = index
             self.affine[i, j] = torch.as_tensor(params, dtype=self.affine.dtype)
 
-    def edge_values(self, x):
-        """Values of the symbolic edges, shape (batch, in, out); zero elsewhere."""
+    def edge_values(self, x, affine=None):
+        """Values of the symbolic edges, shape (batch, in, out); zero elsewhere.
+
+        ``affine`` replaces the module's numbers (same shape), for functional
+        transforms that differentiate with respect to them.
+        """
+        affine = self.affine if affine is None else affine
         values = x.new_zeros(x.shape[0], *self.mask.shape)
         active = (self.mask != 0) & (self.function_index >= 0)
         # One vectorised evaluation per library function in use.
         for k in torch.unique(self.function_index[active]).tolist():
             rows, cols = (active & (self.function_index == k)).nonzero(as_tuple=True)
-            a, b, c, d = self.affine[rows, cols].unbind(-1)
+            a, b, c, d = affine[rows, cols].unbind(-1)
             function = SYMBOLIC_FUNCTIONS[function_names()[k]].torch_fn
             values[:, rows, cols] = c * function(x[:, rows] * a + b) + d
         return values

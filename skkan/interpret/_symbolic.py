@@ -31,9 +31,11 @@ __all__ = [
 _RANK_ROWS = 512
 
 
-def rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight):
-    with torch.no_grad():
-        values = network.layers[layer].edge_activations(inputs[layer])[:, i, j]
+def rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight, values=None):
+    """Rank candidates for edge ``(layer, i, j)`` on ``inputs``; ``values`` default to the edge's own."""
+    if values is None:
+        with torch.no_grad():
+            values = network.layers[layer].edge_activations(inputs[layer])[:, i, j]
     x = inputs[layer][:, i]
     observed = ~torch.isnan(x)  # a missing input keeps its learned value (skkan._engine.tabular)
     x, values, weights = x[observed], values[observed], weights[observed]
@@ -96,6 +98,57 @@ def _tuning_data(view, network, X, y):
     target, loss = view.encode_targets(y, x.shape[0])
     weights = torch.ones(x.shape[0], dtype=dtype)
     return x, torch.as_tensor(target, dtype=torch.long if loss == "log_loss" else dtype), weights, loss
+
+
+def _simplify_edges(network, x, target, weights, library, loss_value, max_iter, snapped):
+    """Try simpler functions on the snapped edges of a polished network; keep those that fit as well.
+
+    A candidate chosen on a spline can mimic a simpler one (``sqrt(u + 100)``
+    is nearly linear) and win the ranking by the spline's small errors. Once
+    the whole network is symbolic and polished, the data decide: each edge,
+    in turn, is re-snapped to at most two simpler candidates (lower
+    complexity, best fit to the edge's current values first) and the network
+    re-polished; the change is kept when the loss does not grow by more than
+    half (or stays at rounding error). Changes ``network`` and ``snapped``.
+    """
+    names = list(SYMBOLIC_FUNCTIONS) if library is None else list(library)
+    exact = 1e-20 * max(float(target.square().mean()), 1e-300)
+    for index, layer in enumerate(network.layers):
+        if layer.symbolic is None:
+            continue
+        for i, j in (layer.symbolic.mask != 0).nonzero().tolist():
+            current = SYMBOLIC_FUNCTIONS[layer.symbolic.names[i][j]].complexity
+            simpler = [name for name in names if SYMBOLIC_FUNCTIONS[name].complexity < current]
+            if not simpler or loss_value <= exact:
+                continue
+            inputs = network.layer_inputs(x)
+            fits = rank_edge(network, inputs, weights, index, i, j, simpler, 0.0)[:2]
+            for fit in fits:
+                trial = copy.deepcopy(network)
+                snap_edge(trial.layers[index], i, j, fit)
+                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=max_iter)
+                if trial_loss <= 1.5 * loss_value or trial_loss <= exact:
+                    network.load_state_dict(trial.state_dict())
+                    snapped[(index, i, j)] = fit.r2
+                    loss_value = trial_loss
+                    break
+    return loss_value
+
+
+def _partial_residuals(network, x, target):
+    """What each output-layer edge should compute, given everything else: shape (batch, in, out).
+
+    The target minus the rest of the network's output at that edge's output
+    node. Once the layers before are snapped, this is the function the edge
+    must take on the inputs they now produce, which the edge's spline (fitted
+    to inputs that have since moved) only approximates: a product that is
+    exact makes its output edge exactly linear here, so ``x`` wins over a
+    ``sqrt`` with a large offset that mimics the spline's leftover curvature.
+    """
+    with torch.no_grad():
+        inputs = network.layer_inputs(x)
+        edges = network.layers[-1].edge_activations(inputs[-2])
+        return (target - inputs[-1]).unsqueeze(1) + edges
 
 
 def _record_snapped(estimator, network, snapped):
@@ -208,18 +261,25 @@ def auto_symbolic(
     for index, layer in enumerate(network.layers):
         if layers is not None and index not in layers:
             continue
-        inputs, sample_weights = view.layer_inputs(network)
+        output_layer = index == len(network.layers) - 1 and loss == "squared_error"
+        if output_layer:
+            inputs, sample_weights = network.layer_inputs(x), weights
+            residuals = _partial_residuals(network, x, target)
+        else:
+            inputs, sample_weights = view.layer_inputs(network)
         for i, j in (layer.mask != 0).nonzero().tolist():
             if index == 0 and view.is_categorical[i]:
                 continue  # a lookup table, not a function to snap
-            fits = rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight)
+            values = residuals[:, i, j] if output_layer else None
+            fits = rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight, values)
             if fits[0].r2 >= r2_threshold:
                 snap_edge(layer, i, j, fits[0])
                 snapped[(index, i, j)] = fits[0].r2
         fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
         if max_iter and fully_symbolic and loss == "squared_error":
             # Levenberg-Marquardt converges far faster than L-BFGS here.
-            polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
+            loss_value = polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
+            _simplify_edges(network, x, target, weights, library, loss_value, 2 * max_iter, snapped)
             break
         if max_iter:
             fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
