@@ -187,6 +187,13 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         """Sample weights times class weights (the classifier's ``class_weight``)."""
         return sample_weight
 
+    @abstractmethod
+    def _output_prior(self, targets, sample_weight, n_outputs):
+        """The best constant network output for ``targets`` (from ``_prepare_targets``), a float64 array.
+
+        A new network starts with this weighted mean output (see ``KANNetwork.start_at_prior``).
+        """
+
     def _split_stratify(self, y):
         """Labels to stratify the validation split by (None: plain split)."""
         return None
@@ -333,6 +340,9 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
         record_missing_inputs(network, x_train)
+        if not reuse:
+            prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs)
+            network.start_at_prior(x_train, w_train, _as_tensor(prior, device, dtype))
         validation = None
         if early_stopping:
             validation = (
