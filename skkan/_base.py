@@ -294,8 +294,10 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
-        # Class weights multiply the sample weights; the product is scaled to mean 1 again.
-        sample_weight = check_sample_weight(self._class_weighted(y, check_sample_weight(sample_weight, X)), X)
+        # Class weights multiply the sample weights (rescaled exactly, by a power of two), and the product is
+        # normalised once: the same weights, bit for bit, as multiplying them into sample_weight by hand.
+        sample_weight = check_sample_weight(sample_weight, X, normalize=False)
+        sample_weight = check_sample_weight(self._class_weighted(y, sample_weight), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
