@@ -191,7 +191,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     def _output_prior(self, targets, sample_weight, n_outputs):
         """The best constant network output for ``targets`` (from ``_prepare_targets``), a float64 array.
 
-        A new network starts with this weighted mean output (see ``KANNetwork.start_at_prior``).
+        A new network starts with this output bias (see ``KANNetwork.start_at_prior``).
         """
 
     def _split_stratify(self, y):
@@ -344,7 +344,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         record_missing_inputs(network, x_train)
         if not reuse:
             prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs)
-            network.start_at_prior(x_train, w_train, _as_tensor(prior, device, dtype))
+            network.start_at_prior(_as_tensor(prior, device, dtype))
         validation = None
         if early_stopping:
             validation = (

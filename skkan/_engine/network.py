@@ -8,9 +8,6 @@ from .layer import KANLayer
 
 __all__ = ["KANNetwork"]
 
-# Memory one forward chunk may use while the initial output is measured (start_at_prior).
-_PRIOR_BUDGET_BYTES = 64 * 2**20
-
 
 class KANNetwork(nn.Module):
     """A Kolmogorov-Arnold network with layer widths ``widths``.
@@ -127,35 +124,24 @@ class KANNetwork(nn.Module):
             with torch.no_grad():
                 x = self.combine_subnodes(index, layer(x))
 
-    def start_at_prior(self, x, weights, prior):
-        """Shift the output layer's bias so the weighted mean output over ``x`` is ``prior``.
+    def start_at_prior(self, prior):
+        """Set the output layer's bias to ``prior``, the best constant prediction.
 
-        Training then starts from the best constant prediction (the weighted
-        target mean, or the log of the weighted class frequencies) plus the
-        zero-mean variation of the random initial network, instead of from
-        whatever constant the random initialisation happens to output.
-        Without it, a fit under extreme weights starts far from the weighted
-        optimum and L-BFGS settles before reaching it (class weights with a
-        ratio of 1e7: 60% of points predicted in the heavy class instead of
-        all of them).
+        Training then starts from the weighted target mean (zero for scaled
+        targets), or the log of the weighted class frequencies, plus the
+        random initial network, instead of from a bias of zero. Without it,
+        a fit under extreme weights starts far from the weighted optimum and
+        L-BFGS settles before reaching it (class weights with a ratio of
+        1e7: 60% of points predicted in the heavy class instead of all).
+        The output is not re-centred on the data: that measurably lowered
+        default accuracy (breast cancer, 5-fold: 0.942 against 0.960).
 
         Parameters
         ----------
-        x : torch.Tensor of shape (n_samples, n_features)
-            Training inputs (scaled, NaN for missing).
-        weights : torch.Tensor of shape (n_samples,)
-            Non-negative sample weights with a positive sum.
         prior : torch.Tensor of shape (n_outputs,)
-            Target of the weighted mean output.
         """
-        chunk = self.max_rows_within(_PRIOR_BUDGET_BYTES)
         with torch.no_grad():
-            total = torch.zeros(self.widths[-1], dtype=weights.dtype, device=weights.device)
-            for start in range(0, x.shape[0], chunk):
-                total += weights[start : start + chunk] @ self(x[start : start + chunk]).to(weights.dtype)
-            mean_output = total / weights.sum()
-            bias = self.layers[-1].bias
-            bias += (prior.to(mean_output) - mean_output).to(bias.dtype)
+            self.layers[-1].bias.copy_(prior)
 
     def max_rows_within(self, budget_bytes):
         """Rows of a no-grad forward that fit in ``budget_bytes`` (at least 1).
