@@ -187,6 +187,13 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         """Sample weights times class weights (the classifier's ``class_weight``)."""
         return sample_weight
 
+    @abstractmethod
+    def _output_prior(self, targets, sample_weight, n_outputs):
+        """The best constant network output for ``targets`` (from ``_prepare_targets``), a float64 array.
+
+        A new network starts with this output bias (see ``KANNetwork.start_at_prior``).
+        """
+
     def _split_stratify(self, y):
         """Labels to stratify the validation split by (None: plain split)."""
         return None
@@ -287,8 +294,10 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             y_numeric=False,  # each subclass converts its targets (_prepare_targets), with its own message
             ensure_min_samples=2,
         )
-        # Class weights multiply the sample weights; the product is scaled to mean 1 again.
-        sample_weight = check_sample_weight(self._class_weighted(y, check_sample_weight(sample_weight, X)), X)
+        # Class weights multiply the sample weights (rescaled exactly, by a power of two), and the product is
+        # normalised once: the same weights, bit for bit, as multiplying them into sample_weight by hand.
+        sample_weight = check_sample_weight(sample_weight, X, normalize=False)
+        sample_weight = check_sample_weight(self._class_weighted(y, sample_weight), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
 
         device = resolve_device(self.device)
@@ -334,6 +343,9 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
         record_missing_inputs(network, x_train)
+        if not reuse:
+            prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs)
+            network.start_at_prior(_as_tensor(prior, device, dtype))
         validation = None
         if early_stopping:
             validation = (

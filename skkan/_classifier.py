@@ -15,6 +15,10 @@ from ._validation import check_class_labels
 
 __all__ = ["KANClassifier"]
 
+# Floor of the class frequencies whose logits start the output layer: a class
+# without weight in the training rows starts very unlikely, not at -inf.
+_SMALLEST_PRIOR = 1e-12
+
 
 def _shared_signature_plus(*parameters):
     """The signature of ``_BaseKAN.__init__`` with ``parameters`` appended."""
@@ -177,6 +181,17 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         if classes.size == 2:
             return encoded.astype(np.float64), 1, "binary_log_loss", {"classes_": classes}
         return encoded.astype(np.int64), classes.size, "log_loss", {"classes_": classes}
+
+    def _output_prior(self, targets, sample_weight, n_outputs):
+        # The logits of the weighted class frequencies: a network that starts
+        # there predicts the weighted majority everywhere, the optimum of a
+        # constant model, however extreme the class weights are.
+        counts = np.bincount(targets.astype(np.int64), weights=sample_weight, minlength=max(n_outputs, 2))
+        frequencies = np.maximum(counts / counts.sum(), _SMALLEST_PRIOR)
+        log_frequencies = np.log(frequencies)
+        if n_outputs == 1:
+            return log_frequencies[1:] - log_frequencies[0]
+        return log_frequencies - log_frequencies.mean()
 
     def _split_stratify(self, y):
         return y

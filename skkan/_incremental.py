@@ -52,7 +52,7 @@ class _IncrementalFit:
             y_numeric=self._multi_output_target,
         )
         sample_weight = check_sample_weight(
-            self._class_weighted(y, check_sample_weight(sample_weight, X), partial=True), X
+            self._class_weighted(y, check_sample_weight(sample_weight, X, normalize=False), partial=True), X
         )
         targets, n_outputs, loss, target_state = self._partial_targets(y, sample_weight, classes, first)
 

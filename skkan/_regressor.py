@@ -78,6 +78,10 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         state = {"_target_mean": mean, "_target_scale": scale, "_y_ndim": y.ndim}
         return (y_2d - mean) / scale, y_2d.shape[1], "squared_error", state
 
+    def _output_prior(self, targets, sample_weight, n_outputs):
+        # The weighted mean of the scaled targets: zero over all rows, close to it over a training split.
+        return np.average(targets, axis=0, weights=sample_weight)
+
     def _partial_targets(self, y, sample_weight, classes, first):
         if first:
             return self._prepare_targets(y, sample_weight)

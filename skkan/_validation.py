@@ -107,7 +107,7 @@ def check_numeric_input(X, estimator_name):
         )
 
 
-def check_sample_weight(sample_weight, X):
+def check_sample_weight(sample_weight, X, *, normalize=True):
     """Validated float64 sample weights with mean 1: right length, finite, non-negative, positive sum.
 
     Weights only matter relative to each other, so they are rescaled here,
@@ -115,11 +115,21 @@ def check_sample_weight(sample_weight, X):
     1e-30 or 1e30 then train exactly like unit weights, instead of
     underflowing or overflowing in float32 sums.
 
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+    X : ndarray of shape (n_samples, n_features)
+    normalize : bool, default=True
+        False: only scale by a power of two, so that the largest weight lies
+        in [0.5, 1). That is exact, so class weights multiplied in before
+        the final normalisation give bit for bit the weights of a user who
+        multiplied them into ``sample_weight`` by hand.
+
     Returns
     -------
     ndarray of shape (n_samples,)
         Ones when ``sample_weight`` is None; otherwise the weights scaled to
-        a mean of one.
+        a mean of one (or by a power of two, without ``normalize``).
 
     Raises
     ------
@@ -138,6 +148,8 @@ def check_sample_weight(sample_weight, X):
     largest = sample_weight.max()
     if not largest > 0:
         raise ValueError("sample_weight must contain at least one positive entry; all weights are zero.")
+    if not normalize:
+        return np.ldexp(sample_weight, -np.frexp(largest)[1])
     # Dividing by the largest weight first keeps the sum from overflowing.
     sample_weight = sample_weight / largest
     return sample_weight / sample_weight.mean()
