@@ -1,8 +1,17 @@
-"""What every interpretation function needs from an estimator: its public fitted view, and node names."""
+"""What every interpretation function needs: an estimator's public fitted view, node names, and pyplot."""
 
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["fitted_view", "node_label", "replace_network", "subnode_label"]
+__all__ = ["fitted_view", "import_pyplot", "node_label", "replace_network", "subnode_label"]
+
+
+def import_pyplot():
+    """``matplotlib.pyplot``, imported on first use (matplotlib is the optional ``plot`` extra)."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("Plotting needs matplotlib; install it with `pip install skkan[plot]`.") from error
+    return plt
 
 
 def fitted_view(estimator):

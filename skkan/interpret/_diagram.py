@@ -8,7 +8,7 @@ diagram stays legible at documentation width for a 10-input network.
 
 import numpy as np
 
-from ._common import fitted_view, node_label
+from ._common import fitted_view, import_pyplot, node_label
 from ._importance import edge_importances
 
 __all__ = ["plot_network"]
@@ -27,14 +27,6 @@ _CARD_POSITIONS = (0.5, 0.38, 0.62, 0.28, 0.72, 0.45, 0.55, 0.2, 0.8)
 _MIN_ALPHA = 0.06
 # Height of a symbolic label above its card, in units of a layer's height.
 _LABEL_HEIGHT = 0.09
-
-
-def _import_pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("Plotting needs matplotlib; install it with `pip install skkan[plot]`.") from error
-    return plt
 
 
 def _node_positions(view, span):
@@ -185,7 +177,7 @@ def plot_network(estimator, *, beta=3.0, max_shapes=None, ax=None, title=None):
     -------
     fig : matplotlib.figure.Figure
     """
-    plt = _import_pyplot()
+    plt = import_pyplot()
     view = fitted_view(estimator)
     scores = edge_importances(estimator)
     inputs, _ = view.layer_inputs()

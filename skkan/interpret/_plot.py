@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import torch
 
-from ._common import fitted_view
+from ._common import fitted_view, import_pyplot
 from ._importance import edge_importances, feature_importances
 
 __all__ = ["plot_edge", "plot_features"]
@@ -19,14 +19,6 @@ _SPLINE_COLOR = "black"
 _SYMBOLIC_COLOR = "tab:red"
 # Characters per line of an axis label on the 3-inch axes of the default figures; longer labels wrap.
 _LABEL_WIDTH = 32
-
-
-def _import_pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("Plotting needs matplotlib; install it with `pip install skkan[plot]`.") from error
-    return plt
 
 
 def _edge_curve(view, layer_index, i, j, n_points, inputs=None):
@@ -104,7 +96,7 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     -------
     ax : matplotlib Axes
     """
-    plt = _import_pyplot()
+    plt = import_pyplot()
     view = fitted_view(estimator)
     view.check_edge(layer_index, i, j)
     if ax is None:
@@ -168,7 +160,7 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
     -------
     fig : matplotlib.figure.Figure
     """
-    plt = _import_pyplot()
+    plt = import_pyplot()
     view = fitted_view(estimator)
     indices = _feature_indices(estimator, view, features)
     n_cols = max(1, min(n_cols, len(indices)))
