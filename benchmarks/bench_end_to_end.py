@@ -1,13 +1,15 @@
 """End-to-end default fit time and held-out score on 50,000-row tables, against GBDTs and an MLP.
 
 What a user pays in a grid search cell: one ``fit`` with default parameters.
-Two synthetic tables of 50,000 rows (80 % train, 20 % test):
+Two synthetic tables of 50,000 rows (80 % train, 20 % test), generated as in
+``bench_fit_loop.py``:
 
 * classification, 14 features (8 informative), 3 classes
   (``sklearn.datasets.make_classification``, seed 0), scored by accuracy;
 * regression, 8 features: ``sin(pi x0) + x1^2 + x2 x3 + 0.1 noise``, scored by R².
 
-Models, all with default parameters and ``random_state=0``: skkan's estimator,
+Models, all with default parameters and ``random_state=0``, built by the
+benchmark package's factories (``skkan.benchmark._models``): skkan's estimator,
 HistGradientBoosting, LightGBM (when installed) and scikit-learn's MLP. Every
 library gets the same thread count (torch threads, and threadpoolctl for
 OpenMP/BLAS). Repeats are interleaved (each round fits every model once), and
@@ -26,53 +28,34 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
-from sklearn.datasets import make_classification
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+# The tables of bench_fit_loop.py (this folder is on sys.path when a script in it runs), at 50,000 rows.
+from bench_fit_loop import _classification, _regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skkan import KANClassifier, KANRegressor
+from skkan.benchmark._models import MODELS, ModelUnavailable
 
 _ROOT = Path(__file__).resolve().parents[1]
 
 
-def _classification(n_samples):
-    return make_classification(n_samples, 14, n_informative=8, n_classes=3, random_state=0)
-
-
-def _regression(n_samples):
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, size=(n_samples, 8))
-    y = np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2 + X[:, 2] * X[:, 3] + 0.1 * rng.normal(size=n_samples)
-    return X, y
-
-
-def _lightgbm(task, threads):
-    try:
-        import lightgbm
-    except ImportError:
-        return None
-    cls = lightgbm.LGBMClassifier if task == "classification" else lightgbm.LGBMRegressor
-    return lambda: cls(random_state=0, n_jobs=threads, verbose=-1)
+# The benchmark package's model factories: the same defaults as skkan-benchmark.
+_MODEL_NAMES = {"kan": "skkan", "hist_gbdt": "HistGradientBoosting", "lightgbm": "LightGBM", "mlp": "sklearn MLP"}
 
 
 def _models(task, threads):
-    classification = task == "classification"
-    models = {
-        "skkan": (KANClassifier if classification else KANRegressor),
-        "HistGradientBoosting": (HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor),
-        "LightGBM": _lightgbm(task, threads),
-        "sklearn MLP": (MLPClassifier if classification else MLPRegressor),
-    }
-    return {
-        name: (factory if name == "LightGBM" else (lambda cls=factory: cls(random_state=0)))
-        for name, factory in models.items()
-        if factory is not None
-    }
+    """Factories of the compared models, by display name; models whose library is missing are left out."""
+    models = {}
+    for name, label in _MODEL_NAMES.items():
+        factory = MODELS[name].factory
+        try:
+            factory(task, 0, threads)
+        except ModelUnavailable:
+            continue
+        models[label] = lambda factory=factory: factory(task, 0, threads)
+    return models
 
 
 def _fit_and_score(factory, X_train, y_train, X_test, y_test):
@@ -87,7 +70,7 @@ def _fit_and_score(factory, X_train, y_train, X_test, y_test):
 
 def run(task, n_samples, threads, repeats):
     """Fit every model ``repeats`` times (interleaved) and return one row per model."""
-    X, y = (_classification if task == "classification" else _regression)(n_samples)
+    X, y = (_classification if task == "classification" else _regression)(n_samples=n_samples)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
     models = _models(task, threads)
     times = {name: [] for name in models}
