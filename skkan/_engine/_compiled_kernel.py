@@ -4,27 +4,37 @@ Importing this module compiles (or loads from numba's on-disk cache) the
 kernels for float32 and float64; it raises ``ImportError`` when numba is
 missing, and :mod:`~skkan._engine.kernel` then keeps the eager torch path.
 
-For each input the kernels find its knot interval ``j`` by bisection,
-evaluate the ``k + 1`` non-zero basis values with de Boor's triangle on the
-``2k`` knots around it (exact on non-uniform knots, the same arithmetic as
-:func:`~skkan._engine.local_bspline.local_values`) and contract them
-directly with the ``k + 1`` coefficient rows: no dense basis block and no
-chain of small tensor operations. The SiLU residual branch and the bias are
-summed in the same pass, so one layer is one kernel call forward and one
-backward.
+On each knot interval ``[t_j, t_{j+1})`` an edge's spline is a polynomial of
+degree ``k``. At every call the kernels first write, per input and interval,
+the power-form coefficients of the ``k + 1`` basis functions that are non-zero
+there, in the local coordinate ``d = x - t_j``: de Boor's triangle run on
+polynomials rather than numbers, in float64, so it is exact on any knots
+(grid refits make them non-uniform). Contracting them with the coefficient
+rows gives each edge's polynomial on each interval. Then, per input, the
+forward finds the interval (from the uniform-grid guess
+``floor((x - t_k) / h)``, corrected by stepping to the neighbouring interval
+while the knots say otherwise: exact on any knots, one step-free check on a
+uniform grid), and evaluates the ``k + 1`` powers of ``d`` against the
+polynomial rows: no division, no recursion per input, no dense basis block.
+The SiLU residual branch and the bias are summed in the same pass, so one
+layer is one kernel call forward and one backward.
 
 * The forward runs in parallel over blocks of rows; every output row is
   summed by one thread in a fixed order.
-* The backward runs in parallel over input features: the thread of feature
-  ``i`` owns coefficient rows ``i * n_basis ... (i + 1) * n_basis - 1`` and
-  column ``i`` of the input gradient, and sums over the rows in order. No two
-  threads write the same number and no reduction order depends on the
-  scheduling, so both gradients are bitwise identical run after run (for any
-  thread count). The basis is re-evaluated in the backward rather than
-  stored: the forward keeps nothing but its inputs.
+* The backward runs in parallel over chunks of rows whose bounds depend on
+  the number of rows only (:func:`_n_chunks`), never on the thread count.
+  Each chunk writes the input gradient of its rows and sums its own partial
+  coefficient and residual-weight gradients; these are then added up
+  chunk by chunk in chunk order. Both gradients are therefore bitwise
+  identical run after run, and for any thread count. The basis is
+  re-evaluated in the backward rather than stored: the forward keeps nothing
+  but its inputs.
 
-``fastmath`` stays off so that the results are IEEE-exact and agree with
-the eager path to rounding error.
+The dot products over the output features of the input gradient are summed
+with LLVM's ``reassoc`` flag so that they vectorise: a fixed order chosen at
+compile time, deterministic, and within rounding of the sequential sum.
+Otherwise ``fastmath`` stays off, so the results agree with the eager path to
+rounding error.
 """
 
 import contextlib
@@ -36,9 +46,14 @@ from numba import prange
 
 __all__ = ["layer_forward", "layer_backward", "set_threads"]
 
-# Rows per parallel work item of the forward; the per-item scratch buffers
-# are allocated once per block rather than once per row.
+# Rows per parallel work item of the forward.
 _ROW_BLOCK = 64
+# The backward's chunks: at least this many rows each (the per-chunk partial
+# gradients are zeroed and summed once per chunk), at most this many chunks,
+# and their partial gradients held to a memory budget.
+_MIN_CHUNK_ROWS = 128
+_MAX_CHUNKS = 64
+_PARTIAL_BUDGET_BYTES = 64 * 2**20
 
 _OPTIONS = {"nopython": True, "parallel": True, "cache": True, "fastmath": False, "nogil": True}
 
@@ -62,24 +77,8 @@ def _silu(x):
 
 
 @numba.njit(inline="always")
-def _interval(t, x, spline_order, grid_size):
-    """Index ``j`` with ``t[j] <= x < t[j + 1]``, clamped to ``[k, k + G - 1]`` (bisection)."""
-    low = spline_order
-    high = spline_order + grid_size - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if x >= t[middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-@numba.njit(inline="always")
-def _clamp(t, x, spline_order, grid_size):
+def _clamp(low, high, x):
     """Clamped input and the clamp's derivative (torch's: one half at a bound)."""
-    low = t[spline_order]
-    high = t[spline_order + grid_size]
     if x > high:
         return high, 0.0
     if x == high:
@@ -92,23 +91,115 @@ def _clamp(t, x, spline_order, grid_size):
 
 
 @numba.njit(inline="always")
-def _basis(t, x, j, spline_order, values, lower):
-    """De Boor's triangle: ``values[r] = B_{j-k+r, k}(x)``, ``lower[s] = B_{j-k+1+s, k-1}(x)``.
+def _interval(knots, i, x, spline_order, grid_size, inverse_step):
+    """Offset ``s`` of the interval ``j = k + s`` with ``t[j] <= x < t[j + 1]``, clamped to ``[0, G - 1]``.
 
-    Same operations, in the same order, as the eager ``local_values``.
+    ``x`` is already clamped to ``[t[k], t[k + G]]`` (``t = knots[i]``). The
+    guess of a uniform grid is right there up to rounding; on other knots the
+    steps walk to the interval, so the result is the same as a bisection's on
+    any knots.
     """
-    values[0] = 1.0
-    for degree in range(1, spline_order + 1):
-        if degree == spline_order:
-            for s in range(degree):
-                lower[s] = values[s]
-        saved = 0.0
-        for r in range(degree):
-            term = values[r] / (t[j + 1 + r] - t[j + 1 + r - degree])
-            value = (t[j + 1 + r] - x) * term
-            values[r] = value + saved if r > 0 else value
-            saved = (x - t[j + 1 + r - degree]) * term
-        values[degree] = saved
+    s = int((x - knots[i, spline_order]) * inverse_step)
+    s = min(max(s, 0), grid_size - 1)
+    while s > 0 and x < knots[i, spline_order + s]:
+        s -= 1
+    while s < grid_size - 1 and x >= knots[i, spline_order + s + 1]:
+        s += 1
+    return s
+
+
+@numba.njit(fastmath={"reassoc", "contract"})
+def _dot(a, row_a, b, row_b):
+    """``sum(a[row_a] * b[row_b])`` in an order that vectorises (fixed at compile time, so deterministic)."""
+    total = 0.0
+    for o in range(a.shape[1]):
+        total += a[row_a, o] * b[row_b, o]
+    return total
+
+
+@numba.njit
+def _basis_polynomials(knots, spline_order):
+    """Power-form coefficients of the non-zero basis functions on each interval, float64.
+
+    Row ``(i * G + s) * (k + 1) + r``, column ``p`` holds the coefficient of
+    ``d ** p`` of ``B_{s + r}(t_j + d)`` of input ``i`` on its interval
+    ``j = k + s``: de Boor's triangle (the recursion of the eager
+    ``local_values``) run with polynomials in ``d`` in place of numbers.
+    """
+    n_features = knots.shape[0]
+    grid_size = knots.shape[1] - 2 * spline_order - 1
+    order = spline_order + 1
+    result = np.zeros((n_features * grid_size * order, order))
+    saved = np.empty(order)
+    new = np.empty(order)
+    for i in range(n_features):
+        t = knots[i].astype(np.float64)
+        for s in range(grid_size):
+            j = spline_order + s
+            values = result[(i * grid_size + s) * order : (i * grid_size + s + 1) * order]
+            values[0, 0] = 1.0
+            for degree in range(1, order):
+                saved[:] = 0.0
+                for r in range(degree):
+                    # (t[j+1+r] - x) term + (x - t[j+1+r-degree]) term with x = t[j] + d
+                    span = t[j + 1 + r] - t[j + 1 + r - degree]
+                    right = t[j + 1 + r] - t[j]
+                    left = t[j] - t[j + 1 + r - degree]
+                    new[:] = saved
+                    saved[:] = 0.0
+                    for p in range(degree + 1):
+                        term = values[r, p] / span
+                        below = values[r, p - 1] / span if p > 0 else 0.0
+                        new[p] += right * term - below
+                        saved[p] = left * term + below
+                    values[r] = new
+                values[degree] = saved
+    return result
+
+
+@numba.njit
+def _spline_polynomials(basis_polynomials, coef, n_basis, dtype_like):
+    """Power-form coefficients of every edge's spline on each interval, shape (in * G * (k + 1), out).
+
+    Row ``(i * G + s) * (k + 1) + p`` is ``sum_r basis[(i * G + s) * (k + 1) + r, p] coef[i * n_basis + s + r]``,
+    summed in float64 and rounded once to the dtype of ``dtype_like``.
+    """
+    order = basis_polynomials.shape[1]
+    n_out = coef.shape[1]
+    grid_size = n_basis - order + 1
+    n_intervals = basis_polynomials.shape[0] // order
+    result = np.empty((basis_polynomials.shape[0], n_out), dtype=dtype_like.dtype)
+    row = np.empty(n_out)
+    for interval in range(n_intervals):
+        i, s = interval // grid_size, interval % grid_size
+        first = i * n_basis + s
+        for p in range(order):
+            row[:] = 0.0
+            for r in range(order):
+                q = basis_polynomials[interval * order + r, p]
+                for o in range(n_out):
+                    row[o] += q * coef[first + r, o]
+            for o in range(n_out):
+                result[interval * order + p, o] = row[o]
+    return result
+
+
+@numba.njit
+def _inverse_steps(knots, spline_order):
+    """``G / (t[k + G] - t[k])`` per input: the inverse interval width of a uniform grid."""
+    grid_size = knots.shape[1] - 2 * spline_order - 1
+    result = np.empty(knots.shape[0])
+    for i in range(knots.shape[0]):
+        result[i] = grid_size / (knots[i, spline_order + grid_size] - knots[i, spline_order])
+    return result
+
+
+@numba.njit
+def _n_chunks(n_rows, partial_size, itemsize):
+    """Number of row chunks of the backward: a function of the shapes alone, never of the thread count."""
+    by_rows = (n_rows + _MIN_CHUNK_ROWS - 1) // _MIN_CHUNK_ROWS
+    by_memory = _PARTIAL_BUDGET_BYTES // max(1, partial_size * itemsize)
+    return max(1, min(by_rows, _MAX_CHUNKS, by_memory))
 
 
 def _forward_impl(x, knots, coef, base, bias, spline_order, out):
@@ -116,28 +207,45 @@ def _forward_impl(x, knots, coef, base, bias, spline_order, out):
     n_basis = knots.shape[1] - spline_order - 1
     grid_size = n_basis - spline_order
     n_out = coef.shape[1]
+    order = spline_order + 1
+    polynomials = _spline_polynomials(_basis_polynomials(knots, spline_order), coef, n_basis, x)
+    inverse_steps = _inverse_steps(knots, spline_order)
     n_blocks = (n_rows + _ROW_BLOCK - 1) // _ROW_BLOCK
     for block in prange(n_blocks):
-        values = np.empty(spline_order + 1, dtype=x.dtype)
-        lower = np.empty(spline_order + 1, dtype=x.dtype)
-        for b in range(block * _ROW_BLOCK, min(n_rows, (block + 1) * _ROW_BLOCK)):
+        first_row = block * _ROW_BLOCK
+        last_row = min(n_rows, first_row + _ROW_BLOCK)
+        # Scalars go through ``powers`` to take the arrays' dtype, so that the
+        # float32 loops stay float32 (and vectorise at full width).
+        powers = np.empty(order + 1, dtype=x.dtype)
+        for b in range(first_row, last_row):
             for o in range(n_out):
                 out[b, o] = bias[o]
-            for i in range(n_features):
-                residual, _ = _silu(x[b, i])
-                base_row = base[i]
+        # Input by input, so that its knots and polynomials stay in cache.
+        for i in range(n_features):
+            low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
+            inverse_step = inverse_steps[i]
+            for b in range(first_row, last_row):
+                powers[order], _ = _silu(x[b, i])
+                xi, _ = _clamp(low, high, x[b, i])
+                s = _interval(knots, i, xi, spline_order, grid_size, inverse_step)
+                d = xi - knots[i, spline_order + s]
+                powers[0] = 1.0
+                for p in range(1, order):
+                    powers[p] = powers[p - 1] * d
+                first = (i * grid_size + s) * order
+                if n_out == 1:  # one scalar sum, no vector loops
+                    total = powers[order] * base[i, 0]
+                    for p in range(order):
+                        total += powers[p] * polynomials[first + p, 0]
+                    out[b, 0] += total
+                    continue
+                residual = powers[order]
                 for o in range(n_out):
-                    out[b, o] += residual * base_row[o]
-                t = knots[i]
-                xi, _ = _clamp(t, x[b, i], spline_order, grid_size)
-                j = _interval(t, xi, spline_order, grid_size)
-                _basis(t, xi, j, spline_order, values, lower)
-                first = i * n_basis + j - spline_order
-                for r in range(spline_order + 1):
-                    v = values[r]
-                    row = coef[first + r]
+                    out[b, o] += residual * base[i, o]
+                for p in range(order):
+                    power = powers[p]
                     for o in range(n_out):
-                        out[b, o] += v * row[o]
+                        out[b, o] += power * polynomials[first + p, o]
 
 
 def _backward_impl(
@@ -147,55 +255,76 @@ def _backward_impl(
     n_basis = knots.shape[1] - spline_order - 1
     grid_size = n_basis - spline_order
     n_out = coef.shape[1]
-    for i in prange(n_features):
-        values = np.empty(spline_order + 1, dtype=x.dtype)
-        lower = np.empty(spline_order + 1, dtype=x.dtype)
-        slope = np.empty(n_out, dtype=x.dtype)
-        t = knots[i]
-        if need_coef:
-            for m in range(i * n_basis, (i + 1) * n_basis):
-                for o in range(n_out):
-                    grad_coef[m, o] = 0.0
-        if need_base:
+    order = spline_order + 1
+    basis_polynomials = _basis_polynomials(knots, spline_order)
+    # The input gradient needs the splines' polynomials, the coefficient gradient the basis's.
+    polynomials = _spline_polynomials(basis_polynomials, coef, n_basis, x) if need_x else np.empty((0, n_out), x.dtype)
+    basis = basis_polynomials.astype(x.dtype)
+    inverse_steps = _inverse_steps(knots, spline_order)
+    # Partial gradients of each chunk: its coefficient rows, then one
+    # residual-weight row per input.
+    n_partial_rows = n_features * (n_basis + 1)
+    base_offset = n_features * n_basis
+    n_chunks = _n_chunks(n_rows, n_partial_rows * n_out, x.itemsize)
+    need_partial = need_coef or need_base
+    partial = np.empty((n_chunks * n_partial_rows if need_partial else 0, n_out), dtype=x.dtype)
+    for chunk in prange(n_chunks):
+        first_row = chunk * n_rows // n_chunks
+        last_row = (chunk + 1) * n_rows // n_chunks
+        offset = chunk * n_partial_rows
+        # values[r] = B_{s + r}(x); values[order] the residual (in the arrays' dtype)
+        values = np.empty(order + 1, dtype=x.dtype)
+        if need_partial:
+            partial[offset : offset + n_partial_rows] = 0.0
+        for i in range(n_features):
+            low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
+            inverse_step = inverse_steps[i]
+            for b in range(first_row, last_row):
+                values[order], residual_slope = _silu(x[b, i])
+                if need_base:
+                    residual = values[order]
+                    row = offset + base_offset + i
+                    for o in range(n_out):
+                        partial[row, o] += residual * grad_out[b, o]
+                xi, clamp_slope = _clamp(low, high, x[b, i])
+                s = _interval(knots, i, xi, spline_order, grid_size, inverse_step)
+                d = xi - knots[i, spline_order + s]
+                first = (i * grid_size + s) * order
+                if need_coef:
+                    for r in range(order):  # Horner on the basis polynomials
+                        value = basis[first + r, spline_order]
+                        for p in range(spline_order - 1, -1, -1):
+                            value = value * d + basis[first + r, p]
+                        values[r] = value
+                    row = offset + i * n_basis + s
+                    for r in range(order):
+                        value = values[r]
+                        for o in range(n_out):
+                            partial[row + r, o] += value * grad_out[b, o]
+                if need_x:
+                    total = residual_slope * _dot(grad_out, b, base, i)
+                    if clamp_slope != 0.0:
+                        # S'(x) = sum_p p d^(p - 1) polynomial_p
+                        power = clamp_slope
+                        for p in range(1, order):
+                            total += p * power * _dot(grad_out, b, polynomials, first + p)
+                            power *= d
+                    grad_x[b, i] = total
+    # Chunk sums in chunk order: the same numbers for any thread count.
+    if need_coef:
+        for m in prange(n_features * n_basis):
             for o in range(n_out):
-                grad_base[i, o] = 0.0
-        base_row = base[i]
-        for b in range(n_rows):
-            residual, residual_slope = _silu(x[b, i])
-            g = grad_out[b]
-            if need_base:
-                for o in range(n_out):
-                    grad_base[i, o] += residual * g[o]
-            xi, clamp_slope = _clamp(t, x[b, i], spline_order, grid_size)
-            j = _interval(t, xi, spline_order, grid_size)
-            _basis(t, xi, j, spline_order, values, lower)
-            first = i * n_basis + j - spline_order
-            if need_coef:
-                for r in range(spline_order + 1):
-                    v = values[r]
-                    row = grad_coef[first + r]
-                    for o in range(n_out):
-                        row[o] += v * g[o]
-            if need_x:
                 total = 0.0
-                for o in range(n_out):
-                    total += g[o] * base_row[o]
-                grad_x[b, i] = total * residual_slope
-                if spline_order == 0 or clamp_slope == 0.0:
-                    continue
-                # S'(x) = sum_s B_{m,k-1}(x) k (C_m - C_{m-1}) / (t_{m+k} - t_m), m = j - k + 1 + s
-                for o in range(n_out):
-                    slope[o] = 0.0
-                for s in range(spline_order):
-                    w = spline_order * lower[s] / (t[j + 1 + s] - t[j + 1 + s - spline_order])
-                    upper_row = coef[first + s + 1]
-                    lower_row = coef[first + s]
-                    for o in range(n_out):
-                        slope[o] += w * (upper_row[o] - lower_row[o])
+                for chunk in range(n_chunks):
+                    total += partial[chunk * n_partial_rows + m, o]
+                grad_coef[m, o] = total
+    if need_base:
+        for i in prange(n_features):
+            for o in range(n_out):
                 total = 0.0
-                for o in range(n_out):
-                    total += g[o] * slope[o]
-                grad_x[b, i] += total * clamp_slope
+                for chunk in range(n_chunks):
+                    total += partial[chunk * n_partial_rows + base_offset + i, o]
+                grad_base[i, o] = total
 
 
 def _compile(impl, signatures):
