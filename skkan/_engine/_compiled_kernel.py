@@ -51,7 +51,7 @@ _ROW_BLOCK = 64
 # The backward's chunks: at least this many rows each (the per-chunk partial
 # gradients are zeroed and summed once per chunk), at most this many chunks,
 # and their partial gradients held to a memory budget.
-_MIN_CHUNK_ROWS = 128
+_MIN_CHUNK_ROWS = 256
 _MAX_CHUNKS = 64
 _PARTIAL_BUDGET_BYTES = 64 * 2**20
 
@@ -77,35 +77,33 @@ def _silu(x):
 
 
 @numba.njit(inline="always")
-def _clamp(low, high, x):
-    """Clamped input and the clamp's derivative (torch's: one half at a bound)."""
-    if x > high:
-        return high, 0.0
-    if x == high:
-        return x, 0.5
-    if x < low:
-        return low, 0.0
-    if x == low:
-        return x, 0.5
-    return x, 1.0
+def _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, left):
+    """Interval and local coordinate of the inputs ``x[first_row : first_row + n, i]``, clamped to the grid.
 
-
-@numba.njit(inline="always")
-def _interval(knots, i, x, spline_order, grid_size, inverse_step):
-    """Offset ``s`` of the interval ``j = k + s`` with ``t[j] <= x < t[j + 1]``, clamped to ``[0, G - 1]``.
-
-    ``x`` is already clamped to ``[t[k], t[k + G]]`` (``t = knots[i]``). The
-    guess of a uniform grid is right there up to rounding; on other knots the
-    steps walk to the interval, so the result is the same as a bisection's on
-    any knots.
+    Writes ``index[b] = (i * G + s) * (k + 1)``, the first polynomial row of
+    the interval ``j = k + s`` with ``t[j] <= x < t[j + 1]`` (clamped to
+    ``[k, k + G - 1]``), and ``local[b] = x - t[j]``. The interval is the
+    count of interior knots at or below the input, exact on any knots, and
+    every loop runs over the rows without a branch, so that it vectorises.
+    ``left`` is scratch space of ``n`` numbers.
     """
-    s = int((x - knots[i, spline_order]) * inverse_step)
-    s = min(max(s, 0), grid_size - 1)
-    while s > 0 and x < knots[i, spline_order + s]:
-        s -= 1
-    while s < grid_size - 1 and x >= knots[i, spline_order + s + 1]:
-        s += 1
-    return s
+    low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
+    for b in range(n):
+        local[b] = min(max(x[first_row + b, i], low), high)
+        index[b] = 0
+    # The knots increase: the last one at or below the input starts its interval.
+    for b in range(n):
+        left[b] = low
+    for m in range(spline_order + 1, spline_order + grid_size):
+        knot = knots[i, m]
+        for b in range(n):
+            above = local[b] >= knot
+            index[b] += above
+            left[b] = knot if above else left[b]
+    order = spline_order + 1
+    for b in range(n):
+        local[b] -= left[b]
+        index[b] = (i * grid_size + index[b]) * order
 
 
 @numba.njit(fastmath={"reassoc", "contract"})
@@ -114,6 +112,21 @@ def _dot(a, row_a, b, row_b):
     total = 0.0
     for o in range(a.shape[1]):
         total += a[row_a, o] * b[row_b, o]
+    return total
+
+
+@numba.njit(fastmath={"reassoc", "contract"})
+def _cubic_slope_dot(grad_out, row, base, i, residual_slope, polynomials, first, w1, w2, w3):
+    """``grad_out[row] . (residual_slope base[i] + w1 P[first + 1] + w2 P[first + 2] + w3 P[first + 3])``.
+
+    The input gradient of order 3 in one vectorised sum (``P`` the polynomials,
+    ``w_p = p d^(p-1)`` times the clamp's slope).
+    """
+    total = 0.0
+    for o in range(grad_out.shape[1]):
+        slope = residual_slope * base[i, o] + w1 * polynomials[first + 1, o]
+        slope += w2 * polynomials[first + 2, o] + w3 * polynomials[first + 3, o]
+        total += grad_out[row, o] * slope
     return total
 
 
@@ -185,16 +198,6 @@ def _spline_polynomials(basis_polynomials, coef, n_basis, dtype_like):
 
 
 @numba.njit
-def _inverse_steps(knots, spline_order):
-    """``G / (t[k + G] - t[k])`` per input: the inverse interval width of a uniform grid."""
-    grid_size = knots.shape[1] - 2 * spline_order - 1
-    result = np.empty(knots.shape[0])
-    for i in range(knots.shape[0]):
-        result[i] = grid_size / (knots[i, spline_order + grid_size] - knots[i, spline_order])
-    return result
-
-
-@numba.njit
 def _n_chunks(n_rows, partial_size, itemsize):
     """Number of row chunks of the backward: a function of the shapes alone, never of the thread count."""
     by_rows = (n_rows + _MIN_CHUNK_ROWS - 1) // _MIN_CHUNK_ROWS
@@ -209,43 +212,44 @@ def _forward_impl(x, knots, coef, base, bias, spline_order, out):
     n_out = coef.shape[1]
     order = spline_order + 1
     polynomials = _spline_polynomials(_basis_polynomials(knots, spline_order), coef, n_basis, x)
-    inverse_steps = _inverse_steps(knots, spline_order)
     n_blocks = (n_rows + _ROW_BLOCK - 1) // _ROW_BLOCK
     for block in prange(n_blocks):
         first_row = block * _ROW_BLOCK
-        last_row = min(n_rows, first_row + _ROW_BLOCK)
-        # Scalars go through ``powers`` to take the arrays' dtype, so that the
-        # float32 loops stay float32 (and vectorise at full width).
-        powers = np.empty(order + 1, dtype=x.dtype)
-        for b in range(first_row, last_row):
+        n = min(n_rows, first_row + _ROW_BLOCK) - first_row
+        local = np.empty(n, dtype=x.dtype)
+        left = np.empty(n, dtype=x.dtype)
+        residual = np.empty(n, dtype=x.dtype)
+        index = np.empty(n, dtype=np.int64)
+        for b in range(n):
             for o in range(n_out):
-                out[b, o] = bias[o]
-        # Input by input, so that its knots and polynomials stay in cache.
+                out[first_row + b, o] = bias[o]
+        # Input by input: first the intervals of all rows of the block, in
+        # loops that vectorise, then the sums; its knots and polynomials stay in cache.
         for i in range(n_features):
-            low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
-            inverse_step = inverse_steps[i]
-            for b in range(first_row, last_row):
-                powers[order], _ = _silu(x[b, i])
-                xi, _ = _clamp(low, high, x[b, i])
-                s = _interval(knots, i, xi, spline_order, grid_size, inverse_step)
-                d = xi - knots[i, spline_order + s]
-                powers[0] = 1.0
-                for p in range(1, order):
-                    powers[p] = powers[p - 1] * d
-                first = (i * grid_size + s) * order
-                if n_out == 1:  # one scalar sum, no vector loops
-                    total = powers[order] * base[i, 0]
-                    for p in range(order):
-                        total += powers[p] * polynomials[first + p, 0]
-                    out[b, 0] += total
-                    continue
-                residual = powers[order]
-                for o in range(n_out):
-                    out[b, o] += residual * base[i, o]
-                for p in range(order):
-                    power = powers[p]
+            _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, left)
+            for b in range(n):
+                residual[b], _ = _silu(x[first_row + b, i])
+            for b in range(n):
+                row, first, d, r = first_row + b, index[b], local[b], residual[b]
+                if n_out == 1:  # a scalar Horner sum, no vector loops
+                    total = polynomials[first + spline_order, 0]
+                    for p in range(spline_order - 1, -1, -1):
+                        total = total * d + polynomials[first + p, 0]
+                    out[row, 0] += total + r * base[i, 0]
+                elif order == 4:  # the default order in one loop
+                    d2 = d * d
+                    d3 = d2 * d
                     for o in range(n_out):
-                        out[b, o] += power * polynomials[first + p, o]
+                        value = r * base[i, o] + polynomials[first, o] + d * polynomials[first + 1, o]
+                        out[row, o] += value + d2 * polynomials[first + 2, o] + d3 * polynomials[first + 3, o]
+                else:
+                    for o in range(n_out):
+                        out[row, o] += r * base[i, o]
+                    power = 1.0
+                    for p in range(order):
+                        for o in range(n_out):
+                            out[row, o] += power * polynomials[first + p, o]
+                        power *= d
 
 
 def _backward_impl(
@@ -256,75 +260,111 @@ def _backward_impl(
     grid_size = n_basis - spline_order
     n_out = coef.shape[1]
     order = spline_order + 1
+    n_polynomial_rows = n_features * grid_size * order
     basis_polynomials = _basis_polynomials(knots, spline_order)
-    # The input gradient needs the splines' polynomials, the coefficient gradient the basis's.
+    # The input gradient needs the splines' polynomials.
     polynomials = _spline_polynomials(basis_polynomials, coef, n_basis, x) if need_x else np.empty((0, n_out), x.dtype)
-    basis = basis_polynomials.astype(x.dtype)
-    inverse_steps = _inverse_steps(knots, spline_order)
-    # Partial gradients of each chunk: its coefficient rows, then one
-    # residual-weight row per input.
-    n_partial_rows = n_features * (n_basis + 1)
-    base_offset = n_features * n_basis
+    # Partial gradients of each chunk: of the polynomial coefficients
+    # (``sum_b d_b^p grad_out[b]``, turned into the coefficient gradient at
+    # the end), then one row of the residual weights per input.
+    n_partial_rows = n_polynomial_rows + n_features
     n_chunks = _n_chunks(n_rows, n_partial_rows * n_out, x.itemsize)
     need_partial = need_coef or need_base
     partial = np.empty((n_chunks * n_partial_rows if need_partial else 0, n_out), dtype=x.dtype)
     for chunk in prange(n_chunks):
         first_row = chunk * n_rows // n_chunks
-        last_row = (chunk + 1) * n_rows // n_chunks
+        n = (chunk + 1) * n_rows // n_chunks - first_row
         offset = chunk * n_partial_rows
-        # values[r] = B_{s + r}(x); values[order] the residual (in the arrays' dtype)
-        values = np.empty(order + 1, dtype=x.dtype)
+        local = np.empty(n, dtype=x.dtype)
+        left = np.empty(n, dtype=x.dtype)
+        residual = np.empty(n, dtype=x.dtype)
+        residual_slope = np.empty(n, dtype=x.dtype)
+        clamp_slope = np.empty(n, dtype=x.dtype)
+        index = np.empty(n, dtype=np.int64)
         if need_partial:
             partial[offset : offset + n_partial_rows] = 0.0
         for i in range(n_features):
+            _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, left)
             low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
-            inverse_step = inverse_steps[i]
-            for b in range(first_row, last_row):
-                values[order], residual_slope = _silu(x[b, i])
-                if need_base:
-                    residual = values[order]
-                    row = offset + base_offset + i
+            for b in range(n):
+                xb = x[first_row + b, i]
+                residual[b], residual_slope[b] = _silu(xb)
+                # torch's derivative of the clamp: 1 inside, 1/2 on a bound, 0 outside
+                clamp_slope[b] = 0.25 * ((xb > low) + (xb >= low)) * ((xb < high) + (xb <= high))
+            base_row = offset + n_polynomial_rows + i
+            for b in range(n):
+                row, first, d, r = first_row + b, index[b], local[b], residual[b]
+                polynomial_row = offset + first
+                if need_partial and order == 4:
+                    d2 = d * d
+                    d3 = d2 * d
                     for o in range(n_out):
-                        partial[row, o] += residual * grad_out[b, o]
-                xi, clamp_slope = _clamp(low, high, x[b, i])
-                s = _interval(knots, i, xi, spline_order, grid_size, inverse_step)
-                d = xi - knots[i, spline_order + s]
-                first = (i * grid_size + s) * order
-                if need_coef:
-                    for r in range(order):  # Horner on the basis polynomials
-                        value = basis[first + r, spline_order]
-                        for p in range(spline_order - 1, -1, -1):
-                            value = value * d + basis[first + r, p]
-                        values[r] = value
-                    row = offset + i * n_basis + s
-                    for r in range(order):
-                        value = values[r]
+                        g = grad_out[row, o]
+                        partial[base_row, o] += r * g
+                        partial[polynomial_row, o] += g
+                        partial[polynomial_row + 1, o] += d * g
+                        partial[polynomial_row + 2, o] += d2 * g
+                        partial[polynomial_row + 3, o] += d3 * g
+                elif need_partial:
+                    for o in range(n_out):
+                        partial[base_row, o] += r * grad_out[row, o]
+                    for o in range(n_out):
+                        partial[polynomial_row, o] += grad_out[row, o]
+                    power = d
+                    for p in range(1, order):
                         for o in range(n_out):
-                            partial[row + r, o] += value * grad_out[b, o]
+                            partial[polynomial_row + p, o] += power * grad_out[row, o]
+                        power *= d
                 if need_x:
-                    total = residual_slope * _dot(grad_out, b, base, i)
-                    if clamp_slope != 0.0:
-                        # S'(x) = sum_p p d^(p - 1) polynomial_p
-                        power = clamp_slope
+                    # S'(x) = sum_p p d^(p - 1) polynomial_p, times the clamp's slope
+                    c = clamp_slope[b]
+                    if order == 4:
+                        total = _cubic_slope_dot(
+                            grad_out,
+                            row,
+                            base,
+                            i,
+                            residual_slope[b],
+                            polynomials,
+                            first,
+                            c,
+                            2.0 * c * d,
+                            3.0 * c * d * d,
+                        )
+                    else:
+                        total = residual_slope[b] * _dot(grad_out, row, base, i)
+                        power = c
                         for p in range(1, order):
-                            total += p * power * _dot(grad_out, b, polynomials, first + p)
+                            total += p * power * _dot(grad_out, row, polynomials, first + p)
                             power *= d
-                    grad_x[b, i] = total
-    # Chunk sums in chunk order: the same numbers for any thread count.
+                    grad_x[row, i] = total
+    # Chunk sums in chunk order (into chunk 0), the same numbers for any
+    # thread count.
+    if need_partial:
+        for m in prange(n_partial_rows):
+            for chunk in range(1, n_chunks):
+                for o in range(n_out):
+                    partial[m, o] += partial[chunk * n_partial_rows + m, o]
     if need_coef:
-        for m in prange(n_features * n_basis):
-            for o in range(n_out):
-                total = 0.0
-                for chunk in range(n_chunks):
-                    total += partial[chunk * n_partial_rows + m, o]
-                grad_coef[m, o] = total
-    if need_base:
+        # The coefficient gradient is the basis polynomials applied to the
+        # polynomial-coefficient gradient: basis m of input i is B_{s + r} on
+        # the intervals s = m - r.
         for i in prange(n_features):
+            total = np.empty(n_out)
+            for m in range(n_basis):
+                total[:] = 0.0
+                for r in range(max(0, m - grid_size + 1), min(order, m + 1)):
+                    interval_row = (i * grid_size + m - r) * order
+                    for p in range(order):
+                        q = basis_polynomials[interval_row + r, p]
+                        for o in range(n_out):
+                            total[o] += q * partial[interval_row + p, o]
+                for o in range(n_out):
+                    grad_coef[i * n_basis + m, o] = total[o]
+    if need_base:
+        for i in range(n_features):
             for o in range(n_out):
-                total = 0.0
-                for chunk in range(n_chunks):
-                    total += partial[chunk * n_partial_rows + base_offset + i, o]
-                grad_base[i, o] = total
+                grad_base[i, o] = partial[n_polynomial_rows + i, o]
 
 
 def _compile(impl, signatures):
