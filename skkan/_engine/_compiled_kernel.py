@@ -55,6 +55,9 @@ _MIN_CHUNK_ROWS = 256
 _MAX_CHUNKS = 64
 _PARTIAL_BUDGET_BYTES = 64 * 2**20
 
+# LLVM flags of the backward: sums may be reassociated (vectorised) and
+# multiply-adds fused; both fixed at compile time, so results stay deterministic.
+_REASSOCIATE = {"reassoc", "contract"}
 _OPTIONS = {"nopython": True, "parallel": True, "cache": True, "fastmath": False, "nogil": True}
 
 
@@ -77,36 +80,38 @@ def _silu(x):
 
 
 @numba.njit(inline="always")
-def _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, left):
+def _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, origin, middles):
     """Interval and local coordinate of the inputs ``x[first_row : first_row + n, i]``, clamped to the grid.
 
     Writes ``index[b] = (i * G + s) * (k + 1)``, the first polynomial row of
     the interval ``j = k + s`` with ``t[j] <= x < t[j + 1]`` (clamped to
-    ``[k, k + G - 1]``), and ``local[b] = x - t[j]``. The interval is the
-    count of interior knots at or below the input, exact on any knots, and
-    every loop runs over the rows without a branch, so that it vectorises.
-    ``left`` is scratch space of ``n`` numbers.
+    ``[k, k + G - 1]``), and ``local[b] = x - (t[j] + t[j + 1]) / 2``: the
+    power form is best conditioned about the interval's middle. The interval
+    is the count of interior knots at or below the input, exact on any knots,
+    and every loop runs over the rows without a branch, so that it vectorises.
+    ``origin`` (``n`` numbers) and ``middles`` (``G``) are scratch space.
     """
+    for s in range(grid_size):
+        middles[s] = (knots[i, spline_order + s] + knots[i, spline_order + s + 1]) * 0.5
     low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
     for b in range(n):
         local[b] = min(max(x[first_row + b, i], low), high)
         index[b] = 0
-    # The knots increase: the last one at or below the input starts its interval.
-    for b in range(n):
-        left[b] = low
-    for m in range(spline_order + 1, spline_order + grid_size):
-        knot = knots[i, m]
+        origin[b] = middles[0]
+    for s in range(1, grid_size):
+        knot = knots[i, spline_order + s]
+        middle = middles[s]
         for b in range(n):
             above = local[b] >= knot
             index[b] += above
-            left[b] = knot if above else left[b]
+            origin[b] = middle if above else origin[b]
     order = spline_order + 1
     for b in range(n):
-        local[b] -= left[b]
+        local[b] -= origin[b]
         index[b] = (i * grid_size + index[b]) * order
 
 
-@numba.njit(fastmath={"reassoc", "contract"})
+@numba.njit(fastmath=_REASSOCIATE)
 def _dot(a, row_a, b, row_b):
     """``sum(a[row_a] * b[row_b])`` in an order that vectorises (fixed at compile time, so deterministic)."""
     total = 0.0
@@ -115,28 +120,13 @@ def _dot(a, row_a, b, row_b):
     return total
 
 
-@numba.njit(fastmath={"reassoc", "contract"})
-def _cubic_slope_dot(grad_out, row, base, i, residual_slope, polynomials, first, w1, w2, w3):
-    """``grad_out[row] . (residual_slope base[i] + w1 P[first + 1] + w2 P[first + 2] + w3 P[first + 3])``.
-
-    The input gradient of order 3 in one vectorised sum (``P`` the polynomials,
-    ``w_p = p d^(p-1)`` times the clamp's slope).
-    """
-    total = 0.0
-    for o in range(grad_out.shape[1]):
-        slope = residual_slope * base[i, o] + w1 * polynomials[first + 1, o]
-        slope += w2 * polynomials[first + 2, o] + w3 * polynomials[first + 3, o]
-        total += grad_out[row, o] * slope
-    return total
-
-
 @numba.njit
 def _basis_polynomials(knots, spline_order):
     """Power-form coefficients of the non-zero basis functions on each interval, float64.
 
     Row ``(i * G + s) * (k + 1) + r``, column ``p`` holds the coefficient of
-    ``d ** p`` of ``B_{s + r}(t_j + d)`` of input ``i`` on its interval
-    ``j = k + s``: de Boor's triangle (the recursion of the eager
+    ``d ** p`` of ``B_{s + r}(m + d)`` of input ``i`` on its interval
+    ``j = k + s`` of middle ``m = (t_j + t_{j+1}) / 2``: de Boor's triangle (the recursion of the eager
     ``local_values``) run with polynomials in ``d`` in place of numbers.
     """
     n_features = knots.shape[0]
@@ -149,15 +139,17 @@ def _basis_polynomials(knots, spline_order):
         t = knots[i].astype(np.float64)
         for s in range(grid_size):
             j = spline_order + s
+            # the middle exactly as the kernels round it (a sum in the knots' dtype)
+            middle = (knots[i, j] + knots[i, j + 1]) * 0.5
             values = result[(i * grid_size + s) * order : (i * grid_size + s + 1) * order]
             values[0, 0] = 1.0
             for degree in range(1, order):
                 saved[:] = 0.0
                 for r in range(degree):
-                    # (t[j+1+r] - x) term + (x - t[j+1+r-degree]) term with x = t[j] + d
+                    # (t[j+1+r] - x) term + (x - t[j+1+r-degree]) term with x = middle + d
                     span = t[j + 1 + r] - t[j + 1 + r - degree]
-                    right = t[j + 1 + r] - t[j]
-                    left = t[j] - t[j + 1 + r - degree]
+                    right = t[j + 1 + r] - middle
+                    left = middle - t[j + 1 + r - degree]
                     new[:] = saved
                     saved[:] = 0.0
                     for p in range(degree + 1):
@@ -217,7 +209,8 @@ def _forward_impl(x, knots, coef, base, bias, spline_order, out):
         first_row = block * _ROW_BLOCK
         n = min(n_rows, first_row + _ROW_BLOCK) - first_row
         local = np.empty(n, dtype=x.dtype)
-        left = np.empty(n, dtype=x.dtype)
+        origin = np.empty(n, dtype=x.dtype)
+        middles = np.empty(grid_size, dtype=x.dtype)
         residual = np.empty(n, dtype=x.dtype)
         index = np.empty(n, dtype=np.int64)
         for b in range(n):
@@ -226,7 +219,7 @@ def _forward_impl(x, knots, coef, base, bias, spline_order, out):
         # Input by input: first the intervals of all rows of the block, in
         # loops that vectorise, then the sums; its knots and polynomials stay in cache.
         for i in range(n_features):
-            _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, left)
+            _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, origin, middles)
             for b in range(n):
                 residual[b], _ = _silu(x[first_row + b, i])
             for b in range(n):
@@ -276,15 +269,17 @@ def _backward_impl(
         n = (chunk + 1) * n_rows // n_chunks - first_row
         offset = chunk * n_partial_rows
         local = np.empty(n, dtype=x.dtype)
-        left = np.empty(n, dtype=x.dtype)
+        origin = np.empty(n, dtype=x.dtype)
+        middles = np.empty(grid_size, dtype=x.dtype)
         residual = np.empty(n, dtype=x.dtype)
         residual_slope = np.empty(n, dtype=x.dtype)
         clamp_slope = np.empty(n, dtype=x.dtype)
         index = np.empty(n, dtype=np.int64)
+        values = np.empty(5, dtype=x.dtype)
         if need_partial:
             partial[offset : offset + n_partial_rows] = 0.0
         for i in range(n_features):
-            _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, left)
+            _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, origin, middles)
             low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
             for b in range(n):
                 xb = x[first_row + b, i]
@@ -295,6 +290,20 @@ def _backward_impl(
             for b in range(n):
                 row, first, d, r = first_row + b, index[b], local[b], residual[b]
                 polynomial_row = offset + first
+                if n_out == 1:  # scalars only, no vector loops
+                    g = grad_out[row, 0]
+                    if need_partial:
+                        partial[base_row, 0] += r * g
+                        power = g
+                        for p in range(order):
+                            partial[polynomial_row + p, 0] += power
+                            power *= d
+                    if need_x:  # Horner on the derivative's polynomial
+                        slope = spline_order * polynomials[first + spline_order, 0]
+                        for p in range(spline_order - 1, 0, -1):
+                            slope = slope * d + p * polynomials[first + p, 0]
+                        grad_x[row, i] = g * (residual_slope[b] * base[i, 0] + clamp_slope[b] * slope)
+                    continue
                 if need_partial and order == 4:
                     d2 = d * d
                     d3 = d2 * d
@@ -319,18 +328,18 @@ def _backward_impl(
                     # S'(x) = sum_p p d^(p - 1) polynomial_p, times the clamp's slope
                     c = clamp_slope[b]
                     if order == 4:
-                        total = _cubic_slope_dot(
-                            grad_out,
-                            row,
-                            base,
-                            i,
-                            residual_slope[b],
-                            polynomials,
-                            first,
-                            c,
-                            2.0 * c * d,
-                            3.0 * c * d * d,
-                        )
+                        # through ``values`` to compute in the arrays' dtype
+                        values[0] = c
+                        values[1] = 2.0 * c * d
+                        values[2] = 3.0 * c * d * d
+                        values[3] = residual_slope[b]
+                        values[4] = 0.0
+                        w1, w2, w3, rs = values[0], values[1], values[2], values[3]
+                        total = values[4]
+                        for o in range(n_out):
+                            slope = rs * base[i, o] + w1 * polynomials[first + 1, o]
+                            slope += w2 * polynomials[first + 2, o] + w3 * polynomials[first + 3, o]
+                            total += grad_out[row, o] * slope
                     else:
                         total = residual_slope[b] * _dot(grad_out, row, base, i)
                         power = c
@@ -367,7 +376,7 @@ def _backward_impl(
                 grad_base[i, o] = partial[n_polynomial_rows + i, o]
 
 
-def _compile(impl, signatures):
+def _compile(impl, signatures, fastmath=False):
     """``impl`` compiled for ``signatures``, through numba's on-disk cache where a cache directory is writable.
 
     The cache turns the ~20 s compilation into a load of a fraction of a second
@@ -378,16 +387,18 @@ def _compile(impl, signatures):
     the kernels are then compiled for this process alone rather than lost.
     """
     try:
-        return numba.jit(signatures, **_OPTIONS)(impl)
+        return numba.jit(signatures, **{**_OPTIONS, "fastmath": fastmath})(impl)
     except RuntimeError as error:
         if "no locator available" not in str(error):
             raise
-        return numba.jit(signatures, **{**_OPTIONS, "cache": False})(impl)
+        return numba.jit(signatures, **{**_OPTIONS, "fastmath": fastmath, "cache": False})(impl)
 
 
 _FLOAT_TYPES = (numba.float32, numba.float64)
 _forward = _compile(_forward_impl, [_signature(f) for f in _FLOAT_TYPES])
-_backward = _compile(_backward_impl, [_backward_signature(f) for f in _FLOAT_TYPES])
+# The backward's sums over the output features (the input gradient) only
+# vectorise when they may be reassociated; see the module docstring.
+_backward = _compile(_backward_impl, [_backward_signature(f) for f in _FLOAT_TYPES], fastmath=_REASSOCIATE)
 
 
 def set_threads(n_threads):
