@@ -55,8 +55,9 @@ _MIN_CHUNK_ROWS = 256
 _MAX_CHUNKS = 64
 _PARTIAL_BUDGET_BYTES = 64 * 2**20
 
-# LLVM flags of the backward: sums may be reassociated (vectorised) and
-# multiply-adds fused; both fixed at compile time, so results stay deterministic.
+# LLVM fast-math flags of the backward, fixed at compile time so results stay
+# deterministic: sums may be reassociated (so that its sums over the outputs
+# vectorise) and multiply-adds fused. The forward gained nothing from either.
 _REASSOCIATE = {"reassoc", "contract"}
 _OPTIONS = {"nopython": True, "parallel": True, "cache": True, "fastmath": False, "nogil": True}
 
