@@ -5,6 +5,7 @@ import torch
 
 from skkan._engine import KANLayer, set_layer_grid
 from skkan._engine import kernel as kernel_module
+from skkan._engine.fast_layer import fast_layer_output
 from skkan._engine.kernel import (
     compiled_kernel_available,
     compiled_layer_output,
@@ -179,3 +180,23 @@ def test_auto_mode_uses_the_kernel_only_for_cpu_float_tensors(fresh_mode):
     assert use_compiled_kernel(torch.zeros(2, 2, dtype=torch.float64))
     assert not use_compiled_kernel(torch.zeros(2, 2, dtype=torch.float16))
     assert not use_compiled_kernel(torch.zeros(2, 2, device="meta"))
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    "needs", [(True, False, False), (False, True, False), (False, False, True), (True, True, False)]
+)
+def test_compiled_kernel_computes_any_subset_of_the_gradients(needs):
+    layer = _layer(torch.float64, 3, refitted=True, seed=5)
+    x = _inputs(layer.knots, 3, 300, seed=6)
+    coef_matrix = layer._coefficient_matrix().detach()
+    arrays = [x, coef_matrix, layer.base_weight.detach().clone(), layer.bias.detach()]
+    gradients = {}
+    for mode in ("compiled", "eager"):
+        inputs = [t.clone().requires_grad_(need) for t, need in zip(arrays, (*needs, False))]
+        with spline_kernel(mode):
+            output = fast_layer_output(inputs[0], inputs[1], inputs[2], inputs[3], layer.knots, 3)
+        wanted = [t for t in inputs if t.requires_grad]
+        gradients[mode] = torch.autograd.grad(output.square().sum(), wanted)
+    for got, expected in zip(gradients["compiled"], gradients["eager"]):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12 * max(1.0, float(expected.abs().max())))

@@ -54,6 +54,8 @@ _ROW_BLOCK = 64
 _MIN_CHUNK_ROWS = 256
 _MAX_CHUNKS = 64
 _PARTIAL_BUDGET_BYTES = 64 * 2**20
+# Below this many partial numbers, the backward sums its chunks on one thread.
+_SERIAL_FINISH_SIZE = 2**16
 
 # LLVM fast-math flags of the backward, fixed at compile time so results stay
 # deterministic: sums may be reassociated (so that its sums over the outputs
@@ -196,6 +198,46 @@ def _n_chunks(n_rows, partial_size, itemsize):
     by_rows = (n_rows + _MIN_CHUNK_ROWS - 1) // _MIN_CHUNK_ROWS
     by_memory = _PARTIAL_BUDGET_BYTES // max(1, partial_size * itemsize)
     return max(1, min(by_rows, _MAX_CHUNKS, by_memory))
+
+
+@numba.njit(inline="always")
+def _finish_input(i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base):
+    """Sum the chunks' partial gradients of input ``i`` in chunk order and write its coefficient and weight gradients.
+
+    The chunks are summed into chunk 0, in chunk order: the same numbers for
+    any thread count. The coefficient gradient is the basis polynomials
+    applied to the polynomial-coefficient gradient (basis ``m`` is
+    ``B_{s + r}`` on the intervals ``s = m - r``).
+    """
+    order = basis_polynomials.shape[1]
+    n_out = partial.shape[1]
+    n_polynomial_rows = basis_polynomials.shape[0]
+    n_partial_rows = n_polynomial_rows + n_features
+    grid_size = n_polynomial_rows // (n_features * order)
+    n_basis = grid_size + order - 1
+    first_row = i * grid_size * order
+    for chunk in range(1, n_chunks):
+        offset = chunk * n_partial_rows
+        for m in range(first_row, first_row + grid_size * order):
+            for o in range(n_out):
+                partial[m, o] += partial[offset + m, o]
+        for o in range(n_out):
+            partial[n_polynomial_rows + i, o] += partial[offset + n_polynomial_rows + i, o]
+    if need_coef:
+        total = np.empty(n_out)
+        for m in range(n_basis):
+            total[:] = 0.0
+            for r in range(max(0, m - grid_size + 1), min(order, m + 1)):
+                interval_row = (i * grid_size + m - r) * order
+                for p in range(order):
+                    q = basis_polynomials[interval_row + r, p]
+                    for o in range(n_out):
+                        total[o] += q * partial[interval_row + p, o]
+            for o in range(n_out):
+                grad_coef[i * n_basis + m, o] = total[o]
+    if need_base:
+        for o in range(n_out):
+            grad_base[i, o] = partial[n_polynomial_rows + i, o]
 
 
 def _forward_impl(x, knots, coef, base, bias, spline_order, out):
@@ -348,33 +390,18 @@ def _backward_impl(
                             total += p * power * _dot(grad_out, row, polynomials, first + p)
                             power *= d
                     grad_x[row, i] = total
-    # Chunk sums in chunk order (into chunk 0), the same numbers for any
-    # thread count.
-    if need_partial:
-        for m in prange(n_partial_rows):
-            for chunk in range(1, n_chunks):
-                for o in range(n_out):
-                    partial[m, o] += partial[chunk * n_partial_rows + m, o]
-    if need_coef:
-        # The coefficient gradient is the basis polynomials applied to the
-        # polynomial-coefficient gradient: basis m of input i is B_{s + r} on
-        # the intervals s = m - r.
-        for i in prange(n_features):
-            total = np.empty(n_out)
-            for m in range(n_basis):
-                total[:] = 0.0
-                for r in range(max(0, m - grid_size + 1), min(order, m + 1)):
-                    interval_row = (i * grid_size + m - r) * order
-                    for p in range(order):
-                        q = basis_polynomials[interval_row + r, p]
-                        for o in range(n_out):
-                            total[o] += q * partial[interval_row + p, o]
-                for o in range(n_out):
-                    grad_coef[i * n_basis + m, o] = total[o]
-    if need_base:
+    # One parallel region more (every region costs a wake-up of the threads),
+    # and only when the sums are large enough to gain from it.
+    if need_partial and n_chunks * n_partial_rows * n_out < _SERIAL_FINISH_SIZE:
         for i in range(n_features):
-            for o in range(n_out):
-                grad_base[i, o] = partial[n_polynomial_rows + i, o]
+            _finish_input(
+                i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base
+            )
+    elif need_partial:
+        for i in prange(n_features):
+            _finish_input(
+                i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base
+            )
 
 
 def _compile(impl, signatures, fastmath=False):
