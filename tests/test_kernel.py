@@ -131,6 +131,25 @@ def test_compiled_gradients_are_bitwise_reproducible():
         assert torch.equal(a, b)
 
 
+@needs_numba
+def test_compiled_gradients_do_not_depend_on_the_thread_count():
+    # 1000 rows: several row chunks in the backward, whose partial gradients
+    # are summed in chunk order whatever the number of threads.
+    layer = _layer(torch.float32, 3, refitted=True, seed=7)
+    x = _inputs(layer.knots, 3, 1000, seed=8)
+    previous_threads = torch.get_num_threads()
+    results = []
+    try:
+        for n_threads in (1, 2, 3):
+            torch.set_num_threads(n_threads)
+            results.append(_outputs_and_gradients(layer, x, "compiled"))
+    finally:
+        torch.set_num_threads(previous_threads)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert torch.equal(a, b)
+
+
 @pytest.fixture
 def fresh_mode(monkeypatch):
     """Forget the current mode so that the environment variable is read again."""
