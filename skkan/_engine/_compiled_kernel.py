@@ -92,7 +92,7 @@ def _silu(x):
     return x * s, s * (1.0 + x * (1.0 - s))
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, origin, middles):
     """Interval and local coordinate of the inputs ``x[first_row : first_row + n, i]``, clamped to the grid.
 
@@ -210,7 +210,7 @@ def _n_chunks(n_rows, partial_size, itemsize):
     return max(1, min(by_rows, _MAX_CHUNKS, by_memory))
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _finish_input(i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base):
     """Sum the chunks' partial gradients of input ``i`` in chunk order and write its coefficient and weight gradients.
 
@@ -417,7 +417,7 @@ def _backward_impl(
 def _compile(impl, signatures, fastmath=False):
     """``impl`` compiled for ``signatures``, through numba's on-disk cache where a cache directory is writable.
 
-    The cache turns the ~20 s compilation into a load of a fraction of a second
+    The cache turns the compilation (45-55 s on a busy 2-core machine) into a load of about a second
     in every later process (test workers, joblib and Dask workers). numba
     keeps it in ``__pycache__`` beside this file, else in the user's cache
     directory (or ``NUMBA_CACHE_DIR``); where none is writable (a read-only
