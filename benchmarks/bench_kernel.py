@@ -1,7 +1,7 @@
 """Milliseconds per call of the compiled layer kernel, against a baseline revision, on the bench shapes.
 
 For every layer of the four shapes of ``bench_speed.py`` (grid 5, order 3,
-float32, the full batch of rows), the forward and the backward (all three
+float32, the full batch of rows; options change the grid, dtype and knots), the forward and the backward (all three
 gradients) of this tree's kernel and of the kernel of a baseline git
 revision run interleaved in one process, call after call, so that the load
 of a shared machine hits both alike; the table gives the medians.
@@ -46,11 +46,11 @@ def _load_baseline(revision, directory):
     return module
 
 
-def _layer_arrays(n_in, n_out, n_rows, dtype, rng, refitted):
+def _layer_arrays(n_in, n_out, n_rows, dtype, rng, refitted, grid_size):
     """Inputs and parameters of one layer: knots on [-1, 1] (jittered when ``refitted``), inputs inside."""
-    n_basis = GRID_SIZE + SPLINE_ORDER
-    step = 2.0 / GRID_SIZE
-    knots = np.tile(np.arange(-SPLINE_ORDER, GRID_SIZE + SPLINE_ORDER + 1) * step - 1.0, (n_in, 1))
+    n_basis = grid_size + SPLINE_ORDER
+    step = 2.0 / grid_size
+    knots = np.tile(np.arange(-SPLINE_ORDER, grid_size + SPLINE_ORDER + 1) * step - 1.0, (n_in, 1))
     if refitted:
         knots = knots + rng.uniform(-0.3, 0.3, knots.shape) * step
         knots.sort(axis=1)
@@ -99,6 +99,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--grid-size", type=int, default=GRID_SIZE)
     parser.add_argument("--refitted", action="store_true", help="non-uniform knots, as after a grid refit")
     parser.add_argument(
         "--clock",
@@ -121,13 +122,18 @@ def main(argv=None):
             module.set_threads(arguments.threads)
         rng = np.random.default_rng(0)
         knots = "refitted" if arguments.refitted else "uniform"
-        print(f"\n{arguments.threads} threads, {arguments.dtype}, {knots} knots, {arguments.clock} clock")
+        print(
+            f"\n{arguments.threads} threads, {arguments.dtype}, grid {arguments.grid_size}, {knots} knots, "
+            f"{arguments.clock} clock"
+        )
         print("| shape | layer | rows | fwd old ms | fwd new ms | speedup | bwd old ms | bwd new ms | speedup |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for shape in arguments.shapes:
             widths, n_rows = SHAPES[shape]
             for n_in, n_out in zip(widths[:-1], widths[1:]):
-                arrays = _layer_arrays(n_in, n_out, n_rows, arguments.dtype, rng, arguments.refitted)
+                arrays = _layer_arrays(
+                    n_in, n_out, n_rows, arguments.dtype, rng, arguments.refitted, arguments.grid_size
+                )
                 old_forward, old_backward = _calls(old, arrays)
                 new_forward, new_backward = _calls(new, arrays)
                 functions = [old_forward, old_backward, new_forward, new_backward]

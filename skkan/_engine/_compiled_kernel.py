@@ -64,6 +64,9 @@ _ROW_BLOCK = 64
 _MIN_CHUNK_ROWS = 256
 _MAX_CHUNKS = 64
 _PARTIAL_BUDGET_BYTES = 64 * 2**20
+# Up to this many intervals the interval of an input is found by counting
+# knots (vectorised, cost linear in the grid size); beyond, from a guess.
+_MAX_COUNTED_INTERVALS = 16
 # Below this many partial numbers, the backward sums its chunks on one thread.
 _SERIAL_FINISH_SIZE = 2**16
 
@@ -101,7 +104,10 @@ def _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, or
     ``[k, k + G - 1]``), and ``local[b] = x - (t[j] + t[j + 1]) / 2``: the
     power form is best conditioned about the interval's middle. The interval
     is the count of interior knots at or below the input, exact on any knots,
-    and every loop runs over the rows without a branch, so that it vectorises.
+    and every loop runs over the rows without a branch, so that it vectorises;
+    above :data:`_MAX_COUNTED_INTERVALS` intervals, it is the interval of a
+    uniform grid, moved by single steps while the knots say otherwise (also
+    exact on any knots, and without a step on a uniform grid).
     ``origin`` (``n`` numbers) and ``middles`` (``G``) are scratch space.
     """
     for s in range(grid_size):
@@ -111,13 +117,24 @@ def _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, or
         local[b] = min(max(x[first_row + b, i], low), high)
         index[b] = 0
         origin[b] = middles[0]
-    for s in range(1, grid_size):
-        knot = knots[i, spline_order + s]
-        middle = middles[s]
+    if grid_size <= _MAX_COUNTED_INTERVALS:
+        for s in range(1, grid_size):
+            knot = knots[i, spline_order + s]
+            middle = middles[s]
+            for b in range(n):
+                above = local[b] >= knot
+                index[b] += above
+                origin[b] = middle if above else origin[b]
+    else:  # many knots: the interval of a uniform grid, corrected by steps on other knots
+        inverse_step = grid_size / (high - low)
         for b in range(n):
-            above = local[b] >= knot
-            index[b] += above
-            origin[b] = middle if above else origin[b]
+            s = min(int((local[b] - low) * inverse_step), grid_size - 1)
+            while s > 0 and local[b] < knots[i, spline_order + s]:
+                s -= 1
+            while s < grid_size - 1 and local[b] >= knots[i, spline_order + s + 1]:
+                s += 1
+            index[b] = s
+            origin[b] = middles[s]
     order = spline_order + 1
     for b in range(n):
         local[b] -= origin[b]
