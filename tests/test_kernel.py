@@ -21,9 +21,9 @@ needs_numba = pytest.mark.skipif(not compiled_kernel_available(), reason="numba 
 _TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
 
 
-def _layer(dtype, spline_order, refitted, seed=0, grid_size=5):
+def _layer(dtype, spline_order, refitted, seed=0, grid_size=5, out_features=3):
     generator = torch.Generator().manual_seed(seed)
-    layer = KANLayer(4, 3, grid_size=grid_size, spline_order=spline_order, generator=generator, dtype=dtype)
+    layer = KANLayer(4, out_features, grid_size=grid_size, spline_order=spline_order, generator=generator, dtype=dtype)
     if refitted:  # a grid refit makes the knots non-uniform
         data = torch.randn(100, 4, generator=generator, dtype=dtype) ** 3
         set_layer_grid(layer, data, torch.ones(100, dtype=dtype), grid_eps=0.0)
@@ -81,10 +81,13 @@ def test_compiled_kernel_matches_eager_path(dtype, spline_order, refitted):
 @needs_numba
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("refitted", [False, True])
-def test_compiled_kernel_matches_eager_path_on_a_fine_grid(dtype, refitted):
-    # 40 intervals: the kernel finds them from a uniform-grid guess, not by counting knots.
-    layer = _layer(dtype, 3, refitted, seed=9, grid_size=40)
-    x = _inputs(layer.knots, 3, 97, seed=10)
+@pytest.mark.parametrize(("spline_order", "out_features"), [(3, 3), (3, 40), (2, 40)])
+def test_compiled_kernel_matches_eager_path_on_a_fine_grid(dtype, refitted, spline_order, out_features):
+    # 40 intervals: the kernel finds them from a uniform-grid guess, not by
+    # counting knots; with 40 outputs the backward sums the coefficient
+    # gradient directly rather than through the polynomial coefficients.
+    layer = _layer(dtype, spline_order, refitted, seed=9, grid_size=40, out_features=out_features)
+    x = _inputs(layer.knots, spline_order, 97, seed=10)
     _assert_agree(_outputs_and_gradients(layer, x, "compiled"), _outputs_and_gradients(layer, x, "eager"), dtype)
 
 

@@ -67,6 +67,9 @@ _PARTIAL_BUDGET_BYTES = 64 * 2**20
 # Up to this many intervals the interval of an input is found by counting
 # knots (vectorised, cost linear in the grid size); beyond, from a guess.
 _MAX_COUNTED_INTERVALS = 16
+# Largest share of one input in the backward's partial gradients (bytes)
+# summed as the gradient of the polynomial coefficients (see the backward).
+_POLYNOMIAL_GRADIENT_BYTES = 16 * 2**10
 # Below this many partial numbers, the backward sums its chunks on one thread.
 _SERIAL_FINISH_SIZE = 2**16
 
@@ -228,29 +231,42 @@ def _n_chunks(n_rows, partial_size, itemsize):
 
 
 @numba.njit
-def _finish_input(i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base):
+def _finish_input(
+    i,
+    n_features,
+    partial,
+    n_chunks,
+    rows_per_input,
+    polynomial_space,
+    basis_polynomials,
+    grad_coef,
+    grad_base,
+    need_coef,
+    need_base,
+):
     """Sum the chunks' partial gradients of input ``i`` in chunk order and write its coefficient and weight gradients.
 
     The chunks are summed into chunk 0, in chunk order: the same numbers for
-    any thread count. The coefficient gradient is the basis polynomials
-    applied to the polynomial-coefficient gradient (basis ``m`` is
-    ``B_{s + r}`` on the intervals ``s = m - r``).
+    any thread count. In ``polynomial_space`` the coefficient gradient is the
+    basis polynomials applied to the polynomial-coefficient gradient (basis
+    ``m`` is ``B_{s + r}`` on the intervals ``s = m - r``).
     """
     order = basis_polynomials.shape[1]
     n_out = partial.shape[1]
-    n_polynomial_rows = basis_polynomials.shape[0]
-    n_partial_rows = n_polynomial_rows + n_features
-    grid_size = n_polynomial_rows // (n_features * order)
+    n_gradient_rows = n_features * rows_per_input
+    n_partial_rows = n_gradient_rows + n_features
+    grid_size = basis_polynomials.shape[0] // (n_features * order)
     n_basis = grid_size + order - 1
-    first_row = i * grid_size * order
+    first_row = i * rows_per_input
+    base_row = n_gradient_rows + i
     for chunk in range(1, n_chunks):
         offset = chunk * n_partial_rows
-        for m in range(first_row, first_row + grid_size * order):
+        for m in range(first_row, first_row + rows_per_input):
             for o in range(n_out):
                 partial[m, o] += partial[offset + m, o]
         for o in range(n_out):
-            partial[n_polynomial_rows + i, o] += partial[offset + n_polynomial_rows + i, o]
-    if need_coef:
+            partial[base_row, o] += partial[offset + base_row, o]
+    if need_coef and polynomial_space:
         total = np.empty(n_out)
         for m in range(n_basis):
             total[:] = 0.0
@@ -262,9 +278,13 @@ def _finish_input(i, n_features, partial, n_chunks, basis_polynomials, grad_coef
                         total[o] += q * partial[interval_row + p, o]
             for o in range(n_out):
                 grad_coef[i * n_basis + m, o] = total[o]
+    elif need_coef:
+        for m in range(first_row, first_row + n_basis):
+            for o in range(n_out):
+                grad_coef[m, o] = partial[m, o]
     if need_base:
         for o in range(n_out):
-            grad_base[i, o] = partial[n_polynomial_rows + i, o]
+            grad_base[i, o] = partial[base_row, o]
 
 
 def _forward_impl(x, knots, coef, base, bias, spline_order, out):
@@ -323,14 +343,20 @@ def _backward_impl(
     grid_size = n_basis - spline_order
     n_out = coef.shape[1]
     order = spline_order + 1
-    n_polynomial_rows = n_features * grid_size * order
     basis_polynomials = _basis_polynomials(knots, spline_order)
+    basis = basis_polynomials.astype(x.dtype)
     # The input gradient needs the splines' polynomials.
     polynomials = _spline_polynomials(basis_polynomials, coef, n_basis, x) if need_x else np.empty((0, n_out), x.dtype)
-    # Partial gradients of each chunk: of the polynomial coefficients
-    # (``sum_b d_b^p grad_out[b]``, turned into the coefficient gradient at
-    # the end), then one row of the residual weights per input.
-    n_partial_rows = n_polynomial_rows + n_features
+    # Partial gradients of each chunk: of the coefficients, then one row of
+    # the residual weights per input. While an input's share fits in the L1
+    # cache, the coefficient gradient is summed as the gradient of the
+    # polynomial coefficients, ``sum_b d_b^p grad_out[b]`` per interval (no
+    # basis values per row), and mapped to the coefficients at the end; on
+    # finer grids it is summed directly, from basis values by Horner.
+    polynomial_space = grid_size * order * n_out * x.itemsize <= _POLYNOMIAL_GRADIENT_BYTES
+    rows_per_input = grid_size * order if polynomial_space else n_basis
+    n_gradient_rows = n_features * rows_per_input
+    n_partial_rows = n_gradient_rows + n_features
     n_chunks = _n_chunks(n_rows, n_partial_rows * n_out, x.itemsize)
     need_partial = need_coef or need_base
     partial = np.empty((n_chunks * n_partial_rows if need_partial else 0, n_out), dtype=x.dtype)
@@ -346,6 +372,7 @@ def _backward_impl(
         clamp_slope = np.empty(n, dtype=x.dtype)
         index = np.empty(n, dtype=np.int64)
         values = np.empty(5, dtype=x.dtype)
+        basis_values = np.empty(order, dtype=x.dtype)
         if need_partial:
             partial[offset : offset + n_partial_rows] = 0.0
         for i in range(n_features):
@@ -356,44 +383,64 @@ def _backward_impl(
                 residual[b], residual_slope[b] = _silu(xb)
                 # torch's derivative of the clamp: 1 inside, 1/2 on a bound, 0 outside
                 clamp_slope[b] = 0.25 * ((xb > low) + (xb >= low)) * ((xb < high) + (xb <= high))
-            base_row = offset + n_polynomial_rows + i
+            base_row = offset + n_gradient_rows + i
             for b in range(n):
                 row, first, d, r = first_row + b, index[b], local[b], residual[b]
-                polynomial_row = offset + first
+                if polynomial_space:
+                    gradient_row = offset + first
+                else:
+                    gradient_row = offset + i * n_basis + first // order - i * grid_size
+                    if need_partial:
+                        for q in range(order):  # B_{s + q}(x) by Horner
+                            value = basis[first + q, spline_order]
+                            for p in range(spline_order - 1, -1, -1):
+                                value = value * d + basis[first + q, p]
+                            basis_values[q] = value
                 if n_out == 1:  # scalars only, no vector loops
                     g = grad_out[row, 0]
                     if need_partial:
                         partial[base_row, 0] += r * g
-                        power = g
-                        for p in range(order):
-                            partial[polynomial_row + p, 0] += power
-                            power *= d
+                        if polynomial_space:
+                            power = g
+                            for p in range(order):
+                                partial[gradient_row + p, 0] += power
+                                power *= d
+                        else:
+                            for q in range(order):
+                                partial[gradient_row + q, 0] += basis_values[q] * g
                     if need_x:  # Horner on the derivative's polynomial
                         slope = spline_order * polynomials[first + spline_order, 0]
                         for p in range(spline_order - 1, 0, -1):
                             slope = slope * d + p * polynomials[first + p, 0]
                         grad_x[row, i] = g * (residual_slope[b] * base[i, 0] + clamp_slope[b] * slope)
                     continue
-                if need_partial and order == 4:
+                if need_partial and polynomial_space and order == 4:
                     d2 = d * d
                     d3 = d2 * d
                     for o in range(n_out):
                         g = grad_out[row, o]
                         partial[base_row, o] += r * g
-                        partial[polynomial_row, o] += g
-                        partial[polynomial_row + 1, o] += d * g
-                        partial[polynomial_row + 2, o] += d2 * g
-                        partial[polynomial_row + 3, o] += d3 * g
-                elif need_partial:
+                        partial[gradient_row, o] += g
+                        partial[gradient_row + 1, o] += d * g
+                        partial[gradient_row + 2, o] += d2 * g
+                        partial[gradient_row + 3, o] += d3 * g
+                elif need_partial and polynomial_space:
                     for o in range(n_out):
                         partial[base_row, o] += r * grad_out[row, o]
                     for o in range(n_out):
-                        partial[polynomial_row, o] += grad_out[row, o]
+                        partial[gradient_row, o] += grad_out[row, o]
                     power = d
                     for p in range(1, order):
                         for o in range(n_out):
-                            partial[polynomial_row + p, o] += power * grad_out[row, o]
+                            partial[gradient_row + p, o] += power * grad_out[row, o]
                         power *= d
+                elif need_partial:
+                    for o in range(n_out):
+                        partial[base_row, o] += r * grad_out[row, o]
+                    for q in range(order):
+                        value = basis_values[q]
+                        for o in range(n_out):
+                            partial[gradient_row + q, o] += value * grad_out[row, o]
                 if need_x:
                     # S'(x) = sum_p p d^(p - 1) polynomial_p, times the clamp's slope
                     c = clamp_slope[b]
@@ -422,12 +469,32 @@ def _backward_impl(
     if need_partial and n_chunks * n_partial_rows * n_out < _SERIAL_FINISH_SIZE:
         for i in range(n_features):
             _finish_input(
-                i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base
+                i,
+                n_features,
+                partial,
+                n_chunks,
+                rows_per_input,
+                polynomial_space,
+                basis_polynomials,
+                grad_coef,
+                grad_base,
+                need_coef,
+                need_base,
             )
     elif need_partial:
         for i in prange(n_features):
             _finish_input(
-                i, n_features, partial, n_chunks, basis_polynomials, grad_coef, grad_base, need_coef, need_base
+                i,
+                n_features,
+                partial,
+                n_chunks,
+                rows_per_input,
+                polynomial_space,
+                basis_polynomials,
+                grad_coef,
+                grad_base,
+                need_coef,
+                need_base,
             )
 
 
