@@ -5,10 +5,11 @@ runs on one of two kernels:
 
 ``"compiled"``
     numba-compiled CPU loops (:mod:`~skkan._engine._compiled_kernel`):
-    the forward and the gradients evaluate the ``k + 1`` non-zero basis
-    values of each input and contract them with the coefficients directly,
-    with the SiLU residual and the bias in the same pass. CPU, float32 and
-    float64 only; needs numba.
+    the forward and the gradients evaluate each edge's spline as its
+    polynomial on the input's knot interval (computed per call from the
+    coefficients, exact on any knots), with the SiLU residual and the bias
+    in the same pass: no dense basis block. CPU, float32 and float64 only;
+    needs numba.
 ``"eager"``
     the torch implementation of :mod:`~skkan._engine.fast_layer`: runs on
     every device, and is the reference the compiled kernel is tested
