@@ -57,7 +57,7 @@ from numba import prange
 __all__ = ["layer_forward", "layer_backward", "set_threads"]
 
 # Rows per parallel work item of the forward.
-_ROW_BLOCK = 64
+_ROW_BLOCK = 128
 # The backward's chunks: at least this many rows each (the per-chunk partial
 # gradients are zeroed and summed once per chunk), at most this many chunks,
 # and their partial gradients held to a memory budget.
