@@ -179,3 +179,16 @@ def test_auto_mode_uses_the_kernel_only_for_cpu_float_tensors(fresh_mode):
     assert use_compiled_kernel(torch.zeros(2, 2, dtype=torch.float64))
     assert not use_compiled_kernel(torch.zeros(2, 2, dtype=torch.float16))
     assert not use_compiled_kernel(torch.zeros(2, 2, device="meta"))
+
+
+def test_small_layer_calls_run_on_one_thread_and_large_ones_on_torchs_count():
+    from skkan._engine.kernel import _kernel_threads
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert _kernel_threads(100, 5, 4) == 1  # 2,000 edge evaluations: one thread
+        assert _kernel_threads(10_000, 4, 8) == 2  # 320,000: torch's two threads
+        assert _kernel_threads(0, 4, 8) == 1
+    finally:
+        torch.set_num_threads(previous)
