@@ -86,7 +86,7 @@ def _combine(view, index, subnodes):
     return [nodes[k] for k in range(view.widths[index + 1])]
 
 
-def _edge_expression(view, index, i, j, symbols, nodes, symbolic, spline_mask, sympy):
+def _edge_expression(index, i, j, symbols, nodes, symbolic, spline_mask, sympy):
     """What edge ``(index, i, j)`` computes from its input, or None for a pruned edge."""
     if (i, j) in symbolic:
         name, (a, b, c, d) = symbolic[(i, j)]
@@ -99,7 +99,7 @@ def _edge_expression(view, index, i, j, symbols, nodes, symbolic, spline_mask, s
     return None
 
 
-def _tabular_branches(view, j, symbols, expressions, sympy):
+def _tabular_branches(view, j, symbols, expressions):
     """Piecewise branches of the first-layer edges into subnode ``j`` that are not one function.
 
     ``expressions[i]`` is what edge ``(0, i, j)`` computes from a present
@@ -139,23 +139,39 @@ def _insert_terms(expression, terms, precision, simplify, sympy):
     """Replace the placeholders of piecewise edge terms by their rounded Piecewise.
 
     A placeholder that is a term of the sum on its own (times a number, e.g.
-    the target scale) takes the number into its branches, so a one-layer
-    model reads ``Piecewise((0.53, isnan(x)), (1.2*x**2, True)) + ...``.
+    the target scale) takes the number into its branches, and gives the
+    constant of its expression branch to the sum's constant, so a one-layer
+    model reads ``Piecewise((0.64, isnan(x)), (2.0*x**2, True)) - 0.12 +
+    ...``: the missing value is then what the edge adds for a missing input,
+    against ``2.0*x**2`` for a present one.
     """
 
-    def piecewise(branches, factor=1):
-        rounded = [(_round(factor * value, precision, simplify, sympy), condition) for value, condition in branches]
-        return sympy.Piecewise(*rounded)
+    def rounded(value):
+        return _round(value, precision, simplify, sympy)
 
-    folded, rest = [], []
+    def piecewise(branches, factor=1):
+        return sympy.Piecewise(*[(rounded(factor * value), condition) for value, condition in branches])
+
+    def shifted(value, shift):
+        if not value.is_number:
+            return value.as_coeff_Add()[1]  # the expression branch, whose constant is ``shift``
+        return _snap_number(float(value - shift), precision, sympy)
+
+    folded, rest, shifts = [], [], []
     for term in sympy.Add.make_args(expression):
         factor, placeholder = term.as_coeff_Mul()
-        if placeholder in terms:
-            folded.append(piecewise(terms[placeholder], factor))
-        else:
+        if placeholder not in terms:
             rest.append(term)
+            continue
+        branches = [(rounded(factor * value), condition) for value, condition in terms[placeholder]]
+        last = branches[-1][0]
+        shift = sympy.Integer(0) if last.is_number else last.as_coeff_Add()[0]
+        folded.append(sympy.Piecewise(*[(shifted(value, shift), condition) for value, condition in branches]))
+        shifts.append(shift)
+    constant, others = sympy.Add(*rest).as_coeff_Add()
+    constant = _snap_number(float(constant + sum(shifts)), precision, sympy)
     nested = {placeholder: piecewise(branches) for placeholder, branches in terms.items()}
-    return sympy.Add(*rest).xreplace(nested) + sympy.Add(*folded)
+    return (constant + others).xreplace(nested) + sympy.Add(*folded)
 
 
 def network_formula(view, precision=4, simplify=True):
@@ -181,11 +197,11 @@ def network_formula(view, precision=4, simplify=True):
         subnodes = []
         for j in range(view.n_subnodes(index)):
             expressions = [
-                _edge_expression(view, index, i, j, symbols, nodes, symbolic, spline_mask, sympy)
+                _edge_expression(index, i, j, symbols, nodes, symbolic, spline_mask, sympy)
                 for i in range(view.widths[index])
             ]
             if index == 0:
-                for i, branches in _tabular_branches(view, j, symbols, expressions, sympy).items():
+                for i, branches in _tabular_branches(view, j, symbols, expressions).items():
                     expressions[i] = sympy.Dummy(f"edge_0_{i}_{j}")
                     terms[expressions[i]] = branches
             subnodes.append(sympy.Float(bias[j]) + sum(e for e in expressions if e is not None))
@@ -216,7 +232,11 @@ def _spline_implementations(view, expressions, sympy):
                 mean, scale = float(view.input_mean[i]), float(view.input_scale[i])
 
                 def edge(values, edge=edge, mean=mean, scale=scale):
-                    return edge((np.asarray(values, dtype=np.float64) - mean) / scale)
+                    # The spline function of the formula, NaN at NaN like a snapped
+                    # edge (the network's edge would give its missing value, which
+                    # the formula's Piecewise branch carries where it was learned).
+                    values = np.asarray(values, dtype=np.float64)
+                    return np.where(np.isnan(values), np.nan, edge((values - mean) / scale))
 
             renamed[application.func] = sympy.Function(identifier)
             implementations[identifier] = edge

@@ -1,0 +1,155 @@
+"""Formulas of models with missing values and categorical inputs (issue 15 items 2-3, issue 13 item 1)."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import sympy
+
+from skkan import KANRegressor
+from skkan.interpret._formula_terms import IsCategory, IsMissing
+
+pd = pytest.importorskip("pandas")
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RNG = np.random.default_rng(0)
+N = 120
+X_VALUES = RNG.uniform(-1, 1, N)
+Z_VALUES = RNG.uniform(-1, 1, N)
+COLOURS = RNG.choice(["red", "green", "dark_blue"], N)
+GRADES = RNG.choice([1.0, 2.0, 5.0], N)
+EFFECT = {"red": 1.0, "green": -1.0, "dark_blue": 0.0}
+MISSING = RNG.random(N) < 0.2
+
+
+def _frame(x=X_VALUES, z=Z_VALUES, colour=COLOURS, grade=GRADES):
+    return pd.DataFrame({"x": x, "z": z, "colour": colour, "grade": grade})
+
+
+FRAME = _frame(x=np.where(MISSING, np.nan, X_VALUES))
+Y = np.where(MISSING, 0.5, X_VALUES**2) + 0.5 * Z_VALUES + np.array([EFFECT[c] for c in COLOURS]) + 0.1 * GRADES
+# Rows with a missing x, every category of both categorical inputs, unknown categories and missing categories.
+PROBE = pd.DataFrame(
+    {
+        "x": [np.nan, 0.5, -0.3, 0.1, np.nan, 0.2, 0.7],
+        "z": [0.1, -0.2, 0.3, 0.0, 0.5, -0.5, 0.9],
+        "colour": ["red", "green", "dark_blue", "purple", None, "red", "green"],
+        "grade": [1.0, 2.0, 5.0, 3.0, np.nan, 5.0, 1.0],
+    }
+)
+
+
+def _fit(hidden_layer_sizes=()):
+    regressor = KANRegressor(
+        hidden_layer_sizes=hidden_layer_sizes,
+        max_iter=3,
+        optimizer="lbfgs",
+        early_stopping=False,
+        dtype="float64",
+        random_state=0,
+        categorical_features=["colour", "grade"],
+    )
+    return regressor.fit(FRAME, Y)
+
+
+@pytest.fixture(scope="module")
+def additive():
+    """A one-layer model: every input is one term of the formula."""
+    return _fit()
+
+
+def _conditions(expression, kind):
+    return {
+        condition
+        for piecewise in expression.atoms(sympy.Piecewise)
+        for _, condition in piecewise.args
+        for condition in [condition, *condition.args]
+        if isinstance(condition, kind)
+    }
+
+
+def test_formula_has_missing_and_category_terms(additive):
+    formula = additive.symbolic_formula()[0]
+    x, z, colour, grade = sympy.symbols("x z colour grade")
+    assert _conditions(formula, IsMissing) == {IsMissing(x)}  # z was never missing in training
+    labels = {(str(c.args[0]), c.args[1].name, int(c.args[2])) for c in _conditions(formula, IsCategory)}
+    assert labels >= {("colour", "'dark_blue'", 0), ("colour", "'red'", 2), ("grade", "5", 2)}
+    text = str(formula)
+    assert "isnan(x)" in text and "Eq(colour, 'red')" in text and "Eq(grade, 5)" in text
+    assert "isnan(z)" not in text
+    # Every input's term: x a Piecewise (missing or not), the categories a Piecewise lookup.
+    assert formula.free_symbols == {x, z, colour, grade}
+    assert pickle.loads(pickle.dumps(formula)) == formula
+
+
+def test_latex_renders_cases_and_escaped_labels(additive):
+    latex = additive.symbolic_latex()[0]
+    assert r"\begin{cases}" in latex
+    assert r"x \text{ is missing}" in latex
+    assert r"colour = \text{dark\_blue}" in latex and "grade = 5" in latex
+
+
+def test_numpy_function_agrees_with_predict_after_auto_symbolic(additive):
+    regressor = copy.deepcopy(additive)
+    regressor.fix_symbolic(0, 0, 0, "x^2")
+    # NaN in X and categorical columns as strings: fine-tuning reads X as predict does.
+    regressor.auto_symbolic(0.9, X=FRAME, y=Y, library=["x", "x^2"], max_iter=2)
+    assert ("x^2" in {entry[3] for entry in regressor.symbolic_edges_}) and all(
+        entry[1] not in (2, 3) for entry in regressor.symbolic_edges_
+    ), "categorical edges are never snapped"
+    formula = regressor.symbolic_formula()[0]
+    assert formula.has(sympy.Symbol("x") ** 2) and _conditions(formula, IsMissing)
+    exact = regressor.symbolic_function(precision=12, simplify=False)
+    np.testing.assert_allclose(exact(PROBE), regressor.predict(PROBE), rtol=1e-6)
+    np.testing.assert_allclose(exact(FRAME), regressor.predict(FRAME), rtol=1e-6)
+
+
+def test_numpy_function_evaluates_nested_terms_in_a_deeper_network():
+    regressor = _fit(hidden_layer_sizes=(2,))
+    formula = regressor.symbolic_formula()[0]
+    # First-layer Piecewise terms sit inside the second layer's spline functions.
+    inner = [application for application in formula.atoms(sympy.core.function.AppliedUndef)]
+    assert any(application.has(sympy.Piecewise) for application in inner)
+    exact = regressor.symbolic_function(precision=12, simplify=False)
+    np.testing.assert_allclose(exact(PROBE), regressor.predict(PROBE), rtol=1e-6)
+
+
+def test_an_input_never_missing_in_training_keeps_a_compact_term(additive):
+    """Its missing value is only the edge's mean; the formula leaves it out, so it is NaN there."""
+    exact = additive.symbolic_function(precision=12, simplify=False)
+    row = PROBE.iloc[[1]].assign(z=np.nan)
+    assert np.isnan(exact(row)).all()
+    assert np.isfinite(additive.predict(row)).all()
+
+
+def test_symbolic_table_has_lookup_and_missing_rows(additive):
+    table = additive.symbolic_table(["x", "x^2"])
+    kinds = table.groupby("edge")["kind"].apply(list).to_dict()
+    assert kinds == {
+        "x -> y": ["spline", "missing"],
+        "z -> y": ["spline"],
+        "colour -> y": ["lookup"],
+        "grade -> y": ["lookup"],
+    }
+    lookup = table[table["kind"] == "lookup"]
+    assert lookup["function"].tolist() == ["lookup", "lookup"]
+    assert lookup["complexity"].tolist() == [4, 4]  # three categories and the unknown default
+    assert (lookup["r2"] == 1.0).all() and (lookup["importance"] > 0).all()
+    assert table.loc[table["kind"] == "missing", "importance"].isna().all()
+
+
+def test_formula_never_raises_when_snapping_every_edge(additive):
+    formula = additive.symbolic_formula(spline_edges="snap", library=["x", "x^2"])[0]
+    assert not formula.atoms(sympy.core.function.AppliedUndef)
+    assert _conditions(formula, IsMissing) and _conditions(formula, IsCategory)
+    # sympy's simplification keeps the branches (it simplified a boolean function of non-boolean
+    # arguments to a constant): the simplified formula takes the same values, missing inputs included.
+    simplified = sympy.simplify(formula)
+    x, z, colour, grade = sympy.symbols("x z colour grade")
+    for point in ({x: 0.5, colour: 2, grade: 0}, {x: sympy.nan, colour: 1, grade: 2}, {x: 0.1, colour: -1, grade: 1}):
+        point[z] = 0.3
+        assert float(simplified.subs(point)) == pytest.approx(float(formula.subs(point)), abs=1e-9)
+    assert float(formula.subs({x: sympy.nan, colour: 1, grade: 2, z: 0.3})) != float(
+        formula.subs({x: 0.5, colour: 1, grade: 2, z: 0.3})
+    )
