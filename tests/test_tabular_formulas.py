@@ -153,3 +153,10 @@ def test_formula_never_raises_when_snapping_every_edge(additive):
     assert float(formula.subs({x: sympy.nan, colour: 1, grade: 2, z: 0.3})) != float(
         formula.subs({x: 0.5, colour: 1, grade: 2, z: 0.3})
     )
+
+
+def test_categorical_edges_cannot_be_snapped_by_hand(additive):
+    with pytest.raises(ValueError, match="categorical feature 'colour'.*lookup table"):
+        additive.suggest_symbolic(0, 2, 0)
+    with pytest.raises(ValueError, match="categorical feature 'grade'"):
+        copy.deepcopy(additive).fix_symbolic(0, 3, 0, "x")

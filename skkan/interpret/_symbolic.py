@@ -45,6 +45,16 @@ def rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight,
     return rank_symbolic(x, values, weights, library=library, simplicity_weight=simplicity_weight)
 
 
+def _check_snappable(view, layer, i, j):
+    """Raise a ValueError unless ``(layer, i, j)`` is an edge that computes a function of its input."""
+    view.check_edge(layer, i, j)
+    if layer == 0 and view.is_categorical[i]:
+        raise ValueError(
+            f"Edge (0, {i}, {j}) belongs to the categorical feature {view.feature_names[i]!r}: a lookup table, "
+            "exact as it is, which formulas show as a Piecewise over its categories; it has no function to snap."
+        )
+
+
 def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicity_weight=0.2):
     """Rank closed-form candidates for one edge function.
 
@@ -59,7 +69,8 @@ def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicit
     layer, i, j : int
         The edge from node ``i`` of layer ``layer`` to node ``j`` of the
         next layer. In layer 0 the edge's input is the standardised
-        feature ``i``.
+        feature ``i``; the edges of a categorical feature are lookup tables,
+        not functions, and raise a ValueError.
     library : list of str, optional
         Candidate names, default all of ``x, x^2, x^3, x^4, 1/x, sqrt,
         exp, log, sin, cos, tanh, abs, gaussian, arctan, arctanh,
@@ -80,7 +91,7 @@ def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicit
         d``.
     """
     view = fitted_view(estimator)
-    view.check_edge(layer, i, j)
+    _check_snappable(view, layer, i, j)
     inputs, weights = view.layer_inputs()
     return rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[:top_k]
 
@@ -190,7 +201,7 @@ def fix_symbolic(estimator, layer, i, j, name):
         quarter-turn phase is ``sin``), the one formulas print.
     """
     view = fitted_view(estimator)
-    view.check_edge(layer, i, j)
+    _check_snappable(view, layer, i, j)
     if name not in SYMBOLIC_FUNCTIONS:
         raise ValueError(f"Unknown symbolic function {name!r}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
     network = copy.deepcopy(view.network)
