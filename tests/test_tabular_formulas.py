@@ -160,3 +160,12 @@ def test_categorical_edges_cannot_be_snapped_by_hand(additive):
         additive.suggest_symbolic(0, 2, 0)
     with pytest.raises(ValueError, match="categorical feature 'grade'"):
         copy.deepcopy(additive).fix_symbolic(0, 3, 0, "x")
+
+
+def test_features_named_like_numpy_functions_do_not_shadow_them(additive):
+    renamed = copy.deepcopy(additive)
+    names = ["isnan", "sin", "equal", "select"]
+    renamed.feature_names_in_ = np.array(names, dtype=object)
+    assert "isnan(isnan)" in str(renamed.symbolic_formula()[0])
+    exact = renamed.symbolic_function(precision=12, simplify=False)
+    np.testing.assert_allclose(exact(PROBE.set_axis(names, axis=1)), additive.predict(PROBE), rtol=1e-6)

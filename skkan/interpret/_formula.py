@@ -258,10 +258,15 @@ def formula_to_numpy(expressions, names, view=None):
     ``FittedKAN.encode``); without one, a numeric array.
     """
     sympy = import_sympy()
-    symbols = [sympy.Symbol(name) for name in names]
+    # Features become numbered placeholders: lambdify puts the symbols'
+    # names in the generated code's namespace, where a feature named like a
+    # numpy function (``sin``, ``isnan``) would shadow it.
+    symbols = [sympy.Dummy(f"x{k}") for k in range(len(names))]
+    renamed = {sympy.Symbol(name): symbol for name, symbol in zip(names, symbols)}
     expressions, implementations = _spline_implementations(view, expressions, sympy)
+    expressions = [expression.xreplace(renamed) for expression in expressions]
     modules = [implementations, "numpy"]
-    functions = [sympy.lambdify(symbols, expression, modules) for expression in expressions]
+    functions = [sympy.lambdify(symbols, expression, modules, dummify=True) for expression in expressions]
 
     def evaluate(X):
         X = np.asarray(X, dtype=np.float64) if view is None else view.encode(X)
