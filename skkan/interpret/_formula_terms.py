@@ -11,13 +11,16 @@ over the conditions defined here::
 The conditions :class:`IsMissing` and :class:`IsCategory` print as
 ``isnan(x)`` and ``Eq(c, 'blue')``, as LaTeX ``x \\text{ is missing}`` and
 ``c = \\text{blue}``, and lambdify to ``numpy.isnan(x)`` and
-``numpy.equal(c, code)``: a formula's numpy function reads categorical
-columns as the codes ``predict`` sees (``FittedKAN.encode``: the category's
-position in ``categories_``, -1 for an unknown one, which falls through to
-the default). Both are *predicates* for sympy's logic, not boolean functions
-of their argument: sympy simplifies a boolean function whose arguments are
-not booleans as if it were constant (``isnan(x) & isnan(y)`` became
-``True``), and ``simplify`` would then drop whole branches.
+``numpy.equal(c, code)``: lambdified, a formula reads categorical columns
+as the codes ``predict`` sees (``FittedKAN.encode``: the category's position
+in ``categories_``, -1 for an unknown one, which falls through to the
+default), and ``symbolic_function`` encodes its ``X`` so. In sympy, numeric
+categories compare as printed: ``Eq(grade, 5).subs(grade, 5)`` is true.
+
+Both conditions are *predicates* for sympy's logic, not boolean functions of
+their argument: sympy simplifies a boolean function whose arguments are not
+booleans as if it were constant (``isnan(x) & isnan(y)`` became ``True``),
+and ``simplify`` would then drop whole branches.
 
 This module needs sympy at import; import it only after
 :func:`skkan.interpret._formula.import_sympy`.
@@ -86,8 +89,11 @@ class IsCategory(Application, Boolean):
 
     @classmethod
     def eval(cls, feature, label, code):
-        if feature.is_number:
-            return sympy.true if feature == code else sympy.false
+        # Substituting a number for a numeric category compares it with the
+        # category as printed (``Eq(grade, 5)`` holds for ``grade = 5``).
+        # String categories have no sympy value and stay unevaluated.
+        if feature.is_number and label.name[:1] not in "'\"":
+            return sympy.true if sympy.Eq(feature, sympy.Float(label.name)) is sympy.true else sympy.false
         return None
 
     def _sympystr(self, printer):
