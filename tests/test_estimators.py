@@ -93,11 +93,18 @@ def test_multiclass_classifier_on_iris():
 def test_grid_search_over_kan_hyperparameters_in_a_pipeline():
     X, y = _smooth_regression(80)
     pipeline = Pipeline([("scale", StandardScaler()), ("kan", KANRegressor(max_iter=3, random_state=0))])
-    grid = {"kan__grid_size": [3, 5], "kan__hidden_layer_sizes": [(2,), (4,)], "kan__lamb": [0.0, 1e-3]}
+    # Two candidates that differ in all three hyperparameters, fitted in two
+    # worker processes (joblib's default loky backend pickles the pipeline).
+    grid = [
+        {"kan__grid_size": [3], "kan__hidden_layer_sizes": [(2,)], "kan__lamb": [0.0]},
+        {"kan__grid_size": [5], "kan__hidden_layer_sizes": [(4,)], "kan__lamb": [1e-3]},
+    ]
     search = GridSearchCV(pipeline, grid, cv=2, n_jobs=2).fit(X, y)
-    assert len(search.cv_results_["params"]) == 8
+    assert len(search.cv_results_["params"]) == 2
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_estimator_.named_steps["kan"].grid_size in (3, 5)
+    best = search.best_estimator_.named_steps["kan"]
+    assert (best.grid_size, best.hidden_layer_sizes, best.lamb) in [(3, (2,), 0.0), (5, (4,), 1e-3)]
+    assert best.network_.layers[0].grid_size == best.grid_size
 
 
 def test_cross_val_score_and_clone():

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .._engine.losses import prediction_loss
 from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
-from .._engine.training import prediction_loss
 from ._common import fitted_view, replace_network
 
 __all__ = [
