@@ -147,6 +147,8 @@ def _insert_terms(expression, terms, precision, simplify, sympy):
     """
 
     def rounded(value):
+        if value.is_number:  # most branches (category values): no need for sympy's simplification
+            return _snap_number(float(value), precision, sympy)
         return _round(value, precision, simplify, sympy)
 
     def piecewise(branches, factor=1):
@@ -168,10 +170,12 @@ def _insert_terms(expression, terms, precision, simplify, sympy):
         shift = sympy.Integer(0) if last.is_number else last.as_coeff_Add()[0]
         folded.append(sympy.Piecewise(*[(shifted(value, shift), condition) for value, condition in branches]))
         shifts.append(shift)
-    constant, others = sympy.Add(*rest).as_coeff_Add()
-    constant = _snap_number(float(constant + sum(shifts)), precision, sympy)
-    nested = {placeholder: piecewise(branches) for placeholder, branches in terms.items()}
-    return (constant + others).xreplace(nested) + sympy.Add(*folded)
+    remaining = sympy.Add(*rest)
+    if shifts:
+        constant, others = remaining.as_coeff_Add()
+        remaining = _snap_number(float(constant + sum(shifts)), precision, sympy) + others
+    nested = {p: piecewise(terms[p]) for p in remaining.free_symbols if p in terms}
+    return remaining.xreplace(nested) + sympy.Add(*folded)
 
 
 def network_formula(view, precision=4, simplify=True):
