@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
-from skkan import KANRegressor
+from skkan import KANClassifier, KANRegressor
 from skkan.interpret._formula import formula_to_numpy
 from skkan.interpret._formula_terms import IsCategory, IsMissing
 
@@ -24,11 +24,7 @@ EFFECT = {"red": 1.0, "green": -1.0, "dark_blue": 0.0}
 MISSING = RNG.random(N) < 0.2
 
 
-def _frame(x=X_VALUES, z=Z_VALUES, colour=COLOURS, grade=GRADES):
-    return pd.DataFrame({"x": x, "z": z, "colour": colour, "grade": grade})
-
-
-FRAME = _frame(x=np.where(MISSING, np.nan, X_VALUES))
+FRAME = pd.DataFrame({"x": np.where(MISSING, np.nan, X_VALUES), "z": Z_VALUES, "colour": COLOURS, "grade": GRADES})
 Y = np.where(MISSING, 0.5, X_VALUES**2) + 0.5 * Z_VALUES + np.array([EFFECT[c] for c in COLOURS]) + 0.1 * GRADES
 # Rows with a missing x, every category of both categorical inputs, unknown categories and missing categories.
 PROBE = pd.DataFrame(
@@ -41,8 +37,8 @@ PROBE = pd.DataFrame(
 )
 
 
-def _fit(hidden_layer_sizes=()):
-    regressor = KANRegressor(
+def _fit(hidden_layer_sizes=(), estimator=KANRegressor, y=Y):
+    regressor = estimator(
         hidden_layer_sizes=hidden_layer_sizes,
         max_iter=2,
         optimizer="adam",
@@ -51,7 +47,7 @@ def _fit(hidden_layer_sizes=()):
         random_state=0,
         categorical_features=["colour", "grade"],
     )
-    return regressor.fit(FRAME, Y)
+    return regressor.fit(FRAME, y)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +75,6 @@ def test_formula_has_missing_and_category_terms(additive):
     text = str(formula)
     assert "isnan(x)" in text and "Eq(colour, 'red')" in text and "Eq(grade, 5)" in text
     assert "isnan(z)" not in text
-    # Every input's term: x a Piecewise (missing or not), the categories a Piecewise lookup.
     assert formula.free_symbols == {x, z, colour, grade}
     assert pickle.loads(pickle.dumps(formula)) == formula
 
@@ -110,10 +105,16 @@ def test_numpy_function_evaluates_nested_terms_in_a_deeper_network():
     regressor = _fit(hidden_layer_sizes=(2,))
     formula = regressor.symbolic_formula()[0]
     # First-layer Piecewise terms sit inside the second layer's spline functions.
-    inner = [application for application in formula.atoms(sympy.core.function.AppliedUndef)]
-    assert any(application.has(sympy.Piecewise) for application in inner)
+    applications = formula.atoms(sympy.core.function.AppliedUndef)
+    assert any(application.has(sympy.Piecewise) for application in applications)
     exact = regressor.symbolic_function(precision=12, simplify=False)
     np.testing.assert_allclose(exact(PROBE), regressor.predict(PROBE), rtol=1e-6)
+
+
+def test_classifier_logit_formula_agrees_with_predict_proba():
+    classifier = _fit(estimator=KANClassifier, y=Y > np.median(Y))
+    logit = classifier.symbolic_function(precision=12, simplify=False)(PROBE)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), classifier.predict_proba(PROBE)[:, 1], rtol=1e-6)
 
 
 def test_an_input_never_missing_in_training_keeps_a_compact_term(additive):
