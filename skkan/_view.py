@@ -261,6 +261,17 @@ class FittedKAN:
             return [f"logit({classes[1]})"] if n_outputs == 1 else [f"logit({c})" for c in classes]
         return ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
 
+    def encode(self, X):
+        """Validate raw inputs as ``predict`` does, in original units: float64 array.
+
+        Categorical columns become their codes (positions in
+        :meth:`categories`, -1 for a category ``fit`` never saw), missing
+        entries NaN; numeric columns are unchanged. This is the ``X`` a
+        formula's numpy function (``symbolic_function``) evaluates.
+        """
+        X, _ = validate_tabular_data(self._estimator, X, reset=False)
+        return np.asarray(X, dtype=np.float64)
+
     def standardize(self, X):
         """Validate raw inputs as ``predict`` does and standardise them, float64 array."""
         X, _ = validate_tabular_data(self._estimator, X, reset=False)
