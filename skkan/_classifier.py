@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from ._base import _BaseKAN
 from ._docstrings import fill_shared_docs
+from ._labels import class_targets, encode_labels
 from ._validation import check_class_labels
 
 __all__ = ["KANClassifier"]
@@ -120,17 +121,15 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
                     f"which was {self.classes_.tolist()}."
                 )
             classes = self.classes_
-        y = np.asarray(y)
-        unseen = ~np.isin(y, classes)
-        if unseen.any():
-            raise ValueError(
-                f"y has labels not in classes: {np.unique(y[unseen])[:5].tolist()}. partial_fit cannot add classes "
-                f"after the first call (the network's outputs are fixed); the classes are {classes.tolist()}."
-            )
-        encoded = np.searchsorted(classes, y)
-        if classes.size == 2:
-            return encoded.astype(np.float64), 1, "binary_log_loss", {"classes_": classes}
-        return encoded.astype(np.int64), classes.size, "log_loss", {"classes_": classes}
+        targets, n_outputs, loss = encode_labels(
+            np.asarray(y),
+            classes,
+            lambda unseen: (
+                f"y has labels not in classes: {unseen}. partial_fit cannot add classes after the first call (the "
+                f"network's outputs are fixed); the classes are {classes.tolist()}."
+            ),
+        )
+        return targets, n_outputs, loss, {"classes_": classes}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -178,9 +177,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
                 "The data must contain samples of at least 2 classes (with positive weight), but it contains only "
                 f"1 class: {classes[present[0]] if present.size else classes[0]}."
             )
-        if classes.size == 2:
-            return encoded.astype(np.float64), 1, "binary_log_loss", {"classes_": classes}
-        return encoded.astype(np.int64), classes.size, "log_loss", {"classes_": classes}
+        return *class_targets(encoded, classes.size), {"classes_": classes}
 
     def _output_prior(self, targets, sample_weight, n_outputs):
         # The logits of the weighted class frequencies: a network that starts

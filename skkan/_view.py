@@ -10,6 +10,7 @@ Array properties return copies, so changing them never changes the model.
 import numpy as np
 import torch
 
+from ._labels import encode_labels
 from ._scaling import _standardize
 from ._tabular import validate_tabular_data
 
@@ -260,6 +261,17 @@ class FittedKAN:
             return [f"logit({classes[1]})"] if n_outputs == 1 else [f"logit({c})" for c in classes]
         return ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
 
+    def encode(self, X):
+        """Validate raw inputs as ``predict`` does, in original units: float64 array.
+
+        Categorical columns become their codes (positions in
+        :meth:`categories`, -1 for a category ``fit`` never saw), missing
+        entries NaN; numeric columns are unchanged. This is the ``X`` a
+        formula's numpy function (``symbolic_function``) evaluates.
+        """
+        X, _ = validate_tabular_data(self._estimator, X, reset=False)
+        return np.asarray(X, dtype=np.float64)
+
     def standardize(self, X):
         """Validate raw inputs as ``predict`` does and standardise them, float64 array."""
         X, _ = validate_tabular_data(self._estimator, X, reset=False)
@@ -284,16 +296,15 @@ class FittedKAN:
         if classes is not None:
             if y.ndim != 1:
                 raise ValueError(f"y must be a 1-D array of class labels, got shape {y.shape}.")
-            unseen = ~np.isin(y, classes)
-            if unseen.any():
-                raise ValueError(
-                    f"y contains labels the classifier was not fitted on: {np.unique(y[unseen])[:5].tolist()}; "
-                    f"known classes are {classes.tolist()}."
-                )
-            encoded = np.searchsorted(classes, y)
-            if classes.size == 2:
-                return encoded.astype(np.float64), "binary_log_loss"
-            return encoded.astype(np.int64), "log_loss"
+            targets, _, loss = encode_labels(
+                y,
+                classes,
+                lambda unseen: (
+                    f"y contains labels the classifier was not fitted on: {unseen}; known classes are "
+                    f"{classes.tolist()}."
+                ),
+            )
+            return targets, loss
         try:
             y = y.astype(np.float64)
         except (TypeError, ValueError) as error:

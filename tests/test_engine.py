@@ -95,7 +95,7 @@ def test_network_training_fits_a_smooth_function_with_lbfgs():
     x = torch.rand(300, 2, generator=generator, dtype=torch.float64) * 2 - 1
     y = (torch.sin(torch.pi * x[:, 0]) + x[:, 1] ** 2)[:, None]
     network = KANNetwork([2, 1, 1], grid_size=5, spline_order=3, generator=generator, dtype=torch.float64)
-    config = TrainingConfig(loss="squared_error", optimizer="lbfgs", learning_rate=1.0, max_iter=30)
+    config = TrainingConfig(loss="squared_error", optimizer="lbfgs", learning_rate=1.0, max_iter=10)
     result = train_network(network, x, y, torch.ones(300, dtype=torch.float64), config, generator=generator)
     assert result.n_iter >= 1 and len(result.loss_curve) == result.n_iter
     assert result.loss_curve[-1] < 1e-3 < result.loss_curve[0] * 10

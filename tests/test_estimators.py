@@ -25,7 +25,7 @@ def _smooth_regression(n_samples=200, seed=0):
 
 def test_regressor_fits_a_smooth_function_accurately():
     X, y = _smooth_regression(300)
-    model = KANRegressor(hidden_layer_sizes=(4,), early_stopping=False, max_iter=30, random_state=0).fit(X, y)
+    model = KANRegressor(hidden_layer_sizes=(4,), early_stopping=False, max_iter=10, random_state=0).fit(X, y)
     assert model.optimizer_ == "lbfgs"
     X_test, y_test = _smooth_regression(200, seed=1)
     assert model.score(X_test, y_test) > 0.99
@@ -54,7 +54,7 @@ def test_defaults_use_early_stopping_with_lbfgs_once_the_validation_split_can_ju
 def test_multioutput_regression_predicts_every_target():
     X, y = _smooth_regression(150)
     Y = np.column_stack([y, -2 * y + 5])
-    model = KANRegressor(hidden_layer_sizes=(4,), early_stopping=False, max_iter=20, random_state=0).fit(X, Y)
+    model = KANRegressor(hidden_layer_sizes=(4,), early_stopping=False, max_iter=8, random_state=0).fit(X, Y)
     prediction = model.predict(X)
     assert prediction.shape == (150, 2)
     assert model.score(X, Y) > 0.95
@@ -66,7 +66,7 @@ def test_multioutput_regression_predicts_every_target():
 def test_binary_classifier_with_string_labels():
     X, y = make_classification(n_samples=200, n_features=5, random_state=0)
     labels = np.where(y == 1, "spam", "ham")
-    model = KANClassifier(max_iter=30, random_state=0).fit(X, labels)
+    model = KANClassifier(max_iter=10, random_state=0).fit(X, labels)
     np.testing.assert_array_equal(model.classes_, ["ham", "spam"])
     assert set(model.predict(X)) <= {"ham", "spam"}
     assert model.score(X, labels) > 0.85
@@ -93,16 +93,23 @@ def test_multiclass_classifier_on_iris():
 def test_grid_search_over_kan_hyperparameters_in_a_pipeline():
     X, y = _smooth_regression(80)
     pipeline = Pipeline([("scale", StandardScaler()), ("kan", KANRegressor(max_iter=3, random_state=0))])
-    grid = {"kan__grid_size": [3, 5], "kan__hidden_layer_sizes": [(2,), (4,)], "kan__lamb": [0.0, 1e-3]}
+    # Two candidates that differ in all three hyperparameters, fitted in two
+    # worker processes (joblib's default loky backend pickles the pipeline).
+    grid = [
+        {"kan__grid_size": [3], "kan__hidden_layer_sizes": [(2,)], "kan__lamb": [0.0]},
+        {"kan__grid_size": [5], "kan__hidden_layer_sizes": [(4,)], "kan__lamb": [1e-3]},
+    ]
     search = GridSearchCV(pipeline, grid, cv=2, n_jobs=2).fit(X, y)
-    assert len(search.cv_results_["params"]) == 8
+    assert len(search.cv_results_["params"]) == 2
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_estimator_.named_steps["kan"].grid_size in (3, 5)
+    best = search.best_estimator_.named_steps["kan"]
+    assert (best.grid_size, best.hidden_layer_sizes, best.lamb) in [(3, (2,), 0.0), (5, (4,), 1e-3)]
+    assert best.network_.layers[0].grid_size == best.grid_size
 
 
 def test_cross_val_score_and_clone():
     X, y = make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=1)
-    model = KANClassifier(hidden_layer_sizes=(3,), max_iter=10, random_state=0)
+    model = KANClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
     scores = cross_val_score(model, X, y, cv=3)
     assert scores.shape == (3,) and np.all(scores > 0.6)
     fitted = clone(model).fit(X, y)

@@ -28,7 +28,7 @@ def pruned_setup():
     X = rng.uniform(-1, 1, size=(500, 5))
     y = _target(X)
     reg = KANRegressor(
-        hidden_layer_sizes=(3,), early_stopping=False, lamb=1e-2, max_iter=40, random_state=0, dtype="float64"
+        hidden_layer_sizes=(3,), early_stopping=False, lamb=1e-2, max_iter=20, random_state=0, dtype="float64"
     )
     reg.fit(X, y)
     before = copy.deepcopy(reg)
@@ -112,7 +112,7 @@ def test_classifier_importances_and_prune():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(200, 3))
     y = np.where(X[:, 0] + X[:, 1] ** 2 > 0.5, "a", "b")
-    clf = KANClassifier(hidden_layer_sizes=(2,), early_stopping=False, max_iter=20, random_state=0, lamb=1e-3).fit(X, y)
+    clf = KANClassifier(hidden_layer_sizes=(2,), early_stopping=False, max_iter=8, random_state=0, lamb=1e-3).fit(X, y)
     assert np.argmin(clf.feature_importances_) == 2
     accuracy = clf.score(X, y)
     clf.prune(0.05)

@@ -145,9 +145,11 @@ def test_compiled_gradients_are_bitwise_reproducible():
 
 
 @needs_numba
-def test_compiled_gradients_do_not_depend_on_the_thread_count():
+def test_compiled_gradients_do_not_depend_on_the_thread_count(monkeypatch):
     # 1000 rows: several row chunks in the backward, whose partial gradients
-    # are summed in chunk order whatever the number of threads.
+    # are summed in chunk order whatever the number of threads (which this
+    # small a call would otherwise not use).
+    monkeypatch.setattr(kernel_module, "_EDGE_EVALUATIONS_PER_THREAD", 1)
     layer = _layer(torch.float32, 3, refitted=True, seed=7)
     x = _inputs(layer.knots, 3, 1000, seed=8)
     previous_threads = torch.get_num_threads()
@@ -232,3 +234,16 @@ def test_compiled_kernel_computes_any_subset_of_the_gradients(needs):
         gradients[mode] = torch.autograd.grad(output.square().sum(), wanted)
     for got, expected in zip(gradients["compiled"], gradients["eager"]):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12 * max(1.0, float(expected.abs().max())))
+
+
+def test_small_layer_calls_run_on_one_thread_and_large_ones_on_torchs_count():
+    from skkan._engine.kernel import _kernel_threads
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert _kernel_threads(100, 5, 4) == 1  # 2,000 edge evaluations: one thread
+        assert _kernel_threads(10_000, 4, 8) == 2  # 320,000: torch's two threads
+        assert _kernel_threads(0, 4, 8) == 1
+    finally:
+        torch.set_num_threads(previous)

@@ -69,7 +69,7 @@ def _fail_after(original, calls, outcome):
 def test_divergence_restores_the_best_parameters_with_a_warning(monkeypatch):
     X = RNG.normal(size=(60, 2))
     y = np.sin(X[:, 0])
-    monkeypatch.setattr(training, "_lbfgs_iteration", _fail_after(training._lbfgs_iteration, 3, "nan"))
+    monkeypatch.setattr(training, "lbfgs_iteration", _fail_after(training.lbfgs_iteration, 3, "nan"))
     reg = KANRegressor(hidden_layer_sizes=(2,), max_iter=10, random_state=0)
     with pytest.warns(ConvergenceWarning, match="diverged.*best parameters seen before were restored"):
         reg.fit(X, y)
@@ -81,7 +81,7 @@ def test_divergence_restores_the_best_parameters_with_a_warning(monkeypatch):
 def test_keyboard_interrupt_keeps_the_best_state_so_far(monkeypatch):
     X = RNG.normal(size=(60, 2))
     y = np.sin(X[:, 0])
-    monkeypatch.setattr(training, "_adam_epoch", _fail_after(training._adam_epoch, 4, "interrupt"))
+    monkeypatch.setattr(training, "adam_epoch", _fail_after(training.adam_epoch, 4, "interrupt"))
     reg = KANRegressor(hidden_layer_sizes=(2,), optimizer="adam", max_iter=50, random_state=0)
     with pytest.warns(UserWarning, match="interrupted after 4 iterations.*best state"):
         reg.fit(X, y)

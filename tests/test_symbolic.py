@@ -103,7 +103,7 @@ def test_recovers_exp_sin_square_with_feature_names():
     names = {str(s) for s in renamed.symbolic_formula()[0].free_symbols}
     assert names == {"speed", "angle"}
     frame = pd.DataFrame(np.zeros((3, 2)), columns=["speed", "angle"])
-    np.testing.assert_allclose(renamed.symbolic_function()(frame.to_numpy()), np.exp(np.ones(3) * 0.0))
+    np.testing.assert_allclose(renamed.symbolic_function()(frame), np.exp(np.ones(3) * 0.0))
 
 
 def _additive_model():

@@ -14,6 +14,8 @@ import skkan._engine.training as training
 from skkan import KANClassifier, KANRegressor, TrainingDivergedError
 from skkan._engine import KANNetwork, TrainingConfig, train_network
 from skkan._engine.grid import _weighted_quantiles
+from skkan._engine.losses import evaluation_loss
+from skkan._engine.steps import clip_gradients
 
 RNG = np.random.default_rng(0)
 
@@ -58,7 +60,7 @@ def test_divergence_after_sound_epochs_restores_a_finite_state_that_was_scored(m
     # The last step of epoch 3 blows the parameters up while its running loss
     # still looks sound; the snapshot taken then must not be what is restored.
     X, y = _smooth(120)
-    original = training._adam_epoch
+    original = training.adam_epoch
     calls = {"n": 0}
 
     def epoch(network, *args, **kwargs):
@@ -69,7 +71,7 @@ def test_divergence_after_sound_epochs_restores_a_finite_state_that_was_scored(m
                 network.layers[0].spline_coef.mul_(1e30 if calls["n"] == 3 else math.nan)
         return loss
 
-    monkeypatch.setattr(training, "_adam_epoch", epoch)
+    monkeypatch.setattr(training, "adam_epoch", epoch)
     reg = KANRegressor(hidden_layer_sizes=(2,), optimizer="adam", early_stopping=False, max_iter=10, random_state=0)
     with pytest.warns(ConvergenceWarning, match="diverged.*restored"):
         reg.fit(X, y)
@@ -80,7 +82,7 @@ def test_divergence_after_sound_epochs_restores_a_finite_state_that_was_scored(m
 
 def test_an_exploding_but_finite_loss_counts_as_divergence(monkeypatch):
     X, y = _smooth(120)
-    original = training._lbfgs_iteration
+    original = training.lbfgs_iteration
     calls = {"n": 0}
 
     def iteration(network, *args, **kwargs):
@@ -88,7 +90,7 @@ def test_an_exploding_but_finite_loss_counts_as_divergence(monkeypatch):
         loss = original(network, *args, **kwargs)
         return loss * 1e6 if calls["n"] == 4 else loss
 
-    monkeypatch.setattr(training, "_lbfgs_iteration", iteration)
+    monkeypatch.setattr(training, "lbfgs_iteration", iteration)
     reg = KANRegressor(hidden_layer_sizes=(2,), optimizer="lbfgs", early_stopping=False, max_iter=10, random_state=0)
     with pytest.warns(ConvergenceWarning, match="exploded"):
         reg.fit(X, y)
@@ -174,15 +176,15 @@ def test_ctrl_c_in_the_first_epoch_with_early_stopping_reraises_and_keeps_the_es
         X, y
     )
     before = reg.predict(X)
-    original = training._adam_epoch
+    original = training.adam_epoch
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "_adam_epoch", interrupted)
+    monkeypatch.setattr(training, "adam_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         reg.fit(X[:, :1], y)
-    monkeypatch.setattr(training, "_adam_epoch", original)
+    monkeypatch.setattr(training, "adam_epoch", original)
     assert reg.n_features_in_ == 2
     np.testing.assert_array_equal(reg.predict(X), before)
 
@@ -292,7 +294,7 @@ def test_gradient_clipping_limits_the_step_with_fused_and_foreach_adam(fused, dt
     second = nn.Parameter(torch.zeros(3, dtype=dtype))
     optimizer = torch.optim.Adam([first, second], lr=1.0, fused=fused, foreach=not fused)
     first.grad, second.grad = torch.full((4,), 100.0, dtype=dtype), torch.full((3,), 100.0, dtype=dtype)
-    training._clip_gradients(optimizer, [first, second], 10.0)
+    clip_gradients(optimizer, [first, second], 10.0)
     optimizer.step()
     clipped = 100.0 * 10.0 / math.sqrt(7 * 100.0**2)
     expected = torch.full((4,), 0.1 * clipped, dtype=dtype)
@@ -327,7 +329,7 @@ def test_early_stopping_keeps_the_best_validated_state_over_all_grid_stages():
     best_per_stage = [min(i["validation_loss"] for i in seen if i["stage"] == stage) for stage in (0, 1)]
     assert best_per_stage[0] < best_per_stage[1]
     assert network.grid_size == 2
-    final = training._evaluation_loss(network, *validation, "squared_error").item()
+    final = evaluation_loss(network, *validation, "squared_error").item()
     assert final == pytest.approx(best_per_stage[0], rel=1e-12)
     assert -result.best_validation_score == pytest.approx(final, rel=1e-12)
 

@@ -3,7 +3,7 @@
 import math
 
 from ..exceptions import TrainingDivergedError
-from .training import _adam_epoch, _grid_rows, _make_optimizer
+from .steps import adam_epoch, grid_rows, make_optimizer
 
 __all__ = ["train_one_epoch"]
 
@@ -36,10 +36,10 @@ def train_one_epoch(network, x, target, weights, config, *, generator, place_gri
         If the loss is not finite; the caller keeps its previous network.
     """
     if place_grid:
-        network.update_grids(*_grid_rows(x, weights, generator), grid_eps=config.grid_eps)
+        network.update_grids(*grid_rows(x, weights, generator), grid_eps=config.grid_eps)
     # A fresh Adam per chunk: its moments describe one chunk's gradients.
-    optimizer = _make_optimizer(network, config)
-    loss = float(_adam_epoch(network, optimizer, x, target, weights, config, generator))
+    optimizer = make_optimizer(network, config)
+    loss = float(adam_epoch(network, optimizer, x, target, weights, config, generator))
     if not math.isfinite(loss):
         raise TrainingDivergedError(
             f"The training loss became {loss} in partial_fit; the estimator keeps its previous state. Lower "

@@ -32,6 +32,14 @@ there and numba's OpenMP layer terminates the child. In such a child, the
 ``forkserver`` (joblib's default loky backend, which scikit-learn uses) are
 not affected.
 
+The compiled kernel runs on torch's thread count (``torch.set_num_threads``),
+but a layer call with little work runs on one thread: below
+``_EDGE_EVALUATIONS_PER_THREAD`` edge evaluations (rows x inputs x outputs)
+per thread, waking the other threads costs more than they save, and on a
+busy machine a parallel region waits for every one of its threads to get a
+core (a small fit then ran about ten times slower). The thread count is a
+function of the shapes, so results stay the same run after run.
+
 The mode comes from the environment variable ``SKKAN_KERNEL``
 (``auto``, ``compiled`` or ``eager``), read at the first forward, and can
 be changed at any time with :func:`set_spline_kernel` or, for a block of
@@ -56,6 +64,9 @@ __all__ = [
 #: Accepted values of ``SKKAN_KERNEL`` and :func:`set_spline_kernel`.
 KERNEL_MODES = ("auto", "compiled", "eager")
 _ENVIRONMENT_VARIABLE = "SKKAN_KERNEL"
+# Edge evaluations (rows x inputs x outputs) that make a thread worth waking:
+# some hundred microseconds of kernel work against tens for the wake-up.
+_EDGE_EVALUATIONS_PER_THREAD = 1 << 16
 
 # "mode": the current mode (None until read from the environment);
 # "module"/"error": the loaded kernel module, or why it could not load.
@@ -166,6 +177,12 @@ def use_compiled_kernel(x):
     return True
 
 
+def _kernel_threads(n_rows, in_features, out_features):
+    """Threads for a layer call: torch's count, fewer when there is too little work to share."""
+    useful = (n_rows * in_features * out_features) // _EDGE_EVALUATIONS_PER_THREAD
+    return max(1, min(torch.get_num_threads(), useful))
+
+
 class _CompiledLayer(torch.autograd.Function):
     """``bias + silu(x) @ base_matrix + dense_basis(clamp(x)) @ coef_matrix`` on the compiled kernel.
 
@@ -175,7 +192,7 @@ class _CompiledLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coef_matrix, base_matrix, bias, knots, spline_order):
         kernel = _kernel_module()
-        kernel.set_threads(torch.get_num_threads())
+        kernel.set_threads(_kernel_threads(x.shape[0], x.shape[1], coef_matrix.shape[1]))
         x, coef_matrix, base_matrix = (t.detach().contiguous() for t in (x, coef_matrix, base_matrix))
         bias, knots = bias.detach().contiguous(), knots.detach().contiguous()
         out = x.new_empty(x.shape[0], coef_matrix.shape[1])
@@ -194,7 +211,7 @@ class _CompiledLayer(torch.autograd.Function):
         gradients = [torch.empty_like(t) if need else empty for t, need in zip((x, coef_matrix, base_matrix), needs)]
         grad_output = grad_output.to(x.dtype).contiguous()
         kernel = _kernel_module()
-        kernel.set_threads(torch.get_num_threads())
+        kernel.set_threads(_kernel_threads(x.shape[0], x.shape[1], coef_matrix.shape[1]))
         arrays = [t.numpy() for t in (x, knots, coef_matrix, base_matrix)]
         kernel.layer_backward(*arrays, ctx.spline_order, grad_output.numpy(), *(g.numpy() for g in gradients), needs)
         grad_bias = grad_output.sum(0) if ctx.needs_input_grad[3] else None

@@ -21,19 +21,15 @@ import torch
 from torch import nn
 
 from ..exceptions import TrainingDivergedError
-from .regularization import smoothness_penalty, sparsity_penalty
+from .losses import constant_prediction_loss, evaluation_loss, objective, prediction_loss
+from .steps import adam_epoch, grid_rows, lbfgs_iteration, make_optimizer
 
 __all__ = ["TrainingConfig", "TrainingResult", "TrainingDivergedError", "train_network", "prediction_loss"]
 
-# Rows used to re-place knots: quantiles of a random subset are accurate
-# enough and keep each grid update cheap on large data sets.
-_GRID_UPDATE_ROWS = 20_000
 # Training rows whose loss vouches for the end-of-epoch state of mini-batch
 # training without early stopping: a forward pass on them costs a few per
 # cent of an epoch on data large enough for mini-batches to matter.
 _MONITOR_ROWS = 1024
-# Rows per forward pass when a loss is evaluated without gradients.
-_EVALUATION_CHUNK_ROWS = 65_536
 # An epoch whose monitor loss exceeds this multiple of the reference loss
 # (the larger of the starting state's loss and the best constant
 # prediction's) has diverged: no sound training step makes a model ten times
@@ -43,8 +39,6 @@ _DIVERGENCE_FACTOR = 10.0
 # MLP (learning_rate="adaptive") divides by 5 too; three decays end at 1/125
 # of the starting rate, small enough for Adam's last steps to settle.
 _LEARNING_RATE_DECAY = 0.2
-# Devices with a fused Adam kernel (elementwise, hence deterministic).
-_FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
 @dataclass
@@ -122,143 +116,6 @@ class TrainingResult:
     converged: bool = False
     diverged: bool = False
     interrupted: bool = False
-
-
-def _per_sample_loss(output, target, loss):
-    if loss == "squared_error":
-        return (output - target).square().mean(dim=1)
-    if loss == "log_loss":
-        return nn.functional.cross_entropy(output, target, reduction="none")
-    if loss == "binary_log_loss":
-        return nn.functional.binary_cross_entropy_with_logits(output[:, 0], target, reduction="none")
-    raise ValueError(f"Unknown loss {loss!r}.")
-
-
-def prediction_loss(output, target, weights, loss):
-    """Weighted mean loss of a batch.
-
-    Parameters
-    ----------
-    output : torch.Tensor of shape (batch, n_outputs)
-    target : torch.Tensor
-        Float targets of the output's shape for ``"squared_error"``, class
-        indices for ``"log_loss"``, 0/1 floats for ``"binary_log_loss"``.
-    weights : torch.Tensor of shape (batch,)
-    loss : {"squared_error", "log_loss", "binary_log_loss"}
-    """
-    return (weights * _per_sample_loss(output, target, loss)).sum() / weights.sum()
-
-
-def _evaluation_loss(network, x, target, weights, loss):
-    """Weighted mean loss of ``network`` on ``x`` without gradients, in bounded chunks (a tensor)."""
-    total = torch.zeros((), dtype=weights.dtype, device=weights.device)
-    with torch.no_grad():
-        for start in range(0, x.shape[0], _EVALUATION_CHUNK_ROWS):
-            rows = slice(start, start + _EVALUATION_CHUNK_ROWS)
-            total += (weights[rows] * _per_sample_loss(network(x[rows]), target[rows], loss)).sum()
-    return total / weights.sum()
-
-
-def _constant_prediction_loss(target, weights, loss):
-    """Loss of the best constant prediction: the weighted variance, or the entropy of the class frequencies."""
-    share = weights / weights.sum()
-    if loss == "squared_error":
-        mean = share @ target
-        return share @ (target - mean).square().mean(dim=1)
-    if loss == "log_loss":
-        frequencies = torch.bincount(target, weights=share)
-    else:
-        positive = share @ target
-        frequencies = torch.stack([1 - positive, positive])
-    return -torch.special.xlogy(frequencies, frequencies).sum()
-
-
-def _objective(network, x, target, weights, config):
-    if config.lamb > 0:
-        output, inputs, edges = network.forward_with_edges(x)
-        normalised = weights / weights.sum()
-        penalty = sparsity_penalty(inputs, edges, normalised, config.lamb_l1, config.lamb_entropy)
-        value = prediction_loss(output, target, weights, config.loss) + config.lamb * penalty
-    else:
-        value = prediction_loss(network(x), target, weights, config.loss)
-    if config.lamb_smoothness > 0:
-        value = value + config.lamb_smoothness * smoothness_penalty(network)
-    return value
-
-
-def _make_optimizer(network, config):
-    if config.optimizer == "lbfgs":
-        return torch.optim.LBFGS(
-            network.parameters(),
-            lr=config.learning_rate,
-            max_iter=config.lbfgs_inner_iter,
-            history_size=10,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-12,
-            tolerance_change=1e-14,
-        )
-    # One fused (or multi-tensor) kernel per update instead of torch's default
-    # Python loop over the parameters on the CPU: about 15% of a small step.
-    fused = next(network.parameters()).device.type in _FUSED_ADAM_DEVICES
-    return torch.optim.Adam(network.parameters(), lr=config.learning_rate, fused=fused, foreach=not fused)
-
-
-def _clip_gradients(optimizer, parameters, max_norm):
-    """Scale gradients down to a total norm of ``max_norm``, without a host sync.
-
-    The norm is one multi-tensor reduction. A fused Adam divides the
-    gradients by its ``grad_scale`` as it reads them (the protocol of
-    ``torch.amp.GradScaler``), so there clipping costs no pass of its own;
-    otherwise one multi-tensor scale by ``min(1, max_norm / norm)`` does it.
-    Both replace a per-parameter Python loop.
-    """
-    grads = [p.grad for p in parameters if p.grad is not None]
-    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-    if optimizer.defaults.get("fused"):
-        # The kernel takes a float32 scale whatever the parameters' dtype.
-        optimizer.grad_scale = torch.clamp(norm / max_norm, min=1.0).float()
-    else:
-        torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
-
-
-def _adam_epoch(network, optimizer, x, target, weights, config, generator):
-    """One pass over shuffled mini-batches; the running mean objective, as a tensor (no host sync)."""
-    n_samples = x.shape[0]
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-    order = torch.randperm(n_samples, generator=generator).to(x.device)
-    total = torch.zeros((), dtype=weights.dtype, device=x.device)
-    for start in range(0, n_samples, config.batch_size):
-        batch = order[start : start + config.batch_size]
-        batch_weights = weights[batch]
-        optimizer.zero_grad(set_to_none=True)
-        value = _objective(network, x[batch], target[batch], batch_weights, config)
-        value.backward()
-        if config.grad_clip:
-            _clip_gradients(optimizer, parameters, config.grad_clip)
-        optimizer.step()
-        total += value.detach() * batch_weights.sum()
-    return total / weights.sum()
-
-
-def _lbfgs_iteration(network, optimizer, x, target, weights, config):
-    """One L-BFGS iteration; the full-batch objective after it, as a tensor."""
-
-    def closure():
-        optimizer.zero_grad(set_to_none=True)
-        value = _objective(network, x, target, weights, config)
-        value.backward()
-        return value
-
-    optimizer.step(closure)
-    with torch.no_grad():
-        return _objective(network, x, target, weights, config)
-
-
-def _grid_rows(x, weights, generator):
-    if x.shape[0] <= _GRID_UPDATE_ROWS:
-        return x, weights
-    rows = torch.randperm(x.shape[0], generator=generator)[:_GRID_UPDATE_ROWS].to(x.device)
-    return x[rows], weights[rows]
 
 
 def _monitor_rows(x, target, weights, generator):
@@ -407,8 +264,8 @@ def train_network(network, x, target, weights, config, *, generator, validation=
             if stage > 0 and config.early_stopping:
                 # The finer grid starts from the best state validated so far.
                 best.restore(network)
-            network.update_grids(*_grid_rows(x, weights, generator), grid_size=grid_size, grid_eps=config.grid_eps)
-            optimizer = _make_optimizer(network, config)
+            network.update_grids(*grid_rows(x, weights, generator), grid_size=grid_size, grid_eps=config.grid_eps)
+            optimizer = make_optimizer(network, config)
             if threshold is None:
                 threshold = _divergence_threshold(network, config, (x, target, weights) if monitor is None else monitor)
             progress = _Progress(config)
@@ -423,18 +280,18 @@ def train_network(network, x, target, weights, config, *, generator, validation=
             stage_converged = False
             for epoch in range(1, config.max_iter + 1):
                 if 1 < epoch <= config.grid_update_until and (epoch - 1) % config.grid_update_every == 0:
-                    network.update_grids(*_grid_rows(x, weights, generator), grid_eps=config.grid_eps)
+                    network.update_grids(*grid_rows(x, weights, generator), grid_eps=config.grid_eps)
                     if config.optimizer == "lbfgs":
                         # Curvature pairs from the old knots no longer apply.
-                        optimizer = _make_optimizer(network, config)
+                        optimizer = make_optimizer(network, config)
                 if config.optimizer == "lbfgs":
-                    train_loss = _lbfgs_iteration(network, optimizer, x, target, weights, config)
+                    train_loss = lbfgs_iteration(network, optimizer, x, target, weights, config)
                     monitor_loss = train_loss if not config.early_stopping else None
                 else:
-                    train_loss = _adam_epoch(network, optimizer, x, target, weights, config, generator)
+                    train_loss = adam_epoch(network, optimizer, x, target, weights, config, generator)
                     monitor_loss = None
                 if monitor_loss is None:
-                    monitor_loss = _evaluation_loss(network, *monitor, config.loss)
+                    monitor_loss = evaluation_loss(network, *monitor, config.loss)
                 # The one host sync of the epoch.
                 train_loss, monitor_loss, largest = torch.stack(
                     [train_loss.detach(), monitor_loss, _largest_parameter(network)]
@@ -507,12 +364,12 @@ def _divergence_threshold(network, config, data):
     """
     x, target, weights = data
     if config.early_stopping or config.optimizer != "lbfgs":
-        start_loss = _evaluation_loss(network, x, target, weights, config.loss)
+        start_loss = evaluation_loss(network, x, target, weights, config.loss)
     else:
         with torch.no_grad():
-            start_loss = _objective(network, x, target, weights, config)
+            start_loss = objective(network, x, target, weights, config)
     start_loss = float(start_loss)
     if not math.isfinite(start_loss):
         return math.nan
-    constant_loss = float(_constant_prediction_loss(target, weights, config.loss))
+    constant_loss = float(constant_prediction_loss(target, weights, config.loss))
     return _DIVERGENCE_FACTOR * max(start_loss, constant_loss, torch.finfo(weights.dtype).eps)

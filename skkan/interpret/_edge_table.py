@@ -41,12 +41,21 @@ def symbolic_table(estimator, library=None, *, simplicity_weight=0.2):
     -------
     table : pandas.DataFrame
         Columns ``layer``, ``i``, ``j`` (the edge's indices), ``edge``
-        (readable ``source -> target``), ``kind`` (``"spline"`` or
-        ``"symbolic"``), ``function`` (the best candidate of a spline edge,
-        or the function of a snapped one, named as formulas print it),
-        ``r2`` (of that fit to the spline; for a snapped edge, the R² it had
-        when snapped), ``complexity`` and ``importance`` (see
-        :func:`edge_importances`).
+        (readable ``source -> target``), ``kind`` (``"spline"``,
+        ``"symbolic"``, ``"lookup"`` or ``"missing"``), ``function`` (the
+        best candidate of a spline edge, or the function of a snapped one,
+        named as formulas print it), ``r2`` (of that fit to the spline; for
+        a snapped edge, the R² it had when snapped), ``complexity`` and
+        ``importance`` (see :func:`edge_importances`).
+
+        First-layer edges of a categorical input are lookup tables, exact
+        as they are (:func:`auto_symbolic` leaves them): kind and function
+        ``"lookup"``, R² 1, complexity the number of values (one per
+        category and the unknown-category default). An edge whose input had
+        missing values in training has a second row, kind and function
+        ``"missing"``: its learned value for a missing input, a constant
+        (R² 1, complexity 1) that formulas show as a Piecewise branch; its
+        importance is NaN, as the edge's own row counts it.
     """
     pandas = _import_pandas()
     view = fitted_view(estimator)
@@ -57,14 +66,19 @@ def symbolic_table(estimator, library=None, *, simplicity_weight=0.2):
     for layer in range(view.n_layers):
         symbolic = view.symbolic_edges(layer)
         for i, j in view.active_edges(layer):
-            if (i, j) in symbolic:
-                kind, name = "symbolic", symbolic[(i, j)][0]
-                r2 = recorded.get((layer, i, j), math.nan)
-            else:
-                best = rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[0]
-                kind, name, r2 = "spline", best.name, best.r2
             edge = f"{node_label(view, layer, i)} -> {subnode_label(view, layer, j)}"
-            rows.append(
-                (layer, i, j, edge, kind, name, r2, SYMBOLIC_FUNCTIONS[name].complexity, importances[layer][i, j])
-            )
+            importance = importances[layer][i, j]
+            if layer == 0 and view.is_categorical[i]:
+                n_values = len(view.categories(i)) + 1
+                rows.append((layer, i, j, edge, "lookup", "lookup", 1.0, n_values, importance))
+            else:
+                if (i, j) in symbolic:
+                    kind, name = "symbolic", symbolic[(i, j)][0]
+                    r2 = recorded.get((layer, i, j), math.nan)
+                else:
+                    best = rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[0]
+                    kind, name, r2 = "spline", best.name, best.r2
+                rows.append((layer, i, j, edge, kind, name, r2, SYMBOLIC_FUNCTIONS[name].complexity, importance))
+            if layer == 0 and view.missing_learned[i]:
+                rows.append((layer, i, j, edge, "missing", "missing", 1.0, 1, math.nan))
     return pandas.DataFrame(rows, columns=_COLUMNS)

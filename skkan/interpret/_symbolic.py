@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .._engine.losses import prediction_loss
 from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
-from .._engine.training import prediction_loss
 from ._common import fitted_view, replace_network
 
 __all__ = [
@@ -45,6 +45,16 @@ def rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight,
     return rank_symbolic(x, values, weights, library=library, simplicity_weight=simplicity_weight)
 
 
+def _check_snappable(view, layer, i, j):
+    """Raise a ValueError unless ``(layer, i, j)`` is an edge that computes a function of its input."""
+    view.check_edge(layer, i, j)
+    if layer == 0 and view.is_categorical[i]:
+        raise ValueError(
+            f"Edge (0, {i}, {j}) belongs to the categorical feature {view.feature_names[i]!r}: a lookup table, "
+            "exact as it is, which formulas show as a Piecewise over its categories; it has no function to snap."
+        )
+
+
 def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicity_weight=0.2):
     """Rank closed-form candidates for one edge function.
 
@@ -59,7 +69,8 @@ def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicit
     layer, i, j : int
         The edge from node ``i`` of layer ``layer`` to node ``j`` of the
         next layer. In layer 0 the edge's input is the standardised
-        feature ``i``.
+        feature ``i``; the edges of a categorical feature are lookup tables,
+        not functions, and raise a ValueError.
     library : list of str, optional
         Candidate names, default all of ``x, x^2, x^3, x^4, 1/x, sqrt,
         exp, log, sin, cos, tanh, abs, gaussian, arctan, arctanh,
@@ -80,7 +91,7 @@ def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicit
         d``.
     """
     view = fitted_view(estimator)
-    view.check_edge(layer, i, j)
+    _check_snappable(view, layer, i, j)
     inputs, weights = view.layer_inputs()
     return rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[:top_k]
 
@@ -190,7 +201,7 @@ def fix_symbolic(estimator, layer, i, j, name):
         quarter-turn phase is ``sin``), the one formulas print.
     """
     view = fitted_view(estimator)
-    view.check_edge(layer, i, j)
+    _check_snappable(view, layer, i, j)
     if name not in SYMBOLIC_FUNCTIONS:
         raise ValueError(f"Unknown symbolic function {name!r}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
     network = copy.deepcopy(view.network)
@@ -291,12 +302,18 @@ def auto_symbolic(
 _SPLINE_EDGES = ("keep", "snap")
 
 
+def _has_spline_edges(view):
+    """Whether an edge is still a spline; a categorical input's edges are lookup tables, exact as they are."""
+    first_layer = view.spline_mask(0) & ~view.is_categorical[:, None]
+    return bool(first_layer.any()) or any(view.spline_mask(index).any() for index in range(1, view.n_layers))
+
+
 def _formula_view(estimator, spline_edges, library):
     """The view whose network the formula is read from: the estimator's, or a fully snapped copy."""
     if spline_edges not in _SPLINE_EDGES:
         raise ValueError(f"spline_edges must be one of {list(_SPLINE_EDGES)}, got {spline_edges!r}.")
     view = fitted_view(estimator)
-    if spline_edges == "snap" and any(view.spline_mask(index).any() for index in range(view.n_layers)):
+    if spline_edges == "snap" and _has_spline_edges(view):
         snapped = copy.deepcopy(estimator)
         auto_symbolic(snapped, -math.inf, library=library)
         view = fitted_view(snapped)
@@ -317,6 +334,25 @@ def symbolic_formula(estimator, precision=4, *, simplify=True, spline_edges="kee
     ``precision`` decimals (terms that round to zero vanish) and numbers
     within rounding distance of a simple rational or rational multiple of pi
     are replaced by it. Product nodes appear as products.
+
+    Missing values and categorical inputs (see the user guide's *Tabular
+    data*) appear as :class:`sympy.Piecewise` terms of the first-layer edges:
+
+    - an input that had missing values in training:
+      ``Piecewise((m, isnan(x)), (phi(x), True))``, with ``m`` the edge's
+      learned value for a missing input. An input never missing in training
+      gets no such branch, so the formula stays compact; it is then
+      undefined (NaN) where that input is missing, whereas ``predict`` adds
+      the edge's mean value;
+    - a categorical input: ``Piecewise((v_1, Eq(c, 'blue')), (v_2, Eq(c,
+      'red')), ..., (v_default, True))`` over the categories of
+      ``categories_`` (first a missing branch if the input had missing
+      values in training); ``v_default`` is what an unknown category gets.
+
+    Their conditions print as shown and render in LaTeX (``x \\text{ is
+    missing}``, ``c = \\text{blue}``); sympy's ``simplify`` keeps them.
+    Each Piecewise is rounded branch by branch; a term that is a sum's own
+    term absorbs its numeric factor (the target scale of a one-layer model).
 
     Parameters
     ----------
@@ -354,9 +390,13 @@ def symbolic_function(estimator, precision=4, *, simplify=True, spline_edges="ke
     Returns
     -------
     function : callable
-        ``function(X)`` takes an array of shape (n_samples, n_features)
-        and returns an array of shape (n_samples,) or (n_samples,
-        n_outputs), like the raw model output.
+        ``function(X)`` takes what ``predict`` takes (an array or a
+        DataFrame of shape (n_samples, n_features), validated the same way,
+        with categorical columns as their categories and NaN for missing
+        values) and returns an array of shape (n_samples,) or (n_samples,
+        n_outputs), like the raw model output. Categorical conditions
+        compare the category codes ``predict`` uses (a category's position
+        in ``categories_``; an unknown one takes the default branch).
     """
     from ._formula import formula_to_numpy, network_formula
 
