@@ -47,6 +47,10 @@ nothing from them and is compiled without fast-math flags. Both agree with the
 eager path to rounding error (float64 1e-12, float32 1e-5, tested).
 """
 
+# All the kernels' helpers live in this one module, longer than usual: numba's
+# on-disk cache of a kernel is keyed on its own source file only, so a helper
+# changed in another module would leave stale cached kernels behind.
+
 import contextlib
 import threading
 
