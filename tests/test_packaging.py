@@ -7,6 +7,7 @@ the tree is not at hand (tests run against an installed wheel).
 import ast
 import importlib
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,14 +76,32 @@ def _imports(tree):
     yield from visit(tree, False)
 
 
+def _modules_loaded_by_the_public_imports():
+    """Files of the skkan modules that ``import skkan, skkan.interpret, skkan.benchmark`` loads (fresh interpreter)."""
+    code = (
+        "import sys, skkan, skkan.interpret, skkan.benchmark\n"
+        "print('\\n'.join(m.__file__ for n, m in list(sys.modules.items()) "
+        "if n.split('.')[0] == 'skkan' and getattr(m, '__file__', None)))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    return {Path(line).resolve() for line in output.split()}
+
+
 def _third_party_imports():
-    """``{module: eager}`` over the package: eager if any import of it is."""
+    """``{module: eager}`` over the package: eager if any import of it is.
+
+    An import is eager when it sits at module level in a module that the
+    public imports load; a module that the package only imports inside a
+    function (``skkan.interpret._formula_terms``, needing sympy) makes its
+    own module-level imports lazy too.
+    """
+    loaded = _modules_loaded_by_the_public_imports()
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         for module, eager in _imports(ast.parse(path.read_text(), filename=str(path))):
             if module == "skkan" or module in sys.stdlib_module_names:
                 continue
-            found[module] = found.get(module, False) or eager
+            found[module] = found.get(module, False) or (eager and path.resolve() in loaded)
     return found
 
 
