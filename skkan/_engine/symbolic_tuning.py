@@ -224,6 +224,20 @@ class _ProjectedProblem:
         self.sizes = [parameters[name].numel() for name in self.names]
         self.parameters = parameters
         self.active = [(self.last.symbolic.mask[:, j] != 0).nonzero()[:, 0] for j in range(self.last.out_features)]
+        self.last_groups = self.last.symbolic.edge_groups()
+        # Per hidden layer, its symbolic edge groups when the layer is nothing
+        # but symbolic edges on plain inputs (no spline, no missing value, no
+        # category): its output is then computed directly, skipping the
+        # B-spline basis of masked-out splines, which dominates the cost.
+        self.hidden_groups = [self._symbolic_only_groups(layer) for layer in network.layers[:-1]]
+
+    def _symbolic_only_groups(self, layer):
+        if layer.symbolic is None or bool((layer.mask != 0).any()):
+            return None
+        # Only the first layer has tabular edges, so ``self.x`` is its input.
+        if layer.tabular is not None and (bool(torch.isnan(self.x).any()) or bool(layer.tabular.is_categorical.any())):
+            return None
+        return layer.symbolic.edge_groups()
 
     def initial(self):
         hidden = [self.parameters[name].detach().reshape(-1) for name in self.names]
@@ -238,13 +252,17 @@ class _ProjectedProblem:
         """Predictions and, per output, the least-squares outer numbers ``[c_i..., intercept]``."""
         state, inner = self._split(theta)
         hidden = self.x
-        for index, layer in enumerate(self.network.layers[:-1]):
+        for index, (layer, groups) in enumerate(zip(self.network.layers[:-1], self.hidden_groups)):
             prefix = f"layers.{index}."
             layer_state = {name[len(prefix) :]: value for name, value in state.items() if name.startswith(prefix)}
-            output = torch.func.functional_call(layer, layer_state, (hidden,), strict=False)
+            if groups is None:
+                output = torch.func.functional_call(layer, layer_state, (hidden,), strict=False)
+            else:
+                edges = layer.symbolic.edge_values(hidden, layer_state["symbolic.affine"], groups)
+                output = edges.sum(dim=1) + layer_state["bias"]
             hidden = self.network.combine_subnodes(index, output)
         unit = torch.stack([torch.ones_like(inner[..., 0]), torch.zeros_like(inner[..., 0])], dim=-1)
-        features = self.last.symbolic.edge_values(hidden, torch.cat([inner, unit], dim=-1))
+        features = self.last.symbolic.edge_values(hidden, torch.cat([inner, unit], dim=-1), self.last_groups)
         predictions, outer = [], []
         for j, rows in enumerate(self.active):
             design = torch.cat([features[:, rows, j], torch.ones_like(hidden[:, :1])], dim=1)
