@@ -128,7 +128,8 @@ def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
       constant) is then no saddle: the scale is always the best one;
     - *several starts*: the current numbers, then ``n_starts - 1`` seeded
       perturbations of them; the lowest loss wins (stopping early once the
-      data are fitted to rounding error).
+      data are fitted to rounding error, or once a start ends where the
+      best one did).
 
     Returns
     -------
@@ -145,14 +146,14 @@ def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
 def _levenberg_marquardt(residuals, flat, max_iter):
     """Minimise ``residuals(flat).square().sum()``; returns the best ``flat`` and its loss."""
     with torch.no_grad():
-        loss = float(residuals(flat).square().sum())
+        r = residuals(flat)
+    loss = float(r.square().sum())
     if not math.isfinite(loss):
         return flat, math.inf
     damping = 1e-3
     # Forward mode: few parameters, many residuals.
     jacobian_fn = torch.func.jacfwd(residuals)
     for _ in range(max_iter):
-        r = residuals(flat).detach()
         with warnings.catch_warnings():
             # torch loads its forward-mode decompositions through the
             # deprecated torch.jit.script on first use; nothing for users to act on.
@@ -167,7 +168,8 @@ def _levenberg_marquardt(residuals, flat, max_iter):
             step = torch.linalg.lstsq(gram + damping * torch.diag(diagonal), -gradient[:, None]).solution[:, 0]
             candidate = flat + step
             with torch.no_grad():
-                new_loss = float(residuals(candidate).square().sum())
+                candidate_r = residuals(candidate)
+            new_loss = float(candidate_r.square().sum())
             if math.isfinite(new_loss) and new_loss < loss:
                 improved = True
                 break
@@ -175,7 +177,7 @@ def _levenberg_marquardt(residuals, flat, max_iter):
         if not improved:
             break
         relative = (loss - new_loss) / max(loss, 1e-300)
-        flat, loss, damping = candidate, new_loss, max(damping / 10.0, 1e-12)
+        flat, r, loss, damping = candidate, candidate_r, new_loss, max(damping / 10.0, 1e-12)
         if relative < 1e-10 or loss < 1e-30:
             break
     return flat, loss
@@ -311,9 +313,12 @@ def _projected_polish(network, x, target, weights, max_iter, n_starts):
             noise = torch.randn(start.shape, generator=generator, dtype=start.dtype)
             theta = start + 0.5 * noise * (start.abs() + 0.5)
         theta, loss = _levenberg_marquardt(problem.residuals, theta, max_iter)
+        # A second start that ends where the best one did (within 1%)
+        # suggests the others would too: stop there.
+        agree = math.isfinite(best_loss) and abs(loss - best_loss) <= 1e-2 * best_loss
         if loss < best_loss:
             best_theta, best_loss = theta, loss
-        if best_loss <= exact:
+        if best_loss <= exact or agree:
             break
     if math.isfinite(best_loss):
         problem.write(best_theta)

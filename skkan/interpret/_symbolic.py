@@ -149,7 +149,10 @@ def _revise_edges(network, x, target, weights, library, loss_value, max_iter, sn
             for fit, tolerance in trials:
                 trial = copy.deepcopy(network)
                 snap_edge(trial.layers[index], i, j, fit)
-                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=max_iter)
+                # A runner-up starts from numbers fitted to another function,
+                # and its valley to the exact fit can be long: more steps.
+                steps = max_iter if tolerance > 1 else 4 * max_iter
+                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=steps)
                 if trial_loss <= tolerance * loss_value or trial_loss <= exact:
                     network.load_state_dict(trial.state_dict())
                     snapped[(index, i, j)] = fit.r2
