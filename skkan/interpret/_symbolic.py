@@ -127,9 +127,21 @@ def _revise_edges(network, x, target, weights, library, loss_value, max_iter, sn
       one (``sqrt(u + 100)`` is nearly linear) and win by the spline's
       small errors.
 
-    Nothing is tried once the loss is at rounding error. Changes
-    ``network`` and ``snapped``; returns the final loss.
+    Simpler candidates go first, over all edges (a factor's runner-up can
+    only win once the other edges are right), then the runners-up, then
+    simpler candidates again. Nothing is tried once the loss is at
+    rounding error. Changes ``network`` and ``snapped``; returns the final
+    loss.
     """
+    for runners_up in (False, True, False):
+        loss_value = _revise_pass(
+            network, x, target, weights, library, loss_value, max_iter, snapped, alternatives if runners_up else None
+        )
+    return loss_value
+
+
+def _revise_pass(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives):
+    """One pass of :func:`_revise_edges`: the runners-up in ``alternatives``, or simpler candidates if None."""
     names = list(SYMBOLIC_FUNCTIONS) if library is None else list(library)
     exact = 1e-20 * max(float(target.square().mean()), 1e-300)
     for index, layer in enumerate(network.layers):
@@ -138,20 +150,23 @@ def _revise_edges(network, x, target, weights, library, loss_value, max_iter, sn
         for i, j in (layer.symbolic.mask != 0).nonzero().tolist():
             if loss_value <= exact:
                 return loss_value
-            current = SYMBOLIC_FUNCTIONS[layer.symbolic.names[i][j]].complexity
+            name = layer.symbolic.names[i][j]
             # Candidates start from their fit to the edge's current (polished) values.
             inputs = network.layer_inputs(x)
-            ties = [name for name in alternatives.get((index, i, j), []) if name in names]
-            trials = [(fit, 0.1) for fit in rank_edge(network, inputs, weights, index, i, j, ties, 0.0)] if ties else []
-            simpler = [name for name in names if SYMBOLIC_FUNCTIONS[name].complexity < current]
-            if simpler:
-                trials += [(fit, 1.5) for fit in rank_edge(network, inputs, weights, index, i, j, simpler, 0.0)[:2]]
-            for fit, tolerance in trials:
-                trial = copy.deepcopy(network)
-                snap_edge(trial.layers[index], i, j, fit)
+            if alternatives is None:
+                complexity = SYMBOLIC_FUNCTIONS[name].complexity
+                simpler = [other for other in names if SYMBOLIC_FUNCTIONS[other].complexity < complexity]
+                tolerance, steps = 1.5, max_iter
+                fits = rank_edge(network, inputs, weights, index, i, j, simpler, 0.0)[:2] if simpler else []
+            else:
+                ties = [other for other in alternatives.get((index, i, j), []) if other in names and other != name]
                 # A runner-up starts from numbers fitted to another function,
                 # and its valley to the exact fit can be long: more steps.
-                steps = max_iter if tolerance > 1 else 4 * max_iter
+                tolerance, steps = 0.1, 4 * max_iter
+                fits = rank_edge(network, inputs, weights, index, i, j, ties, 0.0) if ties else []
+            for fit in fits:
+                trial = copy.deepcopy(network)
+                snap_edge(trial.layers[index], i, j, fit)
                 trial_loss = polish_symbolic(trial, x, target, weights, max_iter=steps)
                 if trial_loss <= tolerance * loss_value or trial_loss <= exact:
                     network.load_state_dict(trial.state_dict())
