@@ -17,7 +17,8 @@ The recipe (skkan)
 2. ``prune(5e-2)``;
 3. refit without the regulariser (``warm_start=True, lamb=0, max_iter=20``);
 4. ``auto_symbolic(0.9, X=X, y=y)`` (snap, re-fit the affine numbers,
-   Levenberg-Marquardt polish once all edges are symbolic);
+   Levenberg-Marquardt polish once all edges are symbolic, then simpler
+   candidates and the near-tied runners-up of each edge tried on the data);
 5. ``symbolic_formula()``.
 Steps 1-5 run for seed 0; if the formula's *training* RMSE is above
 1e-3 times the target's spread, once more with seed 1 (the better formula

@@ -12,7 +12,10 @@ from skkan import KANRegressor
 from skkan._engine import KANLayer
 from skkan._engine.symbolic import SymbolicFit, canonical_form, fit_affine, rank_symbolic, snap_edge
 from skkan._engine.symbolic_library import SYMBOLIC_FUNCTIONS
+from skkan._engine.symbolic_tuning import polish_symbolic
+from skkan.interpret._common import fitted_view
 from skkan.interpret._formula import round_expression
+from skkan.interpret._symbolic import _near_ties, _revise_edges, _tuning_data
 
 
 def test_fit_affine_recovers_parameters():
@@ -207,3 +210,37 @@ def test_polished_network_trades_a_mimicking_function_for_a_simpler_one():
     reg.auto_symbolic(X=X, y=y, max_iter=10)
     assert [edge[3] for edge in reg.symbolic_edges_] == ["x", "x"]
     assert reg.symbolic_formula()[0] == 2 * sympy.Symbol("x0") + 1
+
+
+def test_near_ties_are_the_runners_up_within_a_factor_ten():
+    fits = [
+        SymbolicFit("cos", 1 - 3.6e-4, 1.0, 0.0, 1.0, 0.0, 3),
+        SymbolicFit("x^2", 1 - 6.3e-3, 1.0, 0.0, 1.0, 0.0, 2),
+        SymbolicFit("gaussian", 1 - 3.5e-4, 1.0, 0.0, 1.0, 0.0, 4),
+        SymbolicFit("abs", 1 - 3.0e-3, 1.0, 0.0, 1.0, 0.0, 3),
+    ]
+    # The floor is the best fit's 3.5e-4, whichever rank it has.
+    assert _near_ties(fits) == ["gaussian", "abs"]
+    assert _near_ties(fits, max_alternatives=1) == ["gaussian"]
+
+
+def test_polished_network_trades_a_mimicking_cosine_for_the_gaussian():
+    # On [-1, 1] a cosine mimics exp(-u^2/2) to the precision of a spline,
+    # and wins the snapping ranking by its lower complexity; once the
+    # network is symbolic, the gaussian runner-up fits the data orders of
+    # magnitude better and must replace it.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (40, 1))
+    y = np.exp(-(X[:, 0] ** 2) / 2)
+    reg = KANRegressor((1,), max_iter=2, early_stopping=False, random_state=0, dtype="float64").fit(X, y)
+    reg.fix_symbolic(0, 0, 0, "cos")
+    reg.fix_symbolic(1, 0, 0, "x")
+    view = fitted_view(reg)
+    network = copy.deepcopy(view.network)
+    x, target, weights, _ = _tuning_data(view, network, X, y)
+    cosine_loss = polish_symbolic(network, x, target, weights, max_iter=50)
+    snapped = {}
+    loss = _revise_edges(network, x, target, weights, None, cosine_loss, 50, snapped, {(0, 0, 0): ["gaussian"]})
+    assert network.layers[0].symbolic.names == [["gaussian"]]
+    assert list(snapped) == [(0, 0, 0)]
+    assert loss < 1e-6 * cosine_loss

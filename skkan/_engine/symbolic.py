@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 _EXP_MAX = 40.0
+# Rows of the grid search of :func:`fit_affine` (a start for its polish).
+_GRID_ROWS = 128
+# Candidates whose grid-search fit is this many decades of unexplained
+# variance behind the best one are ranked without polishing.
+_POLISH_DECADES = 3.0
 
 
 @dataclass
@@ -136,7 +141,19 @@ def _canonical_scale(name, a, b, c, d):
     return a, b, c, d
 
 
-def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.0, 10.0), grid=31, n_refine=3):
+def fit_affine(
+    name,
+    x,
+    y,
+    weights=None,
+    *,
+    a_range=(-10.0, 10.0),
+    b_range=(-10.0, 10.0),
+    grid=31,
+    n_refine=3,
+    polish=True,
+    start=None,
+):
     """Fit ``y ~ c * f(a * x + b) + d`` for the library function ``name``.
 
     ``(a, b)`` are found by a grid search refined around the best point
@@ -159,6 +176,11 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
         Grid points per axis and search round.
     n_refine : int
         Number of zoomed-in search rounds after the first.
+    polish : bool
+        Whether to polish the four numbers with L-BFGS (else ``c, d`` are
+        the least-squares ones at the grid's best ``a, b``).
+    start : tuple of float, optional
+        ``(a, b, c, d)`` to polish from, instead of a grid search.
 
     Returns
     -------
@@ -169,25 +191,9 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     y = y.detach().to(torch.float64).reshape(-1)
     weights = torch.ones_like(x) if weights is None else weights.detach().to(torch.float64).reshape(-1)
     weights = weights / weights.sum()
-    a_low, a_high = a_range
-    b_low, b_high = b_range
-    best = (1.0, 0.0)
-    for _ in range(n_refine + 1):
-        a_values = torch.linspace(a_low, a_high, grid, dtype=torch.float64)
-        b_values = torch.linspace(b_low, b_high, grid, dtype=torch.float64)
-        with torch.no_grad():
-            z = function(a_values[:, None, None] * x + b_values[None, :, None])
-            z = torch.where(torch.isfinite(z), z, torch.zeros_like(z))
-            _, _, r2 = _linear_fit(z, y, weights)
-        index = int(torch.argmax(r2))
-        best = (float(a_values[index // grid]), float(b_values[index % grid]))
-        a_step, b_step = (a_high - a_low) / (grid - 1), (b_high - b_low) / (grid - 1)
-        a_low, a_high = best[0] - a_step, best[0] + a_step
-        b_low, b_high = best[1] - b_step, best[1] + b_step
-    a, b = best
-    with torch.no_grad():
-        c, d, _ = _linear_fit(function(a * x + b)[None], y, weights)
-    a, b, c, d = _polish(function, x, y, weights, (a, b, float(c[0]), float(d[0])))
+    if start is None:
+        start = _grid_search(function, x, y, weights, a_range, b_range, grid, n_refine)
+    a, b, c, d = _polish(function, x, y, weights, start) if polish else start
     name, a, b, c, d = canonical_form(name, a, b, c, d)
     function = SYMBOLIC_FUNCTIONS[name].torch_fn
     with torch.no_grad():
@@ -197,6 +203,34 @@ def fit_affine(name, x, y, weights=None, *, a_range=(-10.0, 10.0), b_range=(-10.
     if not math.isfinite(r2):
         r2 = -math.inf
     return SymbolicFit(name, r2, a, b, c, d, SYMBOLIC_FUNCTIONS[name].complexity)
+
+
+def _grid_search(function, x, y, weights, a_range, b_range, grid, n_refine):
+    """Start ``(a, b, c, d)`` of :func:`fit_affine`: refined grid over ``a, b``, least squares for ``c, d``."""
+    a_low, a_high = a_range
+    b_low, b_high = b_range
+    best = (1.0, 0.0)
+    # The grid search only finds a start for the polish below: every few
+    # rows suffice for it, and its cost is linear in rows.
+    stride = max(1, x.shape[0] // _GRID_ROWS)
+    x_grid, y_grid, weights_grid = x[::stride], y[::stride], weights[::stride]
+    weights_grid = weights_grid / weights_grid.sum()
+    for _ in range(n_refine + 1):
+        a_values = torch.linspace(a_low, a_high, grid, dtype=torch.float64)
+        b_values = torch.linspace(b_low, b_high, grid, dtype=torch.float64)
+        with torch.no_grad():
+            z = function(a_values[:, None, None] * x_grid + b_values[None, :, None])
+            z = torch.where(torch.isfinite(z), z, torch.zeros_like(z))
+            _, _, r2 = _linear_fit(z, y_grid, weights_grid)
+        index = int(torch.argmax(r2))
+        best = (float(a_values[index // grid]), float(b_values[index % grid]))
+        a_step, b_step = (a_high - a_low) / (grid - 1), (b_high - b_low) / (grid - 1)
+        a_low, a_high = best[0] - a_step, best[0] + a_step
+        b_low, b_high = best[1] - b_step, best[1] + b_step
+    a, b = best
+    with torch.no_grad():
+        c, d, _ = _linear_fit(function(a * x + b)[None], y, weights)
+    return a, b, float(c[0]), float(d[0])
 
 
 def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=0.2):
@@ -218,11 +252,18 @@ def rank_symbolic(x, y, weights=None, library=None, simplicity_weight=0.2):
     unknown = [name for name in names if name not in SYMBOLIC_FUNCTIONS]
     if unknown:
         raise ValueError(f"Unknown symbolic functions {unknown}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
-    fits = [fit_affine(name, x, y, weights) for name in names]
 
     def decades(fit):
         return math.log10(min(max(1.0 - fit.r2, 1e-12), 1e12))
 
+    # Polishing costs most of a fit: only candidates whose grid-search fit
+    # is within a few decades of the best one's can still win.
+    fits = [fit_affine(name, x, y, weights, polish=False) for name in names]
+    best = min(decades(fit) for fit in fits)
+    fits = [
+        fit_affine(fit.name, x, y, weights, start=fit.params) if decades(fit) <= best + _POLISH_DECADES else fit
+        for fit in fits
+    ]
     best = min(decades(fit) for fit in fits)
     ranked = sorted(fits, key=lambda fit: (max(decades(fit), best + 1.0) + simplicity_weight * fit.complexity, -fit.r2))
     # ``sin`` and ``cos`` fits may fold to the same canonical function: keep the better.
@@ -267,22 +308,32 @@ class SymbolicEdges(nn.Module):
             self.function_index[i, j] = index
             self.affine[i, j] = torch.as_tensor(params, dtype=self.affine.dtype)
 
-    def edge_values(self, x, affine=None):
+    def edge_values(self, x, affine=None, groups=None):
         """Values of the symbolic edges, shape (batch, in, out); zero elsewhere.
 
         ``affine`` replaces the module's numbers (same shape), for functional
-        transforms that differentiate with respect to them.
+        transforms that differentiate with respect to them; ``groups`` is
+        :meth:`edge_groups`, if already computed.
         """
         affine = self.affine if affine is None else affine
         values = x.new_zeros(x.shape[0], *self.mask.shape)
-        active = (self.mask != 0) & (self.function_index >= 0)
-        # One vectorised evaluation per library function in use.
-        for k in torch.unique(self.function_index[active]).tolist():
-            rows, cols = (active & (self.function_index == k)).nonzero(as_tuple=True)
+        for function, rows, cols in self.edge_groups() if groups is None else groups:
             a, b, c, d = affine[rows, cols].unbind(-1)
-            function = SYMBOLIC_FUNCTIONS[function_names()[k]].torch_fn
             values[:, rows, cols] = c * function(x[:, rows] * a + b) + d
         return values
+
+    def edge_groups(self):
+        """The snapped edges grouped by function: a list of ``(torch_fn, rows, cols)``.
+
+        One vectorised evaluation per library function in use; callers that
+        evaluate the same edges many times (polishing) compute this once.
+        """
+        active = (self.mask != 0) & (self.function_index >= 0)
+        groups = []
+        for k in torch.unique(self.function_index[active]).tolist():
+            rows, cols = (active & (self.function_index == k)).nonzero(as_tuple=True)
+            groups.append((SYMBOLIC_FUNCTIONS[function_names()[k]].torch_fn, rows, cols))
+        return groups
 
     def forward(self, x):
         """Sum of the symbolic edges at every output node, shape (batch, out)."""

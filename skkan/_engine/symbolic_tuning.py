@@ -128,7 +128,8 @@ def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
       constant) is then no saddle: the scale is always the best one;
     - *several starts*: the current numbers, then ``n_starts - 1`` seeded
       perturbations of them; the lowest loss wins (stopping early once the
-      data are fitted to rounding error).
+      data are fitted to rounding error, or once a start ends where the
+      best one did).
 
     Returns
     -------
@@ -145,14 +146,14 @@ def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
 def _levenberg_marquardt(residuals, flat, max_iter):
     """Minimise ``residuals(flat).square().sum()``; returns the best ``flat`` and its loss."""
     with torch.no_grad():
-        loss = float(residuals(flat).square().sum())
+        r = residuals(flat)
+    loss = float(r.square().sum())
     if not math.isfinite(loss):
         return flat, math.inf
     damping = 1e-3
     # Forward mode: few parameters, many residuals.
     jacobian_fn = torch.func.jacfwd(residuals)
     for _ in range(max_iter):
-        r = residuals(flat).detach()
         with warnings.catch_warnings():
             # torch loads its forward-mode decompositions through the
             # deprecated torch.jit.script on first use; nothing for users to act on.
@@ -167,7 +168,8 @@ def _levenberg_marquardt(residuals, flat, max_iter):
             step = torch.linalg.lstsq(gram + damping * torch.diag(diagonal), -gradient[:, None]).solution[:, 0]
             candidate = flat + step
             with torch.no_grad():
-                new_loss = float(residuals(candidate).square().sum())
+                candidate_r = residuals(candidate)
+            new_loss = float(candidate_r.square().sum())
             if math.isfinite(new_loss) and new_loss < loss:
                 improved = True
                 break
@@ -175,7 +177,7 @@ def _levenberg_marquardt(residuals, flat, max_iter):
         if not improved:
             break
         relative = (loss - new_loss) / max(loss, 1e-300)
-        flat, loss, damping = candidate, new_loss, max(damping / 10.0, 1e-12)
+        flat, r, loss, damping = candidate, candidate_r, new_loss, max(damping / 10.0, 1e-12)
         if relative < 1e-10 or loss < 1e-30:
             break
     return flat, loss
@@ -224,6 +226,20 @@ class _ProjectedProblem:
         self.sizes = [parameters[name].numel() for name in self.names]
         self.parameters = parameters
         self.active = [(self.last.symbolic.mask[:, j] != 0).nonzero()[:, 0] for j in range(self.last.out_features)]
+        self.last_groups = self.last.symbolic.edge_groups()
+        # Per hidden layer, its symbolic edge groups when the layer is nothing
+        # but symbolic edges on plain inputs (no spline, no missing value, no
+        # category): its output is then computed directly, skipping the
+        # B-spline basis of masked-out splines, which dominates the cost.
+        self.hidden_groups = [self._symbolic_only_groups(layer) for layer in network.layers[:-1]]
+
+    def _symbolic_only_groups(self, layer):
+        if layer.symbolic is None or bool((layer.mask != 0).any()):
+            return None
+        # Only the first layer has tabular edges, so ``self.x`` is its input.
+        if layer.tabular is not None and (bool(torch.isnan(self.x).any()) or bool(layer.tabular.is_categorical.any())):
+            return None
+        return layer.symbolic.edge_groups()
 
     def initial(self):
         hidden = [self.parameters[name].detach().reshape(-1) for name in self.names]
@@ -238,13 +254,17 @@ class _ProjectedProblem:
         """Predictions and, per output, the least-squares outer numbers ``[c_i..., intercept]``."""
         state, inner = self._split(theta)
         hidden = self.x
-        for index, layer in enumerate(self.network.layers[:-1]):
+        for index, (layer, groups) in enumerate(zip(self.network.layers[:-1], self.hidden_groups)):
             prefix = f"layers.{index}."
             layer_state = {name[len(prefix) :]: value for name, value in state.items() if name.startswith(prefix)}
-            output = torch.func.functional_call(layer, layer_state, (hidden,), strict=False)
+            if groups is None:
+                output = torch.func.functional_call(layer, layer_state, (hidden,), strict=False)
+            else:
+                edges = layer.symbolic.edge_values(hidden, layer_state["symbolic.affine"], groups)
+                output = edges.sum(dim=1) + layer_state["bias"]
             hidden = self.network.combine_subnodes(index, output)
         unit = torch.stack([torch.ones_like(inner[..., 0]), torch.zeros_like(inner[..., 0])], dim=-1)
-        features = self.last.symbolic.edge_values(hidden, torch.cat([inner, unit], dim=-1))
+        features = self.last.symbolic.edge_values(hidden, torch.cat([inner, unit], dim=-1), self.last_groups)
         predictions, outer = [], []
         for j, rows in enumerate(self.active):
             design = torch.cat([features[:, rows, j], torch.ones_like(hidden[:, :1])], dim=1)
@@ -293,9 +313,12 @@ def _projected_polish(network, x, target, weights, max_iter, n_starts):
             noise = torch.randn(start.shape, generator=generator, dtype=start.dtype)
             theta = start + 0.5 * noise * (start.abs() + 0.5)
         theta, loss = _levenberg_marquardt(problem.residuals, theta, max_iter)
+        # A second start that ends where the best one did (within 1%)
+        # suggests the others would too: stop there.
+        agree = math.isfinite(best_loss) and abs(loss - best_loss) <= 1e-2 * best_loss
         if loss < best_loss:
             best_theta, best_loss = theta, loss
-        if best_loss <= exact:
+        if best_loss <= exact or agree:
             break
     if math.isfinite(best_loss):
         problem.write(best_theta)

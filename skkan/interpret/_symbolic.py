@@ -111,34 +111,75 @@ def _tuning_data(view, network, X, y):
     return x, torch.as_tensor(target, dtype=torch.long if loss == "log_loss" else dtype), weights, loss
 
 
-def _simplify_edges(network, x, target, weights, library, loss_value, max_iter, snapped):
-    """Try simpler functions on the snapped edges of a polished network; keep those that fit as well.
+def _near_ties(fits, max_alternatives=2):
+    """Names of the runners-up of a ranking whose unexplained variance is within a factor 10 of the best fit's.
 
-    A candidate chosen on a spline can mimic a simpler one (``sqrt(u + 100)``
-    is nearly linear) and win the ranking by the spline's small errors. Once
-    the whole network is symbolic and polished, the data decide: each edge,
-    in turn, is re-snapped to at most two simpler candidates (lower
-    complexity, best fit to the edge's current values first) and the network
-    re-polished; the change is kept when the loss does not grow by more than
-    half (or stays at rounding error). Changes ``network`` and ``snapped``.
+    On a spline's values these cannot be told apart from the winner (a
+    cosine with a small frequency mimics a gaussian to the spline's
+    precision); once the network is symbolic, the data can.
     """
+    floor = min(max(1.0 - fit.r2, 1e-12) for fit in fits)
+    return [fit.name for fit in fits[1:] if 1.0 - fit.r2 <= 10.0 * floor][:max_alternatives]
+
+
+def _revise_edges(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives):
+    """Try other functions on the snapped edges of a polished network; keep those the data prefer.
+
+    Once the whole network is symbolic and polished, the data decide
+    between candidates that the splines could not separate. Each edge, in
+    turn, is re-snapped and the network re-polished, with
+
+    - its near-tied runners-up from the snapping ranking (``alternatives``),
+      kept when the loss falls at least tenfold: a fit better by an order
+      of magnitude beats a simpler one;
+    - at most two simpler candidates (lower complexity, best fit to the
+      edge's current values first), kept when the loss does not grow by
+      more than half: a candidate chosen on a spline can mimic a simpler
+      one (``sqrt(u + 100)`` is nearly linear) and win by the spline's
+      small errors.
+
+    Simpler candidates go first, over all edges (a factor's runner-up can
+    only win once the other edges are right), then the runners-up, then
+    simpler candidates again. Nothing is tried once the loss is at
+    rounding error. Changes ``network`` and ``snapped``; returns the final
+    loss.
+    """
+    for runners_up in (False, True, False):
+        loss_value = _revise_pass(
+            network, x, target, weights, library, loss_value, max_iter, snapped, alternatives if runners_up else None
+        )
+    return loss_value
+
+
+def _revise_pass(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives):
+    """One pass of :func:`_revise_edges`: the runners-up in ``alternatives``, or simpler candidates if None."""
     names = list(SYMBOLIC_FUNCTIONS) if library is None else list(library)
     exact = 1e-20 * max(float(target.square().mean()), 1e-300)
     for index, layer in enumerate(network.layers):
         if layer.symbolic is None:
             continue
         for i, j in (layer.symbolic.mask != 0).nonzero().tolist():
-            current = SYMBOLIC_FUNCTIONS[layer.symbolic.names[i][j]].complexity
-            simpler = [name for name in names if SYMBOLIC_FUNCTIONS[name].complexity < current]
-            if not simpler or loss_value <= exact:
-                continue
+            if loss_value <= exact:
+                return loss_value
+            name = layer.symbolic.names[i][j]
+            # Candidates start from their fit to the edge's current (polished) values.
             inputs = network.layer_inputs(x)
-            fits = rank_edge(network, inputs, weights, index, i, j, simpler, 0.0)[:2]
+            if alternatives is None:
+                complexity = SYMBOLIC_FUNCTIONS[name].complexity
+                simpler = [other for other in names if SYMBOLIC_FUNCTIONS[other].complexity < complexity]
+                tolerance, steps = 1.5, max_iter
+                fits = rank_edge(network, inputs, weights, index, i, j, simpler, 0.0)[:2] if simpler else []
+            else:
+                ties = [other for other in alternatives.get((index, i, j), []) if other in names and other != name]
+                # A runner-up starts from numbers fitted to another function,
+                # and its valley to the exact fit can be long: more steps.
+                tolerance, steps = 0.1, 4 * max_iter
+                fits = rank_edge(network, inputs, weights, index, i, j, ties, 0.0) if ties else []
             for fit in fits:
                 trial = copy.deepcopy(network)
                 snap_edge(trial.layers[index], i, j, fit)
-                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=max_iter)
-                if trial_loss <= 1.5 * loss_value or trial_loss <= exact:
+                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=steps)
+                if trial_loss <= tolerance * loss_value or trial_loss <= exact:
                     network.load_state_dict(trial.state_dict())
                     snapped[(index, i, j)] = fit.r2
                     loss_value = trial_loss
@@ -268,7 +309,7 @@ def auto_symbolic(
     def loss_fn(output, target, weights):
         return prediction_loss(output, target, weights, loss)
 
-    snapped = {}
+    snapped, alternatives = {}, {}
     for index, layer in enumerate(network.layers):
         if layers is not None and index not in layers:
             continue
@@ -286,11 +327,12 @@ def auto_symbolic(
             if fits[0].r2 >= r2_threshold:
                 snap_edge(layer, i, j, fits[0])
                 snapped[(index, i, j)] = fits[0].r2
+                alternatives[(index, i, j)] = _near_ties(fits)
         fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
         if max_iter and fully_symbolic and loss == "squared_error":
             # Levenberg-Marquardt converges far faster than L-BFGS here.
             loss_value = polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
-            _simplify_edges(network, x, target, weights, library, loss_value, 2 * max_iter, snapped)
+            _revise_edges(network, x, target, weights, library, loss_value, 2 * max_iter, snapped, alternatives)
             break
         if max_iter:
             fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
