@@ -7,7 +7,6 @@ the tree is not at hand (tests run against an installed wheel).
 import ast
 import importlib
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -76,15 +75,49 @@ def _imports(tree):
     yield from visit(tree, False)
 
 
+def _module_file(name):
+    """The source file of module ``skkan...`` ``name``, or None if it is not a module of the package."""
+    path = ROOT.joinpath(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def _module_level_skkan_imports(path):
+    """Names of the skkan modules ``path`` imports at module level (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    package = package.removesuffix(".__init__") if path.name == "__init__.py" else package.rpartition(".")[0]
+    names = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            names += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return [name for name in names if name.split(".")[0] == "skkan"]
+
+
 def _modules_loaded_by_the_public_imports():
-    """Files of the skkan modules that ``import skkan, skkan.interpret, skkan.benchmark`` loads (fresh interpreter)."""
-    code = (
-        "import sys, skkan, skkan.interpret, skkan.benchmark\n"
-        "print('\\n'.join(m.__file__ for n, m in list(sys.modules.items()) "
-        "if n.split('.')[0] == 'skkan' and getattr(m, '__file__', None)))"
-    )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    return {Path(line).resolve() for line in output.split()}
+    """Files of the skkan modules that ``import skkan, skkan.interpret, skkan.benchmark`` loads.
+
+    Followed statically through module-level imports, parents included (a
+    submodule's import runs its package's ``__init__``).
+    """
+    pending = ["skkan", "skkan.interpret", "skkan.benchmark"]
+    loaded = set()
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            path = _module_file(".".join(parts[:depth]))
+            if path is not None and path not in loaded:
+                loaded.add(path)
+                pending += _module_level_skkan_imports(path)
+    return loaded
 
 
 def _third_party_imports():
