@@ -14,9 +14,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skkan._engine.kernel import compiled_kernel_available
 
-# Load the numba kernel before pinning torch's threads: loaded later, inside a
-# first fit, numba's OpenMP runtime resets the thread count torch reads.
-compiled_kernel_available()
+# Compile (or load) the numba kernels for both dtypes before pinning torch's
+# threads: loaded later, inside a first fit, numba's OpenMP runtime resets the
+# thread count torch reads.
+compiled_kernel_available(torch.float32)
+compiled_kernel_available(torch.float64)
 # One torch thread per test process: CI has two cores, each running one
 # pytest-xdist worker, and tests that run parallel fits (n_jobs=2) would
 # otherwise oversubscribe them.

@@ -247,3 +247,23 @@ def test_small_layer_calls_run_on_one_thread_and_large_ones_on_torchs_count():
         assert _kernel_threads(0, 4, 8) == 1
     finally:
         torch.set_num_threads(previous)
+
+
+def test_a_kernel_that_fails_to_compile_for_a_dtype_falls_back_to_eager(fresh_mode):
+    # The kernels compile per dtype at first use; a numba failure then must
+    # not reach the user in the auto mode (the eager path runs), and the
+    # compiled mode names it.
+    module = kernel_module._kernel_module()
+
+    def broken(dtype):
+        raise RuntimeError("numba: failed to compile")
+
+    fresh_mode.setitem(kernel_module._STATE, "compiled", {})
+    fresh_mode.setattr(module, "compile_kernels", broken)
+    layer = _layer(torch.float64, 3, refitted=False)
+    x = _inputs(layer.knots, 3, 9, seed=0)
+    with spline_kernel("auto"):
+        assert not use_compiled_kernel(x)
+        torch.testing.assert_close(layer(x), _outputs_and_gradients(layer, x, "eager")[0])
+    with spline_kernel("compiled"), pytest.raises(RuntimeError, match="failed to compile"):
+        use_compiled_kernel(x)

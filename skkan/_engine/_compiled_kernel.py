@@ -1,8 +1,9 @@
 """Numba-compiled CPU kernels for a KAN layer: SiLU residual, splines and bias in one pass.
 
-Importing this module compiles (or loads from numba's on-disk cache) the
-kernels for float32 and float64; it raises ``ImportError`` when numba is
-missing, and :mod:`~skkan._engine.kernel` then keeps the eager torch path.
+The first call of a kernel for a dtype (float32 or float64) compiles it, or
+loads it from numba's on-disk cache; importing this module raises
+``ImportError`` when numba is missing, and :mod:`~skkan._engine.kernel` then
+keeps the eager torch path.
 
 On each knot interval ``[t_j, t_{j+1})`` an edge's spline is a polynomial of
 degree ``k``. Every call first writes, per input and interval, the
@@ -58,7 +59,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["layer_forward", "layer_backward", "set_threads"]
+__all__ = ["compile_kernels", "layer_forward", "layer_backward", "set_threads"]
 
 # Rows per parallel work item of the forward.
 _ROW_BLOCK = 128
@@ -520,11 +521,38 @@ def _compile(impl, signatures, fastmath=False):
         return numba.jit(signatures, **{**_OPTIONS, "fastmath": fastmath, "cache": False})(impl)
 
 
-_FLOAT_TYPES = (numba.float32, numba.float64)
-_forward = _compile(_forward_impl, [_signature(f) for f in _FLOAT_TYPES])
-# The backward's sums over the output features (the input gradient) only
-# vectorise when they may be reassociated; see the module docstring.
-_backward = _compile(_backward_impl, [_backward_signature(f) for f in _FLOAT_TYPES], fastmath=_REASSOCIATE)
+_FLOAT_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+# Kernels compiled so far, by (direction, numpy dtype); each is compiled (or
+# loaded from numba's cache) at its first call, so a process that trains in
+# float64 only (the CPU default) never waits for the float32 compilation.
+_KERNELS = {}
+_COMPILE_LOCK = threading.Lock()
+
+
+def _kernel(direction, dtype):
+    """The forward or backward kernel for arrays of ``dtype``, compiled on first use."""
+    key = (direction, dtype)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        with _COMPILE_LOCK:
+            kernel = _KERNELS.get(key)
+            if kernel is None:
+                float_type = _FLOAT_TYPES[dtype]
+                if direction == "forward":
+                    kernel = _compile(_forward_impl, [_signature(float_type)])
+                else:
+                    # The backward's sums over the output features (the input
+                    # gradient) only vectorise when they may be reassociated;
+                    # see the module docstring.
+                    kernel = _compile(_backward_impl, [_backward_signature(float_type)], fastmath=_REASSOCIATE)
+                _KERNELS[key] = kernel
+    return kernel
+
+
+def compile_kernels(dtype):
+    """Compile (or load from the cache) the forward and backward kernels for numpy ``dtype`` now."""
+    _kernel("forward", np.dtype(dtype))
+    _kernel("backward", np.dtype(dtype))
 
 
 def set_threads(n_threads):
@@ -555,7 +583,7 @@ def layer_forward(x, knots, coef, base, bias, spline_order, out):
     (rows, out).
     """
     with _guard():
-        _forward(x, knots, coef, base, bias, spline_order, out)
+        _kernel("forward", x.dtype)(x, knots, coef, base, bias, spline_order, out)
 
 
 def layer_backward(x, knots, coef, base, spline_order, grad_out, grad_x, grad_coef, grad_base, needs):
@@ -568,4 +596,4 @@ def layer_backward(x, knots, coef, base, spline_order, grad_out, grad_x, grad_co
     column sum of ``grad_out``.
     """
     with _guard():
-        _backward(x, knots, coef, base, spline_order, grad_out, grad_x, grad_coef, grad_base, *needs)
+        _kernel("backward", x.dtype)(x, knots, coef, base, spline_order, grad_out, grad_x, grad_coef, grad_base, *needs)

@@ -152,9 +152,13 @@ def _kernel_module():
     return _STATE["module"]
 
 
-def compiled_kernel_available():
-    """Whether the compiled kernel loads (numba installed and compiling); compiles it on first call."""
-    return _kernel_module() is not None
+def compiled_kernel_available(dtype=torch.float64):
+    """Whether the compiled kernel runs on ``dtype`` tensors (numba installed and compiling).
+
+    Compiles the kernels for ``dtype`` (or loads them from numba's cache)
+    on the first call for that dtype.
+    """
+    return _kernel_error(dtype) is None
 
 
 def use_compiled_kernel(x):
@@ -167,14 +171,30 @@ def use_compiled_kernel(x):
     # Functorch transforms (vmap, jacfwd, ...) wrap tensors the kernel cannot read.
     if torch._C._functorch.is_functorch_wrapped_tensor(x) or x.is_meta:
         return False
-    if _kernel_module() is None:
+    error = _kernel_error(x.dtype)
+    if error is not None:
         if mode == "compiled":
             raise RuntimeError(
-                f"SKKAN_KERNEL='compiled' needs the numba kernel, which could not be loaded: {_STATE['error']!r}. "
+                f"SKKAN_KERNEL='compiled' needs the numba kernel, which could not be loaded: {error!r}. "
                 "Install numba (pip install numba) or use the 'auto' or 'eager' mode."
             )
         return False
     return True
+
+
+def _kernel_error(dtype):
+    """Why the compiled kernel cannot run on ``dtype`` tensors, or None when it can (compiles it once)."""
+    if _kernel_module() is None:
+        return _STATE["error"]
+    compiled = _STATE.setdefault("compiled", {})
+    if dtype not in compiled:
+        try:
+            _STATE["module"].compile_kernels(torch.empty(0, dtype=dtype).numpy().dtype)
+        except Exception as error:  # a numba compilation or cache failure: the eager path runs
+            compiled[dtype] = error
+        else:
+            compiled[dtype] = None
+    return compiled[dtype]
 
 
 def _kernel_threads(n_rows, in_features, out_features):
