@@ -69,7 +69,9 @@ _ENVIRONMENT_VARIABLE = "SKKAN_KERNEL"
 _EDGE_EVALUATIONS_PER_THREAD = 1 << 16
 
 # "mode": the current mode (None until read from the environment);
-# "module"/"error": the loaded kernel module, or why it could not load.
+# "module"/"error": the loaded kernel module, or why it could not load;
+# "compiled": per torch dtype, None once its kernels compiled, else the error;
+# "forked": set in a child forked from this process.
 _STATE = {"mode": None}
 
 
