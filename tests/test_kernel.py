@@ -1,8 +1,14 @@
 """The compiled layer kernel against the eager path, and the kernel switch."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
+import skkan
 from skkan._engine import KANLayer, set_layer_grid
 from skkan._engine import kernel as kernel_module
 from skkan._engine.fast_layer import fast_layer_output
@@ -119,12 +125,14 @@ def test_compiled_kernel_passes_gradcheck(spline_order):
     low, high = layer.knots[:, spline_order], layer.knots[:, -spline_order - 1]
     x = low + (high - low) * (0.05 + 0.9 * torch.rand(5, 4, generator=generator, dtype=torch.float64))
     x[0, 0] = high[0] + 2.0
-    coef_matrix = layer._coefficient_matrix().detach()
-    base_matrix = layer.base_weight.detach().clone()
-    inputs = [t.clone().requires_grad_() for t in (x, coef_matrix, base_matrix, layer.bias.detach())]
+    with torch.no_grad():
+        layer.spline_weight.uniform_(0.5, 1.5, generator=generator)
+    parameters = (layer.spline_coef, layer.spline_weight, layer.base_weight, layer.bias)
+    inputs = [t.detach().clone().requires_grad_() for t in (x, *parameters)]
 
-    def function(x, coef_matrix, base_matrix, bias):
-        return compiled_layer_output(x, coef_matrix, base_matrix, bias, layer.knots, spline_order)
+    def function(x, spline_coef, spline_weight, base_weight, bias):
+        layer_parameters = (spline_coef, spline_weight, base_weight, layer.mask, bias)
+        return compiled_layer_output(x, *layer_parameters, layer.knots, spline_order)
 
     assert torch.autograd.gradcheck(function, inputs, eps=1e-6, atol=1e-7, rtol=1e-6)
 
@@ -218,22 +226,65 @@ def test_auto_mode_uses_the_kernel_only_for_cpu_float_tensors(fresh_mode):
 
 @needs_numba
 @pytest.mark.parametrize(
-    "needs", [(True, False, False), (False, True, False), (False, False, True), (True, True, False)]
+    "needs",
+    [
+        (True, False, False, False, False),
+        (False, True, False, False, False),
+        (False, False, True, False, False),
+        (False, False, False, True, False),
+        (False, False, False, False, True),
+        (True, True, False, False, True),
+    ],
 )
 def test_compiled_kernel_computes_any_subset_of_the_gradients(needs):
     layer = _layer(torch.float64, 3, refitted=True, seed=5)
     x = _inputs(layer.knots, 3, 300, seed=6)
-    coef_matrix = layer._coefficient_matrix().detach()
-    arrays = [x, coef_matrix, layer.base_weight.detach().clone(), layer.bias.detach()]
+    arrays = [x, layer.spline_coef, layer.spline_weight, layer.base_weight, layer.bias]
     gradients = {}
     for mode in ("compiled", "eager"):
-        inputs = [t.clone().requires_grad_(need) for t, need in zip(arrays, (*needs, False))]
+        inputs = [t.detach().clone().requires_grad_(need) for t, need in zip(arrays, needs)]
+        x_input, spline_coef, spline_weight, base_weight, bias = inputs
         with spline_kernel(mode):
-            output = fast_layer_output(inputs[0], inputs[1], inputs[2], inputs[3], layer.knots, 3)
+            output = fast_layer_output(
+                x_input, spline_coef, spline_weight, base_weight, layer.mask, bias, layer.knots, 3
+            )
         wanted = [t for t in inputs if t.requires_grad]
         gradients[mode] = torch.autograd.grad(output.square().sum(), wanted)
     for got, expected in zip(gradients["compiled"], gradients["eager"]):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12 * max(1.0, float(expected.abs().max())))
+
+
+@needs_numba
+def test_compiled_kernel_converts_parameters_to_the_input_dtype():
+    layer = _layer(torch.float64, 3, refitted=True, seed=11)
+    x = _inputs(layer.knots, 3, 20, seed=12)
+    parameters = (layer.spline_coef, layer.spline_weight, layer.base_weight, layer.mask, layer.bias)
+    as_float32 = [t.float() for t in (x, *parameters, layer.knots)]
+    with torch.no_grad():
+        got = compiled_layer_output(*as_float32[:1], *(t.double() for t in as_float32[1:]), 3)
+        expected = compiled_layer_output(*as_float32, 3)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+_THREADS_AFTER_LOADING = """
+import torch
+torch.set_num_threads(1)
+from skkan._engine.kernel import compiled_kernel_available
+assert compiled_kernel_available(torch.float32)
+print(torch.get_num_threads())
+"""
+
+
+@needs_numba
+def test_loading_the_kernels_keeps_torchs_thread_count():
+    # numba's OpenMP runtime starts with the kernels and resets the thread
+    # count torch reads; in a fresh process, as on a user's first fit.
+    root = str(Path(skkan.__file__).resolve().parent.parent)
+    environment = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "2"}
+    command = [sys.executable, "-c", _THREADS_AFTER_LOADING]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True, timeout=300)
+    assert result.stdout.split() == ["1"]
 
 
 def test_small_layer_calls_run_on_one_thread_and_large_ones_on_torchs_count():

@@ -59,7 +59,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["compile_kernels", "layer_forward", "layer_backward", "set_threads"]
+__all__ = ["compile_kernels", "layer_forward", "layer_backward"]
 
 # Rows per parallel work item of the forward.
 _ROW_BLOCK = 128
@@ -86,14 +86,15 @@ _OPTIONS = {"nopython": True, "parallel": True, "cache": True, "fastmath": False
 
 
 def _signature(float_type):
-    matrix = float_type[:, ::1]
-    return numba.void(matrix, matrix, matrix, matrix, float_type[::1], numba.int64, matrix)
+    matrix, cube, vector = float_type[:, ::1], float_type[:, :, ::1], float_type[::1]
+    return numba.void(matrix, matrix, cube, matrix, matrix, matrix, vector, numba.int64, matrix)
 
 
 def _backward_signature(float_type):
-    matrix = float_type[:, ::1]
-    flag = numba.boolean
-    return numba.void(matrix, matrix, matrix, matrix, numba.int64, matrix, matrix, matrix, matrix, flag, flag, flag)
+    matrix, cube, vector = float_type[:, ::1], float_type[:, :, ::1], float_type[::1]
+    parameters = (matrix, matrix, cube, matrix, matrix, matrix, numba.int64)
+    gradients = (matrix, matrix, cube, matrix, matrix, vector)
+    return numba.void(*parameters, *gradients, *(numba.boolean,) * 5)
 
 
 @numba.njit(inline="always")
@@ -236,6 +237,25 @@ def _n_chunks(n_rows, partial_size, itemsize):
 
 
 @numba.njit
+def _scaled_parameters(spline_coef, spline_weight, base_weight, mask):
+    """The layer's coefficient matrix, shape (in * n_basis, out), and residual weights, shape (in, out).
+
+    Row ``i * n_basis + m`` of the coefficient matrix is ``spline_coef[i, :, m] * spline_weight[i] * mask[i]``,
+    and the residual weights are ``base_weight * mask``, rounded as the eager path rounds them.
+    """
+    n_features, n_out, n_basis = spline_coef.shape
+    coef = np.empty((n_features * n_basis, n_out), dtype=spline_coef.dtype)
+    base = np.empty((n_features, n_out), dtype=spline_coef.dtype)
+    for i in range(n_features):
+        for o in range(n_out):
+            scale = spline_weight[i, o] * mask[i, o]
+            base[i, o] = base_weight[i, o] * mask[i, o]
+            for m in range(n_basis):
+                coef[i * n_basis + m, o] = spline_coef[i, o, m] * scale
+    return coef, base
+
+
+@numba.njit
 def _finish_input(
     i,
     n_features,
@@ -244,22 +264,30 @@ def _finish_input(
     rows_per_input,
     polynomial_space,
     basis_polynomials,
+    spline_coef,
+    spline_weight,
+    mask,
     grad_coef,
+    grad_spline_weight,
     grad_base,
     need_coef,
+    need_spline_weight,
     need_base,
 ):
-    """Sum the chunks' partial gradients of input ``i`` in chunk order and write its coefficient and weight gradients.
+    """Sum the chunks' partial gradients of input ``i`` in chunk order and write its parameters' gradients.
 
     The chunks are summed into chunk 0, in chunk order: the same numbers for
-    any thread count. In ``polynomial_space`` the coefficient gradient is the
-    basis polynomials applied to the polynomial-coefficient gradient (basis
-    ``m`` is ``B_{s + r}`` on the intervals ``s = m - r``).
+    any thread count. In ``polynomial_space`` the gradient of the coefficient
+    matrix is the basis polynomials applied to the polynomial-coefficient
+    gradient (basis ``m`` is ``B_{s + r}`` on the intervals ``s = m - r``).
+    That gradient, ``G``, then gives the gradients of the unscaled
+    coefficients, ``G * spline_weight * mask``, and of the spline weights,
+    ``mask * sum_m G spline_coef``.
     """
     order = basis_polynomials.shape[1]
     n_out = partial.shape[1]
     n_gradient_rows = n_features * rows_per_input
-    n_partial_rows = n_gradient_rows + n_features
+    n_partial_rows = n_gradient_rows + n_features + 1
     grid_size = basis_polynomials.shape[0] // (n_features * order)
     n_basis = grid_size + order - 1
     first_row = i * rows_per_input
@@ -271,33 +299,41 @@ def _finish_input(
                 partial[m, o] += partial[offset + m, o]
         for o in range(n_out):
             partial[base_row, o] += partial[offset + base_row, o]
-    if need_coef and polynomial_space:
+    if need_coef or need_spline_weight:
+        # in float64, rounded once to the gradients' dtype
         total = np.empty(n_out)
+        weight_total = np.zeros(n_out)
         for m in range(n_basis):
-            total[:] = 0.0
-            for r in range(max(0, m - grid_size + 1), min(order, m + 1)):
-                interval_row = (i * grid_size + m - r) * order
-                for p in range(order):
-                    q = basis_polynomials[interval_row + r, p]
-                    for o in range(n_out):
-                        total[o] += q * partial[interval_row + p, o]
+            if polynomial_space:
+                total[:] = 0.0
+                for r in range(max(0, m - grid_size + 1), min(order, m + 1)):
+                    interval_row = (i * grid_size + m - r) * order
+                    for p in range(order):
+                        q = basis_polynomials[interval_row + r, p]
+                        for o in range(n_out):
+                            total[o] += q * partial[interval_row + p, o]
+            else:
+                for o in range(n_out):
+                    total[o] = partial[first_row + m, o]
             for o in range(n_out):
-                grad_coef[i * n_basis + m, o] = total[o]
-    elif need_coef:
-        for m in range(first_row, first_row + n_basis):
+                if need_coef:
+                    grad_coef[i, o, m] = total[o] * (spline_weight[i, o] * mask[i, o])
+                weight_total[o] += total[o] * spline_coef[i, o, m]
+        if need_spline_weight:
             for o in range(n_out):
-                grad_coef[m, o] = partial[m, o]
+                grad_spline_weight[i, o] = weight_total[o] * mask[i, o]
     if need_base:
         for o in range(n_out):
-            grad_base[i, o] = partial[base_row, o]
+            grad_base[i, o] = partial[base_row, o] * mask[i, o]
 
 
-def _forward_impl(x, knots, coef, base, bias, spline_order, out):
+def _forward_impl(x, knots, spline_coef, spline_weight, base_weight, mask, bias, spline_order, out):
     n_rows, n_features = x.shape
     n_basis = knots.shape[1] - spline_order - 1
     grid_size = n_basis - spline_order
-    n_out = coef.shape[1]
+    n_out = spline_coef.shape[1]
     order = spline_order + 1
+    coef, base = _scaled_parameters(spline_coef, spline_weight, base_weight, mask)
     polynomials = _spline_polynomials(_basis_polynomials(knots, spline_order), coef, n_basis, x)
     n_blocks = (n_rows + _ROW_BLOCK - 1) // _ROW_BLOCK
     for block in prange(n_blocks):
@@ -341,29 +377,48 @@ def _forward_impl(x, knots, coef, base, bias, spline_order, out):
 
 
 def _backward_impl(
-    x, knots, coef, base, spline_order, grad_out, grad_x, grad_coef, grad_base, need_x, need_coef, need_base
+    x,
+    knots,
+    spline_coef,
+    spline_weight,
+    base_weight,
+    mask,
+    spline_order,
+    grad_out,
+    grad_x,
+    grad_spline_coef,
+    grad_spline_weight,
+    grad_base,
+    grad_bias,
+    need_x,
+    need_coef,
+    need_spline_weight,
+    need_base,
+    need_bias,
 ):
     n_rows, n_features = x.shape
     n_basis = knots.shape[1] - spline_order - 1
     grid_size = n_basis - spline_order
-    n_out = coef.shape[1]
+    n_out = spline_coef.shape[1]
     order = spline_order + 1
+    coef, base = _scaled_parameters(spline_coef, spline_weight, base_weight, mask)
     basis_polynomials = _basis_polynomials(knots, spline_order)
     basis = basis_polynomials.astype(x.dtype)
     # The input gradient needs the splines' polynomials.
     polynomials = _spline_polynomials(basis_polynomials, coef, n_basis, x) if need_x else np.empty((0, n_out), x.dtype)
     # Partial gradients of each chunk: of the coefficients, then one row of
-    # the residual weights per input. While an input's share fits in the L1
-    # cache, the coefficient gradient is summed as the gradient of the
-    # polynomial coefficients, ``sum_b d_b^p grad_out[b]`` per interval (no
-    # basis values per row), and mapped to the coefficients at the end; on
-    # finer grids it is summed directly, from basis values by Horner.
+    # the residual weights per input, then one of the bias. While an input's
+    # share fits in the L1 cache, the coefficient gradient is summed as the
+    # gradient of the polynomial coefficients, ``sum_b d_b^p grad_out[b]`` per
+    # interval (no basis values per row), and mapped to the coefficients at
+    # the end; on finer grids it is summed directly, from basis values by Horner.
     polynomial_space = grid_size * order * n_out * x.itemsize <= _POLYNOMIAL_GRADIENT_BYTES
     rows_per_input = grid_size * order if polynomial_space else n_basis
     n_gradient_rows = n_features * rows_per_input
-    n_partial_rows = n_gradient_rows + n_features
+    n_partial_rows = n_gradient_rows + n_features + 1
+    bias_row = n_partial_rows - 1
     n_chunks = _n_chunks(n_rows, n_partial_rows * n_out, x.itemsize)
-    need_partial = need_coef or need_base
+    need_partial = need_coef or need_spline_weight or need_base or need_bias
     partial = np.empty((n_chunks * n_partial_rows if need_partial else 0, n_out), dtype=x.dtype)
     for chunk in prange(n_chunks):
         first_row = chunk * n_rows // n_chunks
@@ -380,6 +435,9 @@ def _backward_impl(
         basis_values = np.empty(order, dtype=x.dtype)
         if need_partial:
             partial[offset : offset + n_partial_rows] = 0.0
+            for b in range(n):
+                for o in range(n_out):
+                    partial[offset + bias_row, o] += grad_out[first_row + b, o]
         for i in range(n_features):
             _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, origin, middles)
             low, high = knots[i, spline_order], knots[i, spline_order + grid_size]
@@ -469,9 +527,11 @@ def _backward_impl(
                             total += p * power * _dot(grad_out, row, polynomials, first + p)
                             power *= d
                     grad_x[row, i] = total
+    if not need_partial:
+        return
     # One parallel region more (every region costs a wake-up of the threads),
     # and only when the sums are large enough to gain from it.
-    if need_partial and n_chunks * n_partial_rows * n_out < _SERIAL_FINISH_SIZE:
+    if n_chunks * n_partial_rows * n_out < _SERIAL_FINISH_SIZE:
         for i in range(n_features):
             _finish_input(
                 i,
@@ -481,12 +541,17 @@ def _backward_impl(
                 rows_per_input,
                 polynomial_space,
                 basis_polynomials,
-                grad_coef,
+                spline_coef,
+                spline_weight,
+                mask,
+                grad_spline_coef,
+                grad_spline_weight,
                 grad_base,
                 need_coef,
+                need_spline_weight,
                 need_base,
             )
-    elif need_partial:
+    else:
         for i in prange(n_features):
             _finish_input(
                 i,
@@ -496,11 +561,22 @@ def _backward_impl(
                 rows_per_input,
                 polynomial_space,
                 basis_polynomials,
-                grad_coef,
+                spline_coef,
+                spline_weight,
+                mask,
+                grad_spline_coef,
+                grad_spline_weight,
                 grad_base,
                 need_coef,
+                need_spline_weight,
                 need_base,
             )
+    if need_bias:  # the chunks' sums, in chunk order
+        for o in range(n_out):
+            total = partial[bias_row, o]
+            for chunk in range(1, n_chunks):
+                total += partial[chunk * n_partial_rows + bias_row, o]
+            grad_bias[o] = total
 
 
 def _compile(impl, signatures, fastmath=False):
@@ -555,45 +631,69 @@ def compile_kernels(dtype):
     _kernel("backward", np.dtype(dtype))
 
 
-def set_threads(n_threads):
-    """Run the kernels with ``n_threads`` threads, at most numba's pool size."""
-    numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
+# The threads a kernel may use: numba's pool. numba's thread count is
+# per Python thread; the last count set in each is remembered, as setting it
+# costs more than a small kernel call's own work.
+_MAX_THREADS = numba.config.NUMBA_NUM_THREADS
+_THREADS = threading.local()
+
+
+def _use_threads(n_threads):
+    n_threads = max(1, min(n_threads, _MAX_THREADS))
+    if getattr(_THREADS, "count", None) != n_threads:
+        numba.set_num_threads(n_threads)
+        _THREADS.count = n_threads
 
 
 # numba's "workqueue" threading layer (used when neither TBB nor OpenMP is
 # found) aborts when two Python threads run parallel kernels at once, as
-# threaded dask or joblib workers would; its calls are serialised.
+# threaded dask or joblib workers would; its calls are serialised. The layer
+# is known once a parallel kernel has run, and then never changes.
 _WORKQUEUE_LOCK = threading.Lock()
+_NO_LOCK = contextlib.nullcontext()
+_GUARD = []
 
 
 def _guard():
+    if _GUARD:
+        return _GUARD[0]
     try:
         layer = numba.threading_layer()
     except ValueError:  # no parallel kernel has run yet
-        layer = "workqueue"
-    return _WORKQUEUE_LOCK if layer == "workqueue" else contextlib.nullcontext()
+        return _WORKQUEUE_LOCK
+    _GUARD.append(_WORKQUEUE_LOCK if layer == "workqueue" else _NO_LOCK)
+    return _GUARD[0]
 
 
-def layer_forward(x, knots, coef, base, bias, spline_order, out):
-    """Write a layer's output ``bias + silu(x) @ base + sum_i sum_m B_m(clamp(x_i)) coef[i * n_basis + m]``.
+def layer_forward(x, knots, spline_coef, spline_weight, base_weight, mask, bias, spline_order, n_threads, out):
+    """Write a layer's output ``out`` on ``n_threads`` threads (at most numba's pool).
 
-    All arrays are C-contiguous numpy arrays of one float dtype: ``x`` of
-    shape (rows, in), ``knots`` (in, n_basis + k + 1), ``coef``
-    (in * n_basis, out), ``base`` (in, out), ``bias`` (out,), ``out``
-    (rows, out).
+    The output is ``bias + silu(x) @ (base_weight * mask) + sum_i sum_m
+    B_m(clamp(x_i)) spline_coef[i, :, m] * spline_weight[i] * mask[i]``. All
+    arrays are C-contiguous numpy arrays of one float dtype: ``x`` of shape
+    (rows, in), ``knots`` (in, n_basis + k + 1), ``spline_coef`` (in, out,
+    n_basis), ``spline_weight``, ``base_weight`` and ``mask`` (in, out),
+    ``bias`` (out,), ``out`` (rows, out).
     """
+    kernel = _KERNELS.get(("forward", x.dtype)) or _kernel("forward", x.dtype)
+    _use_threads(n_threads)
     with _guard():
-        _kernel("forward", x.dtype)(x, knots, coef, base, bias, spline_order, out)
+        kernel(x, knots, spline_coef, spline_weight, base_weight, mask, bias, spline_order, out)
 
 
-def layer_backward(x, knots, coef, base, spline_order, grad_out, grad_x, grad_coef, grad_base, needs):
-    """Write the gradients of :func:`layer_forward` with respect to ``x``, ``coef`` and ``base``.
+def layer_backward(
+    x, knots, spline_coef, spline_weight, base_weight, mask, spline_order, n_threads, grad_out, gradients, needs
+):
+    """Write the gradients of :func:`layer_forward`, on ``n_threads`` threads.
 
-    ``grad_x`` (rows, in), ``grad_coef`` (in * n_basis, out) and
-    ``grad_base`` (in, out) are overwritten where the three flags of
-    ``needs`` ask for them (pass any 2-d array of the dtype otherwise). The
-    input gradient includes the clamp's derivative. The bias gradient is the
-    column sum of ``grad_out``.
+    ``gradients`` holds the arrays of the gradients with respect to ``x``,
+    ``spline_coef``, ``spline_weight``, ``base_weight`` and ``bias`` (the
+    shapes of these), overwritten where the five flags of ``needs`` ask for
+    them (pass an empty array of the right dimensions and dtype otherwise).
+    The input gradient includes the clamp's derivative.
     """
+    kernel = _KERNELS.get(("backward", x.dtype)) or _kernel("backward", x.dtype)
+    _use_threads(n_threads)
+    parameters = (x, knots, spline_coef, spline_weight, base_weight, mask)
     with _guard():
-        _kernel("backward", x.dtype)(x, knots, coef, base, spline_order, grad_out, grad_x, grad_coef, grad_base, *needs)
+        kernel(*parameters, spline_order, grad_out, *gradients, *needs)

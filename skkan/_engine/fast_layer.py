@@ -28,7 +28,13 @@ from .bspline import clamp_to_grid
 from .kernel import compiled_layer_output, use_compiled_kernel
 from .local_bspline import local_dense_basis, local_interval, local_values
 
-__all__ = ["spline_contraction", "fused_spline_contraction", "fast_layer_output", "CHUNK_BUDGET_BYTES"]
+__all__ = [
+    "spline_contraction",
+    "fused_spline_contraction",
+    "fast_layer_output",
+    "coefficient_matrix",
+    "CHUNK_BUDGET_BYTES",
+]
 
 #: Bytes of the dense basis block (or of its gradient) per chunk; the local
 #: recursion's temporaries of a chunk are held to the same budget. 8 MiB keeps
@@ -228,16 +234,35 @@ def fused_spline_contraction(x, coef_matrix, knots, spline_order):
     return spline_contraction(x, coef_matrix, knots, spline_order)
 
 
-def fast_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order):
-    """Output of a KAN layer, ``bias + silu(x) @ base_matrix + dense_basis(x) @ coef_matrix``.
+def fast_layer_output(x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order):
+    """Output of a KAN layer, ``bias + silu(x) @ (base_weight * mask) + dense_basis(x) @ C``.
 
-    Runs on the compiled CPU kernel when
+    ``C`` is the coefficient matrix of :func:`coefficient_matrix`. Runs on
+    the compiled CPU kernel when
     :func:`~skkan._engine.kernel.use_compiled_kernel` selects it (CPU
     float tensor, numba present, kernel mode ``"auto"`` or ``"compiled"``),
     else on the eager torch path (:func:`fused_spline_contraction` for the
     splines). See :mod:`~skkan._engine.kernel` for the switch.
     """
     if use_compiled_kernel(x):
-        return compiled_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order)
-    base = torch.nn.functional.silu(x) @ base_matrix
-    return base + fused_spline_contraction(x, coef_matrix, knots, spline_order) + bias
+        return compiled_layer_output(x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order)
+    base = torch.nn.functional.silu(x) @ (base_weight * mask)
+    spline = fused_spline_contraction(x, coefficient_matrix(spline_coef, spline_weight, mask), knots, spline_order)
+    return base + spline + bias
+
+
+def coefficient_matrix(spline_coef, spline_weight, mask):
+    """Scaled coefficients as a matrix of shape (in * n_basis, out), row ``i * n_basis + m`` for basis ``m`` of ``i``.
+
+    Parameters
+    ----------
+    spline_coef : torch.Tensor of shape (in_features, out_features, n_basis)
+    spline_weight, mask : torch.Tensor of shape (in_features, out_features)
+
+    Returns
+    -------
+    torch.Tensor
+        ``spline_coef * (spline_weight * mask)[..., None]``, transposed to (in, n_basis, out) and flattened.
+    """
+    coef = spline_coef * (spline_weight * mask).unsqueeze(-1)
+    return coef.transpose(1, 2).reshape(-1, spline_coef.shape[1])

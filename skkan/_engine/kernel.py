@@ -190,12 +190,17 @@ def _kernel_error(dtype):
         return _STATE["error"]
     compiled = _STATE.setdefault("compiled", {})
     if dtype not in compiled:
+        # numba's OpenMP runtime, started with the kernels, resets the thread
+        # count torch reads (one OpenMP runtime in the process): restore it.
+        threads = torch.get_num_threads()
         try:
             _STATE["module"].compile_kernels(torch.empty(0, dtype=dtype).numpy().dtype)
         except Exception as error:  # a numba compilation or cache failure: the eager path runs
             compiled[dtype] = error
         else:
             compiled[dtype] = None
+        finally:
+            torch.set_num_threads(threads)
     return compiled[dtype]
 
 
@@ -205,52 +210,81 @@ def _kernel_threads(n_rows, in_features, out_features):
     return max(1, min(torch.get_num_threads(), useful))
 
 
-class _CompiledLayer(torch.autograd.Function):
-    """``bias + silu(x) @ base_matrix + dense_basis(clamp(x)) @ coef_matrix`` on the compiled kernel.
+def _array(tensor, dtype):
+    """``tensor`` as a C-contiguous numpy array of torch ``dtype``, a view where it already is one."""
+    if tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
+    return tensor.detach().contiguous().numpy()
 
-    Keeps only its inputs for the backward, which re-evaluates the basis.
+
+# Empty arrays passed for the gradients a backward does not compute, by
+# torch dtype: of the input, unscaled coefficients, spline weights, residual
+# weights and bias (the kernel's argument types fix their dimensions).
+_NO_GRADIENTS = {}
+
+
+def _no_gradients(dtype):
+    arrays = _NO_GRADIENTS.get(dtype)
+    if arrays is None:
+        arrays = tuple(torch.empty((0,) * ndim, dtype=dtype).numpy() for ndim in (2, 3, 2, 2, 1))
+        _NO_GRADIENTS[dtype] = arrays
+    return arrays
+
+
+class _CompiledLayer(torch.autograd.Function):
+    """A whole KAN layer on the compiled kernel: one autograd node, one kernel call each way.
+
+    The output is ``bias + silu(x) @ (base_weight * mask) + dense_basis(clamp(x)) @ C`` with ``C`` the
+    coefficients ``spline_coef * (spline_weight * mask)[..., None]`` laid out as a matrix: the kernels
+    scale the parameters themselves and return the gradients of the unscaled ones, so that a layer costs
+    no other torch operation, forward or backward. Keeps only its inputs for the backward, which
+    re-evaluates the basis.
     """
 
     @staticmethod
-    def forward(ctx, x, coef_matrix, base_matrix, bias, knots, spline_order):
-        kernel = _kernel_module()
-        kernel.set_threads(_kernel_threads(x.shape[0], x.shape[1], coef_matrix.shape[1]))
-        x, coef_matrix, base_matrix = (t.detach().contiguous() for t in (x, coef_matrix, base_matrix))
-        bias, knots = bias.detach().contiguous(), knots.detach().contiguous()
-        out = x.new_empty(x.shape[0], coef_matrix.shape[1])
-        arrays = (t.numpy() for t in (x, knots, coef_matrix, base_matrix, bias))
-        kernel.layer_forward(*arrays, spline_order, out.numpy())
-        ctx.save_for_backward(x, coef_matrix, base_matrix, knots)
-        ctx.spline_order = spline_order
+    def forward(ctx, x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order):
+        dtype = x.dtype
+        arrays = [_array(t, dtype) for t in (x, knots, spline_coef, spline_weight, base_weight, mask, bias)]
+        n_rows, n_features = x.shape
+        n_out = spline_coef.shape[1]
+        out = torch.empty((n_rows, n_out), dtype=dtype)
+        n_threads = _kernel_threads(n_rows, n_features, n_out)
+        _STATE["module"].layer_forward(*arrays, spline_order, n_threads, out.numpy())
+        ctx.arrays, ctx.spline_order, ctx.dtype = arrays[:6], spline_order, dtype
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        x, coef_matrix, base_matrix, knots = ctx.saved_tensors
-        needs = tuple(bool(need) for need in ctx.needs_input_grad[:3])
-        empty = x.new_empty(0, 0)
-        gradients = [torch.empty_like(t) if need else empty for t, need in zip((x, coef_matrix, base_matrix), needs)]
-        grad_output = grad_output.to(x.dtype).contiguous()
-        kernel = _kernel_module()
-        kernel.set_threads(_kernel_threads(x.shape[0], x.shape[1], coef_matrix.shape[1]))
-        arrays = [t.numpy() for t in (x, knots, coef_matrix, base_matrix)]
-        kernel.layer_backward(*arrays, ctx.spline_order, grad_output.numpy(), *(g.numpy() for g in gradients), needs)
-        grad_bias = grad_output.sum(0) if ctx.needs_input_grad[3] else None
-        return (*(g if need else None for g, need in zip(gradients, needs)), grad_bias, None, None)
+        # The numpy arrays of the forward are kept (they share the tensors' memory):
+        # no save_for_backward, whose version checks would cost more than the kernel on small layers.
+        x, knots, spline_coef, spline_weight, base_weight, mask = ctx.arrays
+        dtype = ctx.dtype
+        grad_out = _array(grad_output, dtype)
+        needs = ctx.needs_input_grad
+        needs = (needs[0], needs[1], needs[2], needs[3], needs[5])
+        empty = _no_gradients(dtype)
+        shapes = (x.shape, spline_coef.shape, spline_weight.shape, base_weight.shape, (spline_coef.shape[1],))
+        gradients = [torch.empty(shape, dtype=dtype) if need else None for shape, need in zip(shapes, needs)]
+        arrays = [g.numpy() if g is not None else none for g, none in zip(gradients, empty)]
+        n_threads = _kernel_threads(x.shape[0], x.shape[1], spline_coef.shape[1])
+        _STATE["module"].layer_backward(*ctx.arrays, ctx.spline_order, n_threads, grad_out, arrays, needs)
+        grad_x, grad_coef, grad_spline_weight, grad_base, grad_bias = gradients
+        return grad_x, grad_coef, grad_spline_weight, grad_base, None, grad_bias, None, None
 
 
-def compiled_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order):
+def compiled_layer_output(x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order):
     """Output of a KAN layer on the compiled kernel, differentiable to first order.
 
     Parameters
     ----------
     x : torch.Tensor of shape (batch, in_features)
-        CPU tensor of float32 or float64.
-    coef_matrix : torch.Tensor of shape (in_features * n_basis, out_features)
-        Scaled spline coefficients, row ``i * n_basis + m`` for basis ``m`` of input ``i``.
-    base_matrix : torch.Tensor of shape (in_features, out_features)
-        Weights of the SiLU residual branch.
+        CPU tensor of float32 or float64; the other tensors are converted to its dtype.
+    spline_coef : torch.Tensor of shape (in_features, out_features, n_basis)
+        Unscaled spline coefficients.
+    spline_weight, base_weight, mask : torch.Tensor of shape (in_features, out_features)
+        Scales of the splines and weights of the SiLU residual branch, both multiplied by ``mask``
+        (not differentiated).
     bias : torch.Tensor of shape (out_features,)
     knots : torch.Tensor of shape (in_features, n_basis + spline_order + 1)
     spline_order : int
@@ -258,11 +292,9 @@ def compiled_layer_output(x, coef_matrix, base_matrix, bias, knots, spline_order
     Returns
     -------
     torch.Tensor of shape (batch, out_features)
-        ``bias + silu(x) @ base_matrix + dense_basis(x) @ coef_matrix``.
-        Inputs are clamped to the grid inside the kernel, with torch's
-        derivative of the clamp (one half exactly at a bound, zero outside).
+        ``bias + silu(x) @ (base_weight * mask) + dense_basis(x) @ C``, with row ``i * n_basis + m``
+        of ``C`` equal to ``spline_coef[i, :, m] * spline_weight[i] * mask[i]``. Inputs are clamped to
+        the grid inside the kernel, with torch's derivative of the clamp (one half exactly at a bound,
+        zero outside).
     """
-    dtype = x.dtype
-    return _CompiledLayer.apply(
-        x, coef_matrix.to(dtype), base_matrix.to(dtype), bias.to(dtype), knots.to(dtype), spline_order
-    )
+    return _CompiledLayer.apply(x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order)

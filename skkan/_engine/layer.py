@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .bspline import bspline_basis, uniform_knots
-from .fast_layer import fast_layer_output
+from .fast_layer import coefficient_matrix, fast_layer_output
 from .local_bspline import local_dense_basis
 
 __all__ = ["KANLayer"]
@@ -98,9 +98,6 @@ class KANLayer(nn.Module):
         """Dense B-spline basis of shape (batch, in_features, grid_size + spline_order)."""
         return bspline_basis(x, self.knots, self.spline_order)
 
-    def _scaled_coefficients(self):
-        return self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
-
     #: Use the local B-spline evaluation with a memory-lean backward
     #: (:mod:`~skkan._engine.fast_layer`); ``False`` selects the dense
     #: Cox-de Boor reference, kept to test the fast path against.
@@ -118,9 +115,11 @@ class KANLayer(nn.Module):
             return self._fast_forward(x)
         return self._reference_forward(x)
 
+    def _scaled_coefficients(self):
+        return self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
+
     def _coefficient_matrix(self):
-        coef = self._scaled_coefficients()  # (in, out, n_basis)
-        return coef.transpose(1, 2).reshape(-1, self.out_features)
+        return coefficient_matrix(self.spline_coef, self.spline_weight, self.mask)
 
     def _reference_forward(self, x):
         base = nn.functional.silu(x) @ (self.base_weight * self.mask)
@@ -128,8 +127,8 @@ class KANLayer(nn.Module):
         return self._with_symbolic_edges(base + spline + self.bias, x)
 
     def _fast_forward(self, x):
-        base_matrix = self.base_weight * self.mask
-        output = fast_layer_output(x, self._coefficient_matrix(), base_matrix, self.bias, self.knots, self.spline_order)
+        parameters = (self.spline_coef, self.spline_weight, self.base_weight, self.mask, self.bias)
+        output = fast_layer_output(x, *parameters, self.knots, self.spline_order)
         return self._with_symbolic_edges(output, x)
 
     def _with_symbolic_edges(self, output, x):
