@@ -157,6 +157,8 @@ def _layer_calls(kernel_module, arrays):
             output(x)
 
     def train():
+        for tensor in (trained_x, *parameters.values()):
+            tensor.grad = None  # as after optimizer.zero_grad()
         output(trained_x).backward(grad_out)
 
     return predict, train
@@ -172,6 +174,7 @@ def _linear_call(arrays):
     grad_out = torch.from_numpy(arrays["grad_out"])
 
     def train():
+        x.grad = weight.grad = bias.grad = None
         torch.addmm(bias, x, weight).backward(grad_out)
 
     return train

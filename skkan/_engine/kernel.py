@@ -48,7 +48,9 @@ code, :func:`spline_kernel`.
 
 import contextlib
 import os
+import weakref
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -214,21 +216,70 @@ def _array(tensor, dtype):
     """``tensor`` as a C-contiguous numpy array of torch ``dtype``, a view where it already is one."""
     if tensor.dtype != dtype:
         tensor = tensor.to(dtype)
-    return tensor.detach().contiguous().numpy()
+    if tensor.requires_grad:
+        tensor = tensor.detach()
+    return tensor.contiguous().numpy()
 
 
+# numpy views of the layers' parameters and buffers, by id of the tensor:
+# ``Tensor.numpy`` costs more than a small layer's kernel call, and a
+# parameter keeps its memory from step to step (optimisers update it in
+# place). An entry is used only while the weak reference still gives the
+# same tensor on the same memory, and dropped when the tensor dies.
+_VIEWS = {}
+
+
+def _forget_view(key):
+    return lambda _: _VIEWS.pop(key, None)
+
+
+def _parameter_array(tensor, dtype):
+    """:func:`_array` of a tensor that lives across calls (a parameter or buffer), its view reused."""
+    key = id(tensor)
+    entry = _VIEWS.get(key)
+    if entry is not None and entry[0]() is tensor and entry[1] == tensor.data_ptr():
+        return entry[2]
+    array = _array(tensor, dtype)
+    if tensor.dtype == dtype and tensor.is_contiguous():  # a view of the tensor's own memory
+        _VIEWS[key] = (weakref.ref(tensor, _forget_view(key)), tensor.data_ptr(), array)
+    return array
+
+
+def _new_tensor(shape, dtype):
+    """An uninitialised CPU tensor and its numpy view (cheaper than ``torch.empty`` and ``Tensor.numpy``)."""
+    array = np.empty(shape, dtype=_NUMPY_DTYPES[dtype])
+    return torch.from_numpy(array), array
+
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 # Empty arrays passed for the gradients a backward does not compute, by
 # torch dtype: of the input, unscaled coefficients, spline weights, residual
 # weights and bias (the kernel's argument types fix their dimensions).
-_NO_GRADIENTS = {}
+_NO_GRADIENTS = {
+    dtype: tuple(np.empty((0,) * ndim, dtype=numpy_dtype) for ndim in (2, 3, 2, 2, 1))
+    for dtype, numpy_dtype in _NUMPY_DTYPES.items()
+}
 
 
-def _no_gradients(dtype):
-    arrays = _NO_GRADIENTS.get(dtype)
-    if arrays is None:
-        arrays = tuple(torch.empty((0,) * ndim, dtype=dtype).numpy() for ndim in (2, 3, 2, 2, 1))
-        _NO_GRADIENTS[dtype] = arrays
-    return arrays
+def _layer_arrays(x, spline_coef, spline_weight, base_weight, mask, bias, knots):
+    """The numpy arrays of a layer call, in the kernels' order, all of ``x``'s dtype."""
+    dtype = x.dtype
+    parameters = (knots, spline_coef, spline_weight, base_weight, mask, bias)
+    return [_array(x, dtype), *(_parameter_array(t, dtype) for t in parameters)]
+
+
+def _forward(arrays, spline_order):
+    """Run the forward kernel on :func:`_layer_arrays`; return the output tensor."""
+    x, spline_coef = arrays[0], arrays[2]
+    n_rows, n_features = x.shape
+    n_out = spline_coef.shape[1]
+    out, out_array = _new_tensor((n_rows, n_out), _TORCH_DTYPES[x.dtype.type])
+    n_threads = _kernel_threads(n_rows, n_features, n_out)
+    _STATE["module"].layer_forward(*arrays, spline_order, n_threads, out_array)
+    return out
+
+
+_TORCH_DTYPES = {np.float32: torch.float32, np.float64: torch.float64}
 
 
 class _CompiledLayer(torch.autograd.Function):
@@ -243,30 +294,29 @@ class _CompiledLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order):
-        dtype = x.dtype
-        arrays = [_array(t, dtype) for t in (x, knots, spline_coef, spline_weight, base_weight, mask, bias)]
-        n_rows, n_features = x.shape
-        n_out = spline_coef.shape[1]
-        out = torch.empty((n_rows, n_out), dtype=dtype)
-        n_threads = _kernel_threads(n_rows, n_features, n_out)
-        _STATE["module"].layer_forward(*arrays, spline_order, n_threads, out.numpy())
-        ctx.arrays, ctx.spline_order, ctx.dtype = arrays[:6], spline_order, dtype
-        return out
+        arrays = _layer_arrays(x, spline_coef, spline_weight, base_weight, mask, bias, knots)
+        # The arrays share the tensors' memory. Only the input is saved as a
+        # tensor too, so that autograd reports its in-place change before the
+        # backward; saving the parameters costs more than a small layer's kernel.
+        ctx.save_for_backward(x)
+        ctx.arrays, ctx.spline_order = arrays[:6], spline_order
+        return _forward(arrays, spline_order)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        # The numpy arrays of the forward are kept (they share the tensors' memory):
-        # no save_for_backward, whose version checks would cost more than the kernel on small layers.
+        ctx.saved_tensors  # noqa: B018 (autograd's check that the input was not changed in place)
         x, knots, spline_coef, spline_weight, base_weight, mask = ctx.arrays
-        dtype = ctx.dtype
+        dtype = _TORCH_DTYPES[x.dtype.type]
         grad_out = _array(grad_output, dtype)
         needs = ctx.needs_input_grad
         needs = (needs[0], needs[1], needs[2], needs[3], needs[5])
-        empty = _no_gradients(dtype)
         shapes = (x.shape, spline_coef.shape, spline_weight.shape, base_weight.shape, (spline_coef.shape[1],))
-        gradients = [torch.empty(shape, dtype=dtype) if need else None for shape, need in zip(shapes, needs)]
-        arrays = [g.numpy() if g is not None else none for g, none in zip(gradients, empty)]
+        gradients, arrays = [], []
+        for shape, need, empty in zip(shapes, needs, _NO_GRADIENTS[dtype]):
+            gradient, array = _new_tensor(shape, dtype) if need else (None, empty)
+            gradients.append(gradient)
+            arrays.append(array)
         n_threads = _kernel_threads(x.shape[0], x.shape[1], spline_coef.shape[1])
         _STATE["module"].layer_backward(*ctx.arrays, ctx.spline_order, n_threads, grad_out, arrays, needs)
         grad_x, grad_coef, grad_spline_weight, grad_base, grad_bias = gradients
@@ -297,4 +347,8 @@ def compiled_layer_output(x, spline_coef, spline_weight, base_weight, mask, bias
         the grid inside the kernel, with torch's derivative of the clamp (one half exactly at a bound,
         zero outside).
     """
-    return _CompiledLayer.apply(x, spline_coef, spline_weight, base_weight, mask, bias, knots, spline_order)
+    parameters = (spline_coef, spline_weight, base_weight, mask, bias, knots)
+    if torch.is_grad_enabled() and (x.requires_grad or any(t.requires_grad for t in parameters)):
+        return _CompiledLayer.apply(x, *parameters, spline_order)
+    # No gradient (predict): the kernel alone, without an autograd node.
+    return _forward(_layer_arrays(x, *parameters), spline_order)
