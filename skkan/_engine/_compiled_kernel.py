@@ -27,16 +27,21 @@ microseconds). Then, for a block of rows and one input at a time,
 The backward runs the same two first steps. It accumulates the gradient of
 the polynomial coefficients, ``sum_b d_b^p grad_out[b]``, and maps it to the
 coefficient gradient once at the end with the basis polynomials; the input
-gradient is the derivative polynomial dotted with ``grad_out``. The bias is
-added in the forward, so one layer is one kernel call forward and one
-backward.
+gradient is the derivative polynomial dotted with ``grad_out``.
+
+The kernels take the layer's own parameters: they scale the coefficients
+(``spline_coef * spline_weight * mask``) and the residual weights
+(``base_weight * mask``) themselves, add the bias in the forward, and return
+the gradients of the unscaled parameters and of the bias in the backward. A
+layer is then one kernel call forward and one backward, with no torch
+operation around them (on small layers those cost more than the kernels).
 
 * The forward runs in parallel over blocks of rows; every output row is
   summed by one thread in a fixed order.
 * The backward runs in parallel over chunks of rows whose bounds depend on
   the number of rows only (:func:`_n_chunks`), never on the thread count.
   Each chunk writes the input gradient of its rows and sums its own partial
-  gradients; these are then added up in chunk order. Both gradients are
+  gradients (bias included); these are then added up in chunk order. Both gradients are
   therefore bitwise identical run after run, and for any thread count. The
   interval and residual are recomputed in the backward rather than stored:
   the forward keeps nothing but its inputs.
@@ -353,14 +358,18 @@ def _forward_impl(x, knots, spline_coef, spline_weight, base_weight, mask, bias,
             _locate(x, i, first_row, n, knots, spline_order, grid_size, local, index, origin, middles)
             for b in range(n):
                 residual[b], _ = _silu(x[first_row + b, i])
-            for b in range(n):
-                row, first, d, r = first_row + b, index[b], local[b], residual[b]
-                if n_out == 1:  # a scalar Horner sum, no vector loops
+            if n_out == 1:  # a scalar Horner sum per row, in a loop of its own (no branch in it)
+                weight = base[i, 0]
+                for b in range(n):
+                    first, d = index[b], local[b]
                     total = polynomials[first + spline_order, 0]
                     for p in range(spline_order - 1, -1, -1):
                         total = total * d + polynomials[first + p, 0]
-                    out[row, 0] += total + r * base[i, 0]
-                elif order == 4:  # the default order in one loop
+                    out[first_row + b, 0] += total + residual[b] * weight
+                continue
+            for b in range(n):
+                row, first, d, r = first_row + b, index[b], local[b], residual[b]
+                if order == 4:  # the default order in one loop
                     d2 = d * d
                     d3 = d2 * d
                     for o in range(n_out):
@@ -447,6 +456,28 @@ def _backward_impl(
                 # torch's derivative of the clamp: 1 inside, 1/2 on a bound, 0 outside
                 clamp_slope[b] = 0.25 * ((xb > low) + (xb >= low)) * ((xb < high) + (xb <= high))
             base_row = offset + n_gradient_rows + i
+            if n_out == 1 and polynomial_space:
+                # Scalars in a loop of their own: the residual weight's gradient
+                # summed in a register, not in memory row after row.
+                weight = base[i, 0]
+                base_total = partial[base_row, 0] if need_partial else weight  # (unused without)
+                for b in range(n):
+                    row, first, d = first_row + b, index[b], local[b]
+                    g = grad_out[row, 0]
+                    if need_partial:
+                        base_total += residual[b] * g
+                        power = g
+                        for p in range(order):
+                            partial[offset + first + p, 0] += power
+                            power *= d
+                    if need_x:  # Horner on the derivative's polynomial
+                        slope = spline_order * polynomials[first + spline_order, 0]
+                        for p in range(spline_order - 1, 0, -1):
+                            slope = slope * d + p * polynomials[first + p, 0]
+                        grad_x[row, i] = g * (residual_slope[b] * weight + clamp_slope[b] * slope)
+                if need_partial:
+                    partial[base_row, 0] = base_total
+                continue
             for b in range(n):
                 row, first, d, r = first_row + b, index[b], local[b], residual[b]
                 if polynomial_space:
