@@ -295,6 +295,8 @@ def test_small_layer_calls_run_on_one_thread_and_large_ones_on_torchs_count():
     try:
         assert _kernel_threads(100, 5, 4) == 1  # 2,000 edge evaluations: one thread
         assert _kernel_threads(10_000, 4, 8) == 2  # 320,000: torch's two threads
+        assert _kernel_threads(10_000, 8, 1) == 2  # one output costs about as much as eight
+        assert _kernel_threads(512, 16, 1) == 1
         assert _kernel_threads(0, 4, 8) == 1
     finally:
         torch.set_num_threads(previous)
