@@ -26,6 +26,7 @@ The baseline's kernels compile on the first run (about a minute per dtype);
 
 import argparse
 import importlib
+import inspect
 import statistics
 import subprocess
 import sys
@@ -103,8 +104,8 @@ def _kernel_calls(kernel_module, arrays, n_threads):
     """Forward and backward of one layer on the raw kernels of ``kernel_module`` (either revision's interface)."""
     a, module = arrays, kernel_module._kernel_module()
     out = np.empty_like(a["grad_out"])
-    if hasattr(module, "set_threads"):  # baseline: scaled parameters, the bias gradient left to torch
-        module.set_threads(n_threads)
+    module.set_threads(n_threads)
+    if "coef" in inspect.signature(module.layer_forward).parameters:  # scaled parameters, no bias gradient
         grad_x, grad_coef, grad_base = np.empty_like(a["x"]), np.empty_like(a["coef"]), np.empty_like(a["base"])
 
         def forward():

@@ -14,9 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skkan._engine.kernel import compiled_kernel_available
 
-# Compile (or load) the numba kernels for both dtypes before pinning torch's
-# threads: loaded later, inside a first fit, numba's OpenMP runtime resets the
-# thread count torch reads.
+# Compile (or load from numba's cache) the kernels for both dtypes once, at
+# start-up, rather than inside whichever test fits first.
 compiled_kernel_available(torch.float32)
 compiled_kernel_available(torch.float64)
 # One torch thread per test process: CI has two cores, each running one

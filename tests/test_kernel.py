@@ -1,14 +1,8 @@
 """The compiled layer kernel against the eager path, and the kernel switch."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-import skkan
 from skkan._engine import KANLayer, set_layer_grid
 from skkan._engine import kernel as kernel_module
 from skkan._engine.fast_layer import fast_layer_output
@@ -265,26 +259,6 @@ def test_compiled_kernel_converts_parameters_to_the_input_dtype():
         expected = compiled_layer_output(*as_float32, 3)
     assert got.dtype == torch.float32
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-
-
-_THREADS_AFTER_LOADING = """
-import torch
-torch.set_num_threads(1)
-from skkan._engine.kernel import compiled_kernel_available
-assert compiled_kernel_available(torch.float32)
-print(torch.get_num_threads())
-"""
-
-
-@needs_numba
-def test_loading_the_kernels_keeps_torchs_thread_count():
-    # numba's OpenMP runtime starts with the kernels and resets the thread
-    # count torch reads; in a fresh process, as on a user's first fit.
-    root = str(Path(skkan.__file__).resolve().parent.parent)
-    environment = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "2"}
-    command = [sys.executable, "-c", _THREADS_AFTER_LOADING]
-    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True, timeout=300)
-    assert result.stdout.split() == ["1"]
 
 
 def test_small_layer_calls_run_on_one_thread_and_large_ones_on_torchs_count():

@@ -64,7 +64,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["compile_kernels", "layer_forward", "layer_backward"]
+__all__ = ["compile_kernels", "layer_forward", "layer_backward", "set_threads"]
 
 # Rows per parallel work item of the forward.
 _ROW_BLOCK = 128
@@ -669,8 +669,9 @@ _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 _THREADS = threading.local()
 
 
-def _use_threads(n_threads):
-    n_threads = max(1, min(n_threads, _MAX_THREADS))
+def set_threads(n_threads):
+    """Run the kernels with ``n_threads`` threads, at most numba's pool size (starts the pool)."""
+    n_threads = max(1, min(int(n_threads), _MAX_THREADS))
     if getattr(_THREADS, "count", None) != n_threads:
         numba.set_num_threads(n_threads)
         _THREADS.count = n_threads
@@ -707,7 +708,7 @@ def layer_forward(x, knots, spline_coef, spline_weight, base_weight, mask, bias,
     ``bias`` (out,), ``out`` (rows, out).
     """
     kernel = _KERNELS.get(("forward", x.dtype)) or _kernel("forward", x.dtype)
-    _use_threads(n_threads)
+    set_threads(n_threads)
     with _guard():
         kernel(x, knots, spline_coef, spline_weight, base_weight, mask, bias, spline_order, out)
 
@@ -724,7 +725,7 @@ def layer_backward(
     The input gradient includes the clamp's derivative.
     """
     kernel = _KERNELS.get(("backward", x.dtype)) or _kernel("backward", x.dtype)
-    _use_threads(n_threads)
+    set_threads(n_threads)
     parameters = (x, knots, spline_coef, spline_weight, base_weight, mask)
     with _guard():
         kernel(*parameters, spline_order, grad_out, *gradients, *needs)

@@ -199,17 +199,20 @@ def _kernel_error(dtype):
         return _STATE["error"]
     compiled = _STATE.setdefault("compiled", {})
     if dtype not in compiled:
-        # numba's OpenMP runtime, started with the kernels, resets the thread
-        # count torch reads (one OpenMP runtime in the process): restore it.
-        threads = torch.get_num_threads()
+        # Loading the kernels starts numba's OpenMP runtime, which resets the
+        # thread count torch reads to one per core: a user's
+        # torch.set_num_threads(1) would silently become 2 or more, and on a
+        # busy machine each small torch op then waits on spinning threads.
+        torch_threads = torch.get_num_threads()
         try:
             _STATE["module"].compile_kernels(torch.empty(0, dtype=dtype).numpy().dtype)
+            _STATE["module"].set_threads(1)  # starts numba's thread pool now, inside the guard
         except Exception as error:  # a numba compilation or cache failure: the eager path runs
             compiled[dtype] = error
         else:
             compiled[dtype] = None
         finally:
-            torch.set_num_threads(threads)
+            torch.set_num_threads(torch_threads)
     return compiled[dtype]
 
 

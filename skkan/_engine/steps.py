@@ -7,20 +7,19 @@ single epochs (:mod:`~skkan._engine.incremental`) both run these.
 import torch
 
 from .losses import objective
+from .optimizers import LBFGS, Adam
 
 __all__ = ["adam_epoch", "clip_gradients", "grid_rows", "lbfgs_iteration", "make_optimizer"]
 
 # Rows used to re-place knots: quantiles of a random subset are accurate
 # enough and keep each grid update cheap on large data sets.
 _GRID_UPDATE_ROWS = 20_000
-# Devices with a fused Adam kernel (elementwise, hence deterministic).
-_FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
 def make_optimizer(network, config):
     """A fresh optimiser for ``network``'s parameters: L-BFGS with a strong-Wolfe line search, or Adam."""
     if config.optimizer == "lbfgs":
-        return torch.optim.LBFGS(
+        return LBFGS(
             network.parameters(),
             lr=config.learning_rate,
             max_iter=config.lbfgs_inner_iter,
@@ -29,10 +28,9 @@ def make_optimizer(network, config):
             tolerance_grad=1e-12,
             tolerance_change=1e-14,
         )
-    # One fused (or multi-tensor) kernel per update instead of torch's default
-    # Python loop over the parameters on the CPU: about 15% of a small step.
-    fused = next(network.parameters()).device.type in _FUSED_ADAM_DEVICES
-    return torch.optim.Adam(network.parameters(), lr=config.learning_rate, fused=fused, foreach=not fused)
+    # One fused (or multi-tensor) kernel per update instead of a Python loop
+    # over the parameters: about 15% of a small step.
+    return Adam(network.parameters(), lr=config.learning_rate)
 
 
 def clip_gradients(optimizer, parameters, max_norm):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .optimizers import LBFGS
 from .symbolic_library import SYMBOLIC_FUNCTIONS, function_index, function_names
 
 __all__ = [
@@ -73,7 +74,7 @@ def _linear_fit(z, y, weights):
 def _polish(function, x, y, weights, start):
     """A few L-BFGS steps on the weighted squared error of all four numbers."""
     params = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
+    optimizer = LBFGS(
         [params], lr=1.0, max_iter=30, line_search_fn="strong_wolfe", tolerance_grad=1e-15, tolerance_change=1e-15
     )
 

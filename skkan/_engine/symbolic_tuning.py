@@ -6,6 +6,8 @@ import warnings
 
 import torch
 
+from .optimizers import LBFGS
+
 __all__ = ["fine_tune", "polish_symbolic"]
 
 # Up to this many rows, fine-tuning runs on the dense reference path.
@@ -33,7 +35,7 @@ def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
     -------
     best_loss : float
     """
-    optimizer = torch.optim.LBFGS(
+    optimizer = LBFGS(
         network.parameters(),
         lr=1.0,
         max_iter=20,
