@@ -98,6 +98,9 @@ class KANLayer(nn.Module):
         """Dense B-spline basis of shape (batch, in_features, grid_size + spline_order)."""
         return bspline_basis(x, self.knots, self.spline_order)
 
+    def _scaled_coefficients(self):
+        return self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
+
     #: Use the local B-spline evaluation with a memory-lean backward
     #: (:mod:`~skkan._engine.fast_layer`); ``False`` selects the dense
     #: Cox-de Boor reference, kept to test the fast path against.
@@ -114,9 +117,6 @@ class KANLayer(nn.Module):
         if self.use_fast_path:
             return self._fast_forward(x)
         return self._reference_forward(x)
-
-    def _scaled_coefficients(self):
-        return self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
 
     def _coefficient_matrix(self):
         return coefficient_matrix(self.spline_coef, self.spline_weight, self.mask)
