@@ -1,6 +1,6 @@
-"""Time per call of the compiled layer kernel against a baseline revision: raw kernels, and whole layer calls.
+"""Time of the compiled layer kernel against a baseline revision: raw kernels, whole layer calls, training steps.
 
-Two tables, each timing this tree's code and a baseline git revision's
+Three tables, each timing this tree's engine and a baseline git revision's
 interleaved in one process, call after call, so that the load of a shared
 machine hits both alike; the tables give the medians.
 
@@ -15,6 +15,9 @@ machine hits both alike; the tables give the medians.
   test suite's small L-BFGS fits), the small shape's first layer (512 rows,
   8 -> 16) and the toy's first layer (10,000 rows, 4 -> 8), with ``x @ W +
   b`` of the same shape for scale.
+* Training steps: one full-batch Adam step (float32) of the whole network
+  of the toy and small shapes of ``bench_speed.py``, with that benchmark's
+  same-size MLP for scale.
 
 Run from the repository root::
 
@@ -54,24 +57,28 @@ GRID_SIZE, SPLINE_ORDER = 5, 3
 
 
 def _load_baseline(revision, directory):
-    """The baseline's ``kernel`` module (with its ``_compiled_kernel``) as package ``_skkan_baseline`` in ``directory``.
+    """The baseline's engine, ``skkan/_engine`` of ``revision``, imported as package ``_skkan_baseline._engine``.
 
-    A file is rewritten only when its text changed, so that numba's cache,
-    keyed on the file, stays valid from run to run.
+    Its files (and ``skkan/exceptions.py``, which the engine imports) are
+    written to ``directory``; a file is rewritten only when its text changed,
+    so that numba's cache, keyed on the file, stays valid from run to run.
     """
+
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=_ROOT, check=True, capture_output=True, text=True).stdout
+
     package = Path(directory) / "_skkan_baseline"
-    package.mkdir(parents=True, exist_ok=True)
-    for name in ("__init__.py", "_compiled_kernel.py", "kernel.py"):
-        if name == "__init__.py":
-            source = ""
-        else:
-            command = ["git", "show", f"{revision}:{_ENGINE}/{name}"]
-            source = subprocess.run(command, cwd=_ROOT, check=True, capture_output=True, text=True).stdout
+    files = {"__init__.py": "", "exceptions.py": git("show", f"{revision}:skkan/exceptions.py")}
+    for name in git("ls-tree", "--name-only", f"{revision}:{_ENGINE}").split():
+        if name.endswith(".py"):
+            files[f"_engine/{name}"] = git("show", f"{revision}:{_ENGINE}/{name}")
+    for name, source in files.items():
         path = package / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != source:
             path.write_text(source)
     sys.path.insert(0, str(directory))
-    return importlib.import_module("_skkan_baseline.kernel")
+    return importlib.import_module("_skkan_baseline._engine")
 
 
 def _layer_arrays(n_in, n_out, n_rows, dtype, rng, refitted, grid_size):
@@ -181,6 +188,33 @@ def _linear_call(arrays):
     return train
 
 
+def _training_steps(old_engine, new_engine, widths, n_rows):
+    """One full-batch Adam step (float32, MSE) of the baseline's network, this tree's, and ``bench_speed``'s MLP."""
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_speed import _build
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(n_rows, widths[0], generator=generator) * 2.0 - 1.0
+    y = torch.randn(n_rows, widths[-1], generator=generator)
+    networks = [
+        engine.KANNetwork(widths, GRID_SIZE, SPLINE_ORDER, generator=torch.Generator().manual_seed(0))
+        for engine in (old_engine, new_engine)
+    ]
+    steps = []
+    for model in (*networks, _build("torch-mlp", widths)):
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(model=model, optimizer=optimizer):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+        steps.append(step)
+    return steps
+
+
 def _median_ms(functions, repeats, clock):
     """Median milliseconds of each function, the functions called in turn ``repeats`` times."""
     for function in functions:
@@ -211,17 +245,23 @@ def main(argv=None):
     )
     parser.add_argument("--shapes", nargs="*", default=list(SHAPES), help="shapes of the kernel table")
     parser.add_argument("--calls", nargs="*", default=list(LAYER_CALLS), help="shapes of the layer-call table")
+    parser.add_argument(
+        "--steps", nargs="*", default=["toy", "small"], help="shapes of the training-step table (float32)"
+    )
     arguments = parser.parse_args(argv)
 
     import torch
 
     clock = time.perf_counter if arguments.clock == "wall" else time.process_time
     sys.path.insert(0, str(_ROOT))
+    import skkan._engine as new_engine
     from skkan._engine import kernel as new
 
     with tempfile.TemporaryDirectory() as directory:
-        old = _load_baseline(arguments.baseline, arguments.baseline_dir or directory)
-        for dtype in {arguments.dtype} | {LAYER_CALLS[name][3] for name in arguments.calls}:
+        old_engine = _load_baseline(arguments.baseline, arguments.baseline_dir or directory)
+        old = importlib.import_module("_skkan_baseline._engine.kernel")
+        dtypes = {arguments.dtype} | {LAYER_CALLS[name][3] for name in arguments.calls}
+        for dtype in sorted(dtypes | ({"float32"} if arguments.steps else set())):
             for module in (old, new):
                 start = time.perf_counter()
                 module.compiled_kernel_available(getattr(torch, dtype))
@@ -263,6 +303,18 @@ def main(argv=None):
             print(
                 f"| {name}: {n_rows} x {n_in} -> {n_out} | {dtype} | {of:.0f} | {nf:.0f} | {of / nf:.2f}x "
                 f"| {ot:.0f} | {nt:.0f} | {ot / nt:.2f}x | {linear:.0f} |"
+            )
+
+        if arguments.steps:
+            print("\n| training step | old ms | new ms | speedup | MLP ms | old / MLP | new / MLP |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+        for name in arguments.steps:
+            widths, n_rows = SHAPES[name]
+            steps = _training_steps(old_engine, new_engine, widths, n_rows)
+            old_ms, new_ms, mlp_ms = _median_ms(steps, max(1, arguments.repeats // 4), clock)
+            print(
+                f"| {name}: {widths}, {n_rows} rows | {old_ms:.2f} | {new_ms:.2f} | {old_ms / new_ms:.2f}x "
+                f"| {mlp_ms:.2f} | {old_ms / mlp_ms:.2f} | {new_ms / mlp_ms:.2f} |"
             )
 
 
