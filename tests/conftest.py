@@ -30,3 +30,10 @@ def _quiet_convergence():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
+
+
+def pytest_collection_modifyitems(items):
+    # Tests marked slow run first: pytest-xdist hands out the rest as workers
+    # free up, so no worker is left with a long test while the other idles
+    # at the end. ``-m "not slow"`` is the quick subset for local work.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

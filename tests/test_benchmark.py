@@ -58,6 +58,7 @@ SMALL_KAN = ModelSpec("small_kan", _small_kan)
 TINY_MODELS = [SMALL_KAN, MODELS["linear"]]
 
 
+@pytest.mark.slow
 def test_run_writes_results_report_and_plots(tmp_path):
     rows, notes = run_benchmark(TINY_DATASETS, TINY_MODELS, seeds=[0, 1], output_dir=tmp_path, progress=False)
     assert notes == []
@@ -175,6 +176,7 @@ def test_subsample_is_stratified_and_fixed():
     assert subsample(X, y, None, "classification")[0].shape == X.shape
 
 
+@pytest.mark.slow
 def test_cli_main_with_tiny_registry(tmp_path, monkeypatch, capsys):
     for dataset in TINY_DATASETS:
         monkeypatch.setitem(DATASETS, dataset.name, dataset)
@@ -187,7 +189,7 @@ def test_cli_main_with_tiny_registry(tmp_path, monkeypatch, capsys):
         "small_kan",
         "linear",
         "--seeds",
-        "2",
+        "1",
         "--output-dir",
         str(tmp_path),
         "--no-progress",
@@ -195,11 +197,11 @@ def test_cli_main_with_tiny_registry(tmp_path, monkeypatch, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "| tiny_clf | linear |" in out
-    assert len(read_results(tmp_path / "results.csv")) == 8
+    assert len(read_results(tmp_path / "results.csv")) == 4
     assert (tmp_path / "summary.md").exists() and (tmp_path / "regression_score_vs_params.png").exists()
     # Rerunning the same command finds everything done.
     assert main(argv) == 0
-    assert "Resuming: 8 of 8" in capsys.readouterr().out
+    assert "Resuming: 4 of 4" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--datasets", "no_such_set"])
 

@@ -12,6 +12,9 @@ from skkan import KANClassifier, KANRegressor
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
+# Slow tests run first (see conftest.py); the whole module moves together, so
+# its one cluster fixture still serves both tests in one worker.
+pytestmark = pytest.mark.slow
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 2))

@@ -90,6 +90,7 @@ def test_multiclass_classifier_on_iris():
     np.testing.assert_array_equal(model.predict(X_test), model.predict_proba(X_test).argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_grid_search_over_kan_hyperparameters_in_a_pipeline():
     X, y = _smooth_regression(80)
     pipeline = Pipeline([("scale", StandardScaler()), ("kan", KANRegressor(max_iter=3, random_state=0))])
@@ -192,6 +193,7 @@ def test_warm_start_continues_from_the_previous_fit():
         model.fit(X, np.column_stack([y, y]))
 
 
+@pytest.mark.slow
 def test_grid_extension_refines_the_grid_and_improves_the_fit():
     X, y = _smooth_regression(200)
     params = dict(hidden_layer_sizes=(2,), grid_size=3, early_stopping=False, max_iter=15, random_state=0)
@@ -215,6 +217,7 @@ def test_verbose_prints_progress(capsys):
     assert captured.out == captured.err == ""
 
 
+@pytest.mark.slow
 def test_sparsity_penalty_shrinks_edge_activations():
     X, y = _smooth_regression(150)
     params = dict(hidden_layer_sizes=(3,), early_stopping=False, max_iter=15, random_state=0)

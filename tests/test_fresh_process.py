@@ -3,8 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 _SCRIPT = """
 import sys
+
+import pytest
 import numpy as np
 import torch
 torch.set_num_threads(1)
@@ -17,6 +21,7 @@ print(torch.get_num_threads(), "torch._dynamo" in sys.modules)
 """
 
 
+@pytest.mark.slow
 def test_first_fits_keep_thread_count_and_skip_dynamo():
     # A fresh process, since both happen once per process: numba's OpenMP
     # runtime started by the first kernel load used to reset torch's count to

@@ -70,6 +70,7 @@ def test_estimator_parameter_reaches_the_network_and_grid_search():
         KANRegressor((), multiplication_nodes=1, max_iter=1).fit(X, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("random_state", [0, 1])
 @pytest.mark.parametrize("max_iter", [3, 10, 30])
 def test_product_is_recovered_exactly(max_iter, random_state):

@@ -84,6 +84,7 @@ def _recover(function, hidden, n_samples=400, seed=0):
     return reg, reg.symbolic_formula()[0], rmse
 
 
+@pytest.mark.slow
 def test_recovers_sin_plus_cos():
     reg, formula, rmse = _recover(lambda X: np.sin(X[:, 0]) + np.cos(X[:, 1]), ())
     x0, x1 = sympy.symbols("x0 x1")
@@ -94,6 +95,7 @@ def test_recovers_sin_plus_cos():
     assert reg.n_params_ == 2 * 4 + 1
 
 
+@pytest.mark.slow
 def test_recovers_exp_sin_square_with_feature_names():
     pd = pytest.importorskip("pandas")
     reg, formula, rmse = _recover(lambda X: np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2), (1,))
