@@ -335,6 +335,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             learning_rate_decays=recipe.learning_rate_decays,
+            plateau_patience=recipe.plateau_patience,
             early_stopping=early_stopping,
             verbose=self.verbose,
         )

@@ -49,10 +49,11 @@ _SHARED_PARAMETERS = """\
 
     learning_rate : float or "auto", default="auto"
         Step size: ``"auto"`` is 1.0 for L-BFGS (whose line search scales the
-        step) and, for Adam, a plateau schedule: 1e-2, divided by 5 each time
+        step) and, for Adam, a plateau schedule: 2e-2, divided by 5 each time
         the validation loss (the training loss without early stopping) has not
-        improved by a relative ``tol`` for ``n_iter_no_change`` epochs, up to
-        3 times; the next plateau ends training. A number is kept constant.
+        improved by a relative ``tol`` for ``n_iter_no_change // 2`` epochs,
+        up to 2 times; the next such plateau ends training. A number is kept
+        constant.
 
     max_iter : int or "auto", default="auto"
         Maximum number of iterations per grid stage: epochs for Adam, L-BFGS
@@ -62,7 +63,7 @@ _SHARED_PARAMETERS = """\
         1,000 epochs for Adam, a ceiling that early stopping ends first.
 
     batch_size : int or "auto", default="auto"
-        Mini-batch size for Adam; ``"auto"`` is ``n_train // 64`` clipped to
+        Mini-batch size for Adam; ``"auto"`` is ``n_train // 16`` clipped to
         [256, 4096] (and to ``n_train``), so batches grow with the data.
         Ignored by L-BFGS, which is full-batch.
 

@@ -45,10 +45,10 @@ def test_grid_extension_stops_where_the_finer_grid_has_more_coefficients_than_ro
 
 
 def test_large_data_gets_adam_with_a_growing_batch_and_a_long_budget():
-    recipe = _recipe(100_000)
+    recipe = _recipe(40_000)
     assert recipe.optimizer == "adam" and recipe.early_stopping
-    assert recipe.extra_grid_sizes == () and recipe.learning_rate == 1e-2
-    assert recipe.batch_size == auto_batch_size(90_000) == 90_000 // 64
+    assert recipe.extra_grid_sizes == () and recipe.learning_rate == 2e-2
+    assert recipe.batch_size == auto_batch_size(36_000) == 36_000 // 16
     assert recipe.max_iter == 1000
     assert auto_batch_size(1000) == 256 and auto_batch_size(10**7) == 4096
 
@@ -99,8 +99,11 @@ def test_estimators_follow_the_recipe_on_small_data():
 
 
 def test_adam_gets_the_plateau_schedule_only_with_the_auto_learning_rate():
-    assert _recipe(100_000).learning_rate_decays == 3
-    assert _recipe(100_000, learning_rate=1e-3).learning_rate_decays == 0
+    scheduled = _recipe(100_000)
+    assert scheduled.learning_rate_decays == 2 and scheduled.plateau_patience == 5  # half of n_iter_no_change=10
+    assert _recipe(100_000, n_iter_no_change=1).plateau_patience == 1
+    constant = _recipe(100_000, learning_rate=1e-3)
+    assert constant.learning_rate_decays == 0 and constant.plateau_patience is None
     assert _recipe(3_000).learning_rate_decays == 0  # L-BFGS: the line search sets the step
 
 
@@ -110,7 +113,7 @@ def test_small_data_with_more_coefficients_than_rows_gets_adam():
     device = torch.device("cpu")
     diabetes_like = resolve_recipe(400, 10, 1, "regression", params, device=device)  # 360 training rows
     assert diabetes_like.optimizer == "adam" and diabetes_like.early_stopping
-    assert diabetes_like.extra_grid_sizes == () and diabetes_like.learning_rate_decays == 3
+    assert diabetes_like.extra_grid_sizes == () and diabetes_like.learning_rate_decays == 2
     assert diabetes_like.dtype == torch.float64
     # From 704 training rows on, the paper protocol (782 rows leave 703 after the validation split).
     assert resolve_recipe(782, 10, 1, "regression", params, device=device).optimizer == "adam"

@@ -337,13 +337,13 @@ def test_early_stopping_keeps_the_best_validated_state_over_all_grid_stages():
 # ----------------------------------------------------------------------
 # Adam's plateau schedule
 # ----------------------------------------------------------------------
-def _adam_run(decays):
+def _adam_run(decays, n_iter_no_change=1, plateau_patience=None):
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(64, 1, generator=generator, dtype=torch.float64)
     y = torch.sin(3 * x)
     network = KANNetwork([1, 1], grid_size=3, spline_order=3, generator=generator, dtype=torch.float64)
     seen = []
-    # tol=0.5 and n_iter_no_change=1: a plateau after every two epochs that do not halve the loss.
+    # tol=0.5 and a patience of 1: a plateau after every two epochs that do not halve the loss.
     config = TrainingConfig(
         loss="squared_error",
         optimizer="adam",
@@ -351,8 +351,9 @@ def _adam_run(decays):
         max_iter=200,
         batch_size=64,
         tol=0.5,
-        n_iter_no_change=1,
+        n_iter_no_change=n_iter_no_change,
         learning_rate_decays=decays,
+        plateau_patience=plateau_patience,
         callback=seen.append,
     )
     result = train_network(network, x, y, torch.ones(64, dtype=torch.float64), config, generator=generator)
@@ -369,6 +370,15 @@ def test_adam_divides_the_learning_rate_on_each_plateau_then_stops():
     assert sorted(set(rates), reverse=True) == pytest.approx([1e-2, 2e-3, 4e-4], rel=1e-12)
     assert rates == sorted(rates, reverse=True)
     assert scheduled.n_iter >= constant.n_iter + 2 * 2
+
+
+def test_plateau_patience_replaces_n_iter_no_change_in_the_schedule():
+    # A patience of 1 given as plateau_patience runs exactly as n_iter_no_change=1 does, however long the latter.
+    reference, reference_rates = _adam_run(decays=2)
+    shortened, rates = _adam_run(decays=2, n_iter_no_change=50, plateau_patience=1)
+    assert rates == reference_rates and shortened.n_iter == reference.n_iter
+    patient, _ = _adam_run(decays=2, n_iter_no_change=3)
+    assert patient.n_iter > shortened.n_iter
 
 
 def test_a_budget_that_stops_adam_while_it_still_improves_warns():

@@ -70,10 +70,11 @@ class TrainingConfig:
 
     ``learning_rate_decays`` is the plateau schedule of Adam: when the
     monitored loss has not improved by a relative ``tol`` for
-    ``n_iter_no_change`` epochs, the learning rate is divided by 5 and
-    training goes on (from the best validated state, with early stopping),
-    up to that many times; the next plateau ends the stage. 0 keeps the
-    learning rate constant (L-BFGS ignores it: its line search sets the step).
+    ``n_iter_no_change`` epochs (``plateau_patience`` when given), the
+    learning rate is divided by 5 and training goes on (from the best
+    validated state, with early stopping), up to that many times; the next
+    plateau ends the stage. 0 keeps the learning rate constant (L-BFGS
+    ignores it: its line search sets the step).
     """
 
     loss: str
@@ -92,6 +93,7 @@ class TrainingConfig:
     tol: float = 1e-4
     n_iter_no_change: int = 10
     learning_rate_decays: int = 0
+    plateau_patience: int = None
     early_stopping: bool = False
     grad_clip: float = 10.0
     lbfgs_inner_iter: int = 20
@@ -182,6 +184,7 @@ class _Progress:
 
     def __init__(self, config):
         self.config = config
+        self.patience = config.n_iter_no_change if config.plateau_patience is None else config.plateau_patience
         self.best = math.inf
         self.no_improvement = 0
 
@@ -192,7 +195,7 @@ class _Progress:
 
     @property
     def stalled(self):
-        return self.no_improvement > self.config.n_iter_no_change
+        return self.no_improvement > self.patience
 
 
 def _report(config, info, iteration):
