@@ -1,4 +1,7 @@
 import os
+import warnings
+
+import pytest
 
 # Set before torch loads libgomp, which reads it once; inherited by the
 # pytest-xdist workers. numba's OpenMP kernel threads otherwise spin between
@@ -6,26 +9,31 @@ import os
 # worker: about ten times the CPU time per fit on a busy 2-core machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import warnings
 
-import pytest
-import torch
-from sklearn.exceptions import ConvergenceWarning
+def pytest_configure(config):
+    # pytest-xdist's controller only hands out tests: it skips the set-up of
+    # the processes that run them (torch and the kernels, seconds of CPU taken
+    # from the workers while they start).
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    import torch
 
-from skkan._engine.kernel import compiled_kernel_available
+    from skkan._engine.kernel import compiled_kernel_available
 
-# Compile (or load from numba's cache) the kernels for both dtypes once, at
-# start-up, rather than inside whichever test fits first.
-compiled_kernel_available(torch.float32)
-compiled_kernel_available(torch.float64)
-# One torch thread per test process: CI has two cores, each running one
-# pytest-xdist worker, and tests that run parallel fits (n_jobs=2) would
-# otherwise oversubscribe them.
-torch.set_num_threads(1)
+    # Compile (or load from numba's cache) the kernels for both dtypes once,
+    # at start-up, rather than inside whichever test fits first.
+    compiled_kernel_available(torch.float32)
+    compiled_kernel_available(torch.float64)
+    # One torch thread per test process: CI has two cores, each running one
+    # pytest-xdist worker, and tests that run parallel fits (n_jobs=2) would
+    # otherwise oversubscribe them.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
 def _quiet_convergence():
+    from sklearn.exceptions import ConvergenceWarning
+
     # Small max_iter values are used on purpose throughout the tests.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
