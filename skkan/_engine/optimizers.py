@@ -1,7 +1,8 @@
 """The optimisers of a fit: Adam and L-BFGS, without torch's first-step cost of ``torch._dynamo``.
 
-Every ``torch.optim`` optimiser imports ``torch._dynamo`` at its first
-``step`` or ``zero_grad`` (their decorators prepare for ``torch.compile``):
+Every ``torch.optim`` optimiser imports ``torch._dynamo`` when it is built
+(``add_param_group``) and at its first ``step`` or ``zero_grad`` (their
+decorators prepare for ``torch.compile``):
 about 2.7 s of CPU, paid once per process - by a user's first fit, by each
 joblib or Dask worker of a search, by each test worker. A fit never runs
 under ``torch.compile``, so these two classes skip those decorators:
