@@ -107,7 +107,9 @@ _SHARED_PARAMETERS = """\
         Minimum improvement that counts: a relative decrease of the
         validation loss with early stopping, otherwise of the training loss,
         so that precise fits of noise-free targets are not cut short once
-        the loss is small.
+        the loss is small. A log loss (classifiers) is measured relative to
+        at least 0.01 nats, so that fits of separable classes end once the
+        classes are separated.
 
     dtype : {"auto", "float32", "float64"}, default="auto"
         Floating point precision of the network. ``"auto"``: float64 on the

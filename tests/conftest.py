@@ -21,9 +21,16 @@ def pytest_configure(config):
     from skkan._engine.kernel import compiled_kernel_available
 
     # Compile (or load from numba's cache) the kernels for both dtypes once,
-    # at start-up, rather than inside whichever test fits first.
-    compiled_kernel_available(torch.float32)
-    compiled_kernel_available(torch.float64)
+    # at start-up, rather than inside whichever test fits first. On a fresh
+    # clone the cache is empty: the workers start on different dtypes, so that
+    # each compiles one while the other waits for it (a lock across
+    # processes) and then loads it from the cache.
+    dtypes = [torch.float32, torch.float64]
+    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
+    if int(worker.removeprefix("gw") or 0) % 2:
+        dtypes.reverse()
+    for dtype in dtypes:
+        compiled_kernel_available(dtype)
     # One torch thread per test process: CI has two cores, each running one
     # pytest-xdist worker, and tests that run parallel fits (n_jobs=2) would
     # otherwise oversubscribe them.

@@ -1,5 +1,10 @@
 """The compiled layer kernel against the eager path, and the kernel switch."""
 
+import os
+import subprocess
+import sys
+import threading
+
 import pytest
 import torch
 
@@ -294,3 +299,54 @@ def test_a_kernel_that_fails_to_compile_for_a_dtype_falls_back_to_eager(fresh_mo
         torch.testing.assert_close(layer(x), _outputs_and_gradients(layer, x, "eager")[0])
     with spline_kernel("compiled"), pytest.raises(RuntimeError, match="failed to compile"):
         use_compiled_kernel(x)
+
+
+@needs_numba
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock across processes uses fcntl")
+def test_kernel_compilation_waits_for_another_process_holding_its_lock(monkeypatch):
+    # Processes started together on a fresh install (test, loky and Dask
+    # workers) must compile each kernel once: one compiles, the others wait
+    # for its lock and then load numba's cache.
+    module = kernel_module._kernel_module()
+    name = f"test-{os.getpid()}"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\n"
+            f"fd = os.open({module._lock_path(name)!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        entered = threading.Event()
+
+        def compile_under_lock():
+            with module._machine_wide_lock(name):
+                entered.set()
+
+        waiter = threading.Thread(target=compile_under_lock)
+        waiter.start()
+        assert not entered.wait(0.5)  # waits while the other process holds the lock
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert entered.wait(30)  # and goes on once it is released
+        waiter.join()
+        holder.wait()
+        # A holder that never lets go (a process stopped mid-compilation) is
+        # waited for a bounded time only; then this process compiles itself.
+        holder = subprocess.Popen(holder.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(module, "_COMPILATION_WAIT_SECONDS", 0.2)
+        with module._machine_wide_lock(name):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+        os.unlink(module._lock_path(name))

@@ -387,3 +387,19 @@ def test_a_budget_that_stops_adam_while_it_still_improves_warns():
     with pytest.warns(ConvergenceWarning, match="maximum iterations \\(3\\)"):
         reg.fit(X, y)
     assert reg.n_iter_ == 3
+
+
+@pytest.mark.parametrize("centers", [2, 3])
+def test_a_classifier_on_separable_classes_stops_before_its_budget(centers):
+    # The log loss of separated classes falls towards 0 by a steady fraction
+    # an epoch while only the logits grow: a purely relative tol would train
+    # to max_iter and warn. It is judged relative to 0.01 nats at least.
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=300, centers=centers, random_state=0, cluster_std=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = KANClassifier(random_state=0).fit(X, y)
+    assert clf.n_iter_ < 300
+    assert clf.score(X, y) == 1.0
+    assert -clf.best_validation_score_ < 1e-2

@@ -58,7 +58,11 @@ eager path to rounding error (float64 1e-12, float32 1e-5, tested).
 # changed in another module would leave stale cached kernels behind.
 
 import contextlib
+import hashlib
+import os
+import tempfile
 import threading
+import time
 
 import numba
 import numpy as np
@@ -636,12 +640,62 @@ _KERNELS = {}
 _COMPILE_LOCK = threading.Lock()
 
 
+# Longest wait for another process's compilation of a kernel (seconds);
+# beyond it (a process stopped while compiling) this one compiles for itself.
+_COMPILATION_WAIT_SECONDS = 600.0
+
+
+def _lock_path(name):
+    """The file of :func:`_machine_wide_lock` ``name``: one per kernel file, numba version and name."""
+    digest = hashlib.sha256(f"{os.path.abspath(__file__)}:{numba.__version__}:{name}".encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"skkan-kernel-{digest}.lock")
+
+
+@contextlib.contextmanager
+def _machine_wide_lock(name):
+    """Hold a lock shared by every process of this machine that runs this kernel file.
+
+    Several processes started on a fresh install (pytest-xdist workers,
+    joblib's loky workers of a grid search, Dask workers) would each compile
+    the same kernel at once: about 25 s of CPU apiece. Under this lock one
+    process compiles and writes numba's cache, and the others wait and then
+    load it. The lock is an advisory ``flock`` on a file in the temporary
+    directory, named from this file's path and ``name``; it is released when
+    its holder exits, however it exits. Where no such lock can be taken
+    (no ``fcntl``, no writable temporary directory) each process compiles for
+    itself, as it would without the lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    try:
+        descriptor = os.open(_lock_path(name), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + _COMPILATION_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
 def _kernel(direction, dtype):
     """The forward or backward kernel for arrays of ``dtype``, compiled on first use."""
     key = (direction, dtype)
     kernel = _KERNELS.get(key)
     if kernel is None:
-        with _COMPILE_LOCK:
+        with _COMPILE_LOCK, _machine_wide_lock(f"{direction}-{dtype}"):
             kernel = _KERNELS.get(key)
             if kernel is None:
                 float_type = _FLOAT_TYPES[dtype]

@@ -174,12 +174,22 @@ class _Snapshot:
                     setattr(module, attribute, value.clone())
 
 
+# The smallest loss scale of :class:`_Progress`'s relative improvement for log losses (nats).
+_LOG_LOSS_SCALE = 1e-2
+_LOG_LOSSES = ("log_loss", "binary_log_loss")
+
+
 class _Progress:
     """Tracks improvement the way scikit-learn's MLP does (tol, n_iter_no_change).
 
     The improvement is relative to the loss: an accurate fit keeps improving
     in absolute steps far below any fixed ``tol`` (the accuracy of a KAN on
-    smooth targets comes from exactly those late iterations).
+    smooth targets comes from exactly those late iterations). A log loss is
+    measured relative to at least ``_LOG_LOSS_SCALE`` nats: on separable
+    classes it falls towards 0 forever, by a near-constant fraction an epoch,
+    while the logits grow and the predictions no longer change (blobs: 1000
+    epochs and a ConvergenceWarning, where 0.01 nats means the true class
+    gets 99% on average).
     """
 
     def __init__(self, config):
@@ -189,7 +199,8 @@ class _Progress:
         self.no_improvement = 0
 
     def update(self, loss):
-        threshold = self.best * (1.0 - self.config.tol) if math.isfinite(self.best) else math.inf
+        scale = max(self.best, _LOG_LOSS_SCALE if self.config.loss in _LOG_LOSSES else 0.0)
+        threshold = self.best - self.config.tol * scale if math.isfinite(self.best) else math.inf
         self.no_improvement = self.no_improvement + 1 if loss > threshold else 0
         self.best = min(self.best, loss)
 
