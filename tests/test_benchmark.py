@@ -294,3 +294,18 @@ def test_poker_generator_is_a_registered_data_set():
     for row, label in zip(X.to_numpy()[:50], y.to_numpy()[:50]):
         assert poker_hand_class(row[0::2], row[1::2]) == label
     assert set(np.unique(y)) >= set(range(7))
+
+
+def test_poker_cards_name_the_same_hands_as_categories():
+    poker, cards = DATASETS["poker"].load(), DATASETS["poker_cards"].load()
+    assert DATASETS["poker_cards"].task == "classification"
+    X_codes, X_names = poker[0].to_numpy()[:200], cards[0].iloc[:200]
+    np.testing.assert_array_equal(poker[1].to_numpy(), cards[1].to_numpy())
+    assert list(cards[0].columns) == list(poker[0].columns)
+    # Not numeric: the benchmark's preprocessing one-hot encodes them.
+    assert cards[0].select_dtypes(include=np.number).shape[1] == 0
+    faces = {1: "A", 10: "10", 11: "J", 12: "Q", 13: "K"}
+    for codes, names in zip(X_codes, X_names.to_numpy()):
+        suits = [["hearts", "spades", "diamonds", "clubs"][int(code) - 1] for code in codes[0::2]]
+        ranks = [faces.get(int(code), str(int(code))) for code in codes[1::2]]
+        assert list(names[0::2]) == suits and list(names[1::2]) == ranks

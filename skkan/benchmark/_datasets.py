@@ -120,11 +120,29 @@ def _load_keel(name):
 _POKER_HANDS = 33_347
 
 
+_POKER_COLUMNS = [f"{kind}{card}" for card in range(1, 6) for kind in ("S", "C")]
+# Card faces of the "poker_cards" data set: suits 1-4 and ranks 1-13 by name.
+_SUIT_NAMES = np.array(["hearts", "spades", "diamonds", "clubs"], dtype=object)
+_RANK_NAMES = np.array(["A", "2", "3", "4", "5", "6", "7", "8", "9", "10", "J", "Q", "K"], dtype=object)
+
+
 def _load_poker():
     pd = _pandas()
     X, y = make_poker_hands(_POKER_HANDS, random_state=0)
-    columns = [f"{kind}{card}" for card in range(1, 6) for kind in ("S", "C")]
-    return pd.DataFrame(X.astype(float), columns=columns), pd.Series(y, name="hand")
+    return pd.DataFrame(X.astype(float), columns=_POKER_COLUMNS), pd.Series(y, name="hand")
+
+
+def _load_poker_cards():
+    # The same hands, each card's suit and rank named as a category (strings),
+    # so that every model sees them as categories (one-hot encoded by the
+    # benchmark's preprocessing) rather than as the UCI file's numeric codes.
+    pd = _pandas()
+    X, y = make_poker_hands(_POKER_HANDS, random_state=0)
+    columns = {
+        name: (_SUIT_NAMES if name.startswith("S") else _RANK_NAMES)[X[:, j] - 1]
+        for j, name in enumerate(_POKER_COLUMNS)
+    }
+    return pd.DataFrame(columns), pd.Series(y, name="hand")
 
 
 @dataclass(frozen=True)
@@ -243,6 +261,14 @@ _REGISTRY = [
         "generated (skkan.benchmark._poker, seed 0)",
         "best poker hand of 5 dealt cards (suit and rank each), 10 classes labelled by the rules, "
         f"{_POKER_HANDS:,} hands; use --max-rows 0 to train on 25,010",
+    ),
+    Dataset(
+        "poker_cards",
+        "classification",
+        _load_poker_cards,
+        "generated (skkan.benchmark._poker, seed 0)",
+        "the poker hands with each card's suit and rank as categories (strings: 'hearts', 'Q'), "
+        "one-hot encoded for every model; use --max-rows 0 to train on 25,010",
     ),
     Dataset(
         "diabetes",
