@@ -309,3 +309,11 @@ def test_poker_cards_name_the_same_hands_as_categories():
         suits = [["hearts", "spades", "diamonds", "clubs"][int(code) - 1] for code in codes[0::2]]
         ranks = [faces.get(int(code), str(int(code))) for code in codes[1::2]]
         assert list(names[0::2]) == suits and list(names[1::2]) == ranks
+
+
+@pytest.mark.parametrize("max_rows", [0, -5, 2.5, True])
+def test_run_benchmark_names_a_bad_row_limit(max_rows, tmp_path):
+    # The CLI's --max-rows 0 means "every row"; the Python API takes None for
+    # that, and anything else but a positive integer is refused by name.
+    with pytest.raises(ValueError, match="max_rows must be a positive integer or None"):
+        run_benchmark(["diabetes"], ["linear"], seeds=[0], output_dir=tmp_path, max_rows=max_rows, progress=False)

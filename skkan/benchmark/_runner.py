@@ -6,6 +6,7 @@ import math
 import os
 import time
 import warnings
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +159,7 @@ def run_benchmark(
         Where ``results.csv`` and ``config.json`` are written.
     max_rows : int or None, default=10_000
         Larger data sets are subsampled (once, stratified) to this many rows
-        before splitting.
+        before splitting; None keeps every row.
     test_size : float, default=0.25
         Share of the rows held out for scoring (stratified for classifiers).
     n_threads : int, default=1
@@ -184,6 +185,8 @@ def run_benchmark(
     from sklearn.model_selection import train_test_split
     from threadpoolctl import threadpool_limits
 
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, Integral) or max_rows < 1):
+        raise ValueError(f"max_rows must be a positive integer or None (every row), got {max_rows!r}.")
     datasets, models = get_datasets(datasets), get_models(models)
     seeds = [int(s) for s in seeds]
     param_grids = dict(param_grids or {})
