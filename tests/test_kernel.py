@@ -309,6 +309,9 @@ def test_kernel_compilation_waits_for_another_process_holding_its_lock(monkeypat
     # for its lock and then load numba's cache.
     module = kernel_module._kernel_module()
     name = f"test-{os.getpid()}"
+    beside = os.path.join(os.path.dirname(os.path.abspath(module.__file__)), "__pycache__")
+    if os.access(beside, os.W_OK):  # the installation's own directory, not a shared temporary one
+        assert os.path.dirname(module._lock_path(name)) == beside
     holder = subprocess.Popen(
         [
             sys.executable,

@@ -646,9 +646,17 @@ _COMPILATION_WAIT_SECONDS = 600.0
 
 
 def _lock_path(name):
-    """The file of :func:`_machine_wide_lock` ``name``: one per kernel file, numba version and name."""
+    """The file of :func:`_machine_wide_lock` ``name``: one per kernel file, numba version and name.
+
+    It lies in the ``__pycache__`` beside this file when that is writable:
+    the installation's own directory, where numba keeps the cache, shared by
+    every process of this installation and by no other user. Otherwise (a
+    read-only install) in the temporary directory, named from this file's path.
+    """
     digest = hashlib.sha256(f"{os.path.abspath(__file__)}:{numba.__version__}:{name}".encode()).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), f"skkan-kernel-{digest}.lock")
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    directory = beside if os.path.isdir(beside) and os.access(beside, os.W_OK) else tempfile.gettempdir()
+    return os.path.join(directory, f"skkan-kernel-{digest}.lock")
 
 
 @contextlib.contextmanager
@@ -659,11 +667,12 @@ def _machine_wide_lock(name):
     joblib's loky workers of a grid search, Dask workers) would each compile
     the same kernel at once: about 25 s of CPU apiece. Under this lock one
     process compiles and writes numba's cache, and the others wait and then
-    load it. The lock is an advisory ``flock`` on a file in the temporary
-    directory, named from this file's path and ``name``; it is released when
-    its holder exits, however it exits. Where no such lock can be taken
-    (no ``fcntl``, no writable temporary directory) each process compiles for
-    itself, as it would without the lock.
+    load it. The lock is an advisory ``flock`` on the file
+    :func:`_lock_path` names; it is released when its holder exits, however
+    it exits, and a holder that never lets go is waited for at most
+    ``_COMPILATION_WAIT_SECONDS``. Where no such lock can be taken (no
+    ``fcntl``, no writable directory, a symbolic link in the file's place)
+    each process compiles for itself, as it would without the lock.
     """
     try:
         import fcntl
