@@ -25,7 +25,7 @@ from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._progress import progress_reporter
-from ._recipe import resolve_recipe
+from ._recipe import auto_hidden_layer_sizes, resolve_recipe
 from ._scaling import _standardize
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
@@ -91,7 +91,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 0, None, closed="left")],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like", Interval(Integral, 0, None, closed="left")],
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "spline_order": [Interval(Integral, 1, None, closed="left")],
         "multiplication_nodes": [Interval(Integral, 0, None, closed="left")],
@@ -121,7 +121,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     # names from ``__init__``, which the subclasses inherit.
     def __init__(
         self,
-        hidden_layer_sizes=(8,),
+        hidden_layer_sizes="auto",
         *,
         grid_size=5,
         spline_order=3,
@@ -201,8 +201,11 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     # ------------------------------------------------------------------
     # Validation helpers
     # ------------------------------------------------------------------
-    def _hidden_layer_sizes(self):
+    def _hidden_layer_sizes(self, n_outputs):
+        """The hidden widths as a list of int; ``"auto"`` is resolved for ``n_outputs`` network outputs."""
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) and sizes == "auto":
+            sizes = auto_hidden_layer_sizes(n_outputs)
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         # A hidden layer may have product nodes only (multiplication_nodes).
         smallest = 0 if self.multiplication_nodes else 1
@@ -283,7 +286,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             return self._fit_unguarded(X, y, sample_weight)
 
     def _fit_unguarded(self, X, y, sample_weight):
-        hidden = self._hidden_layer_sizes()
+        self._hidden_layer_sizes(n_outputs=1)  # a bad width fails before the data are read
         reuse = self.warm_start and hasattr(self, "network_")
         X, y, categorical = validate_tabular_data(
             self,
@@ -299,6 +302,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X, normalize=False)
         sample_weight = check_sample_weight(self._class_weighted(y, sample_weight), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
+        hidden = self._hidden_layer_sizes(n_outputs)
 
         device = resolve_device(self.device)
         task = "regression" if self._multi_output_target else "classification"
@@ -318,7 +322,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         else:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
             network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype).to(device)
-            attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]))
+            attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]), generator=generator)
         X_scaled = _standardize(X, input_mean, input_scale)
 
         early_stopping = recipe.early_stopping

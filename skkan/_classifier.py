@@ -84,7 +84,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
-    def __init__(self, hidden_layer_sizes=(8,), *, class_weight=None, **shared_parameters):
+    def __init__(self, hidden_layer_sizes="auto", *, class_weight=None, **shared_parameters):
         super().__init__(hidden_layer_sizes, **shared_parameters)
         self.class_weight = class_weight
 

@@ -3,10 +3,15 @@
 __all__ = ["fill_shared_docs"]
 
 _SHARED_PARAMETERS = """\
-    hidden_layer_sizes : tuple of int, default=(8,)
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
         Width of each hidden KAN layer; ``()`` gives a one-layer (additive)
-        KAN. Eight hidden nodes let the network form feature interactions
-        while keeping few, readable edges.
+        KAN. ``"auto"`` is one hidden layer of ``max(8, n_outputs)`` nodes
+        (``n_outputs``: the regression targets, or the classes when there
+        are more than two): eight nodes let the network form feature
+        interactions while keeping few, readable edges, and a layer
+        narrower than the outputs would be a bottleneck they all share (26
+        letters of ``letter``: test accuracy 0.873 through 8 nodes, 0.943
+        through 26). The resolved widths are in ``fitted_view_.widths``.
 
     grid_size : int, default=5
         Number of grid intervals of every edge spline (before any grid
@@ -63,8 +68,11 @@ _SHARED_PARAMETERS = """\
         1,000 epochs for Adam, a ceiling that early stopping ends first.
 
     batch_size : int or "auto", default="auto"
-        Mini-batch size for Adam; ``"auto"`` is ``n_train // 16`` clipped to
-        [256, 4096] (and to ``n_train``), so batches grow with the data.
+        Mini-batch size for Adam; ``"auto"`` is ``(n_train / 1024) ** 2``
+        clipped to [256, 4096] (and to ``n_train``): 256 up to 16,384
+        training rows, where small batches generalise best and epochs are
+        cheap, then growing with the square of the data so that large data
+        sets take fewer, cheaper steps an epoch (16 at 65,536 rows).
         Ignored by L-BFGS, which is full-batch.
 
     grid_extension : tuple of int, "auto" or None, default="auto"

@@ -65,8 +65,9 @@ class _IncrementalFit:
         generator = torch.Generator().manual_seed(seed)
         if first:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            network = self._new_network(X.shape[1], self._hidden_layer_sizes(), n_outputs, generator, dtype)
-            attach_tabular_edges(network.to(device), categories_per_input(*categorical, X.shape[1]))
+            network = self._new_network(X.shape[1], self._hidden_layer_sizes(n_outputs), n_outputs, generator, dtype)
+            n_categories = categories_per_input(*categorical, X.shape[1])
+            attach_tabular_edges(network.to(device), n_categories, generator=generator)
         else:
             input_mean, input_scale = self._input_mean, self._input_scale
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from skkan import KANClassifier, KANRegressor
-from skkan._recipe import auto_batch_size, resolve_recipe
+from skkan._recipe import auto_batch_size, auto_hidden_layer_sizes, resolve_recipe
 
 
 def _params(**overrides):
@@ -48,9 +48,15 @@ def test_large_data_gets_adam_with_a_growing_batch_and_a_long_budget():
     recipe = _recipe(40_000)
     assert recipe.optimizer == "adam" and recipe.early_stopping
     assert recipe.extra_grid_sizes == () and recipe.learning_rate == 2e-2
-    assert recipe.batch_size == auto_batch_size(36_000) == 36_000 // 16
+    assert recipe.batch_size == auto_batch_size(36_000) == 36_000**2 // 2**20
     assert recipe.max_iter == 1000
-    assert auto_batch_size(1000) == 256 and auto_batch_size(10**7) == 4096
+
+
+def test_auto_batches_stay_small_on_mid_size_data_and_grow_with_its_square():
+    assert auto_batch_size(1000) == auto_batch_size(16_384) == 256
+    assert auto_batch_size(32_768) == 1024 and auto_batch_size(65_536) == auto_batch_size(10**7) == 4096
+    # Steps an epoch fall as 2**20 / n_train between the bounds.
+    assert [n // auto_batch_size(n) for n in (16_384, 32_768, 65_536)] == [64, 32, 16]
 
 
 def test_the_threshold_between_recipes_counts_training_rows():
@@ -120,3 +126,32 @@ def test_small_data_with_more_coefficients_than_rows_gets_adam():
     assert resolve_recipe(783, 10, 1, "regression", params, device=device).optimizer == "lbfgs"
     # Without a validation split to stop Adam, the short L-BFGS budget stays.
     assert resolve_recipe(290, 10, 1, "regression", params, device=device).optimizer == "lbfgs"
+
+
+def test_auto_width_is_eight_nodes_or_one_per_output():
+    assert auto_hidden_layer_sizes(1) == auto_hidden_layer_sizes(8) == (8,)
+    assert auto_hidden_layer_sizes(26) == (26,)
+    # The recipe counts the edges of the resolved width: 3 -> 26 -> 26 has 754 edges,
+    # whose 6,032 coefficients outnumber 5,040 training rows (Adam), where 3 -> 8 -> 26 has 232.
+    params = _params()
+    recipe = resolve_recipe(5_600, 3, 26, "classification", params, device=torch.device("cpu"))
+    assert recipe.optimizer == "adam"
+    fixed = resolve_recipe(5_600, 3, 26, "classification", _params(hidden_layer_sizes=(8,)), device=torch.device("cpu"))
+    assert fixed.optimizer == "lbfgs"
+
+
+def test_estimators_resolve_the_auto_width_from_their_outputs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    ten_classes = np.arange(120) % 10
+    clf = KANClassifier(max_iter=2, random_state=0).fit(X, ten_classes)
+    assert clf.get_params()["hidden_layer_sizes"] == "auto"
+    assert clf.fitted_view_.widths == [3, 10, 10]
+    assert KANClassifier(max_iter=2, random_state=0).fit(X, ten_classes % 2).fitted_view_.widths == [3, 8, 1]
+    assert KANRegressor(max_iter=2, random_state=0).fit(X, X[:, 0]).fitted_view_.widths == [3, 8, 1]
+    assert KANClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, ten_classes).fitted_view_.widths == [3, 4, 10]
+    streamed = KANClassifier(random_state=0).partial_fit(X, ten_classes, classes=np.arange(10))
+    assert streamed.fitted_view_.widths == [3, 10, 10]
+    # warm_start keeps the resolved architecture.
+    warm = KANClassifier(max_iter=2, warm_start=True, random_state=0).fit(X, ten_classes)
+    assert warm.fit(X, ten_classes).fitted_view_.widths == [3, 10, 10]

@@ -52,6 +52,25 @@ def _tabular_network(n_categories=(0, 0, 3)):
     return network
 
 
+def test_lookup_tables_start_spread_as_one_hot_edges_would():
+    def tables(n_categories, seed):
+        network = KANNetwork([4, 6, 1], 4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        return attach_tabular_edges(network, n_categories, generator=generator).layers[0].tabular.category_value
+
+    values = tables((0, 2, 0, 401), seed=0)
+    assert torch.equal(tables((0, 2, 0, 401), seed=None), torch.zeros_like(values))  # no generator: zeros
+    assert torch.equal(values, tables((0, 2, 0, 401), seed=0))  # reproducible
+    assert not torch.equal(values, tables((0, 2, 0, 401), seed=1))
+    assert not values[[0, 2]].any()  # numeric inputs have no table to start
+    # Every hidden node gets different values (no symmetry to break in training),
+    # spread as sqrt(K - 1) / sqrt(3 * n_inputs): 1/sqrt(12) for 2 categories, 20/sqrt(12) for 401.
+    assert torch.unique(values[3, :, 0]).numel() == 6
+    spread = values[3].std().item() * np.sqrt(12)
+    assert 18 < spread < 22
+    assert 0.5 < values[1, :, :2].std().item() * np.sqrt(12) < 2
+
+
 def test_nan_never_reaches_the_spline_and_edges_sum_to_the_output():
     network = _tabular_network()
     layer = network.layers[0]
