@@ -129,10 +129,10 @@ def test_small_data_with_more_coefficients_than_rows_gets_adam():
 
 
 def test_auto_width_is_eight_nodes_or_one_per_output():
-    assert auto_hidden_layer_sizes(1) == auto_hidden_layer_sizes(8) == (8,)
-    assert auto_hidden_layer_sizes(26) == (26,)
-    # The recipe counts the edges of the resolved width: 3 -> 26 -> 26 has 754 edges,
-    # whose 6,032 coefficients outnumber 5,040 training rows (Adam), where 3 -> 8 -> 26 has 232.
+    assert auto_hidden_layer_sizes(1) == auto_hidden_layer_sizes(4) == (8,)
+    assert auto_hidden_layer_sizes(5) == (10,) and auto_hidden_layer_sizes(26) == (52,)
+    # The recipe counts the edges of the resolved width: 3 -> 52 -> 26 has 1,508 edges,
+    # whose 12,064 coefficients outnumber 5,040 training rows (Adam), where 3 -> 8 -> 26 has 232.
     params = _params()
     recipe = resolve_recipe(5_600, 3, 26, "classification", params, device=torch.device("cpu"))
     assert recipe.optimizer == "adam"
@@ -146,12 +146,12 @@ def test_estimators_resolve_the_auto_width_from_their_outputs():
     ten_classes = np.arange(120) % 10
     clf = KANClassifier(max_iter=2, random_state=0).fit(X, ten_classes)
     assert clf.get_params()["hidden_layer_sizes"] == "auto"
-    assert clf.fitted_view_.widths == [3, 10, 10]
+    assert clf.fitted_view_.widths == [3, 20, 10]
     assert KANClassifier(max_iter=2, random_state=0).fit(X, ten_classes % 2).fitted_view_.widths == [3, 8, 1]
     assert KANRegressor(max_iter=2, random_state=0).fit(X, X[:, 0]).fitted_view_.widths == [3, 8, 1]
     assert KANClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, ten_classes).fitted_view_.widths == [3, 4, 10]
     streamed = KANClassifier(random_state=0).partial_fit(X, ten_classes, classes=np.arange(10))
-    assert streamed.fitted_view_.widths == [3, 10, 10]
+    assert streamed.fitted_view_.widths == [3, 20, 10]
     # warm_start keeps the resolved architecture.
     warm = KANClassifier(max_iter=2, warm_start=True, random_state=0).fit(X, ten_classes)
-    assert warm.fit(X, ten_classes).fitted_view_.widths == [3, 10, 10]
+    assert warm.fit(X, ten_classes).fitted_view_.widths == [3, 20, 10]
