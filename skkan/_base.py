@@ -25,7 +25,7 @@ from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._progress import progress_reporter
-from ._recipe import auto_hidden_layer_sizes, resolve_recipe
+from ._recipe import resolve_hidden_layer_sizes, resolve_recipe
 from ._scaling import _standardize
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
@@ -203,10 +203,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     # ------------------------------------------------------------------
     def _hidden_layer_sizes(self, n_outputs):
         """The hidden widths as a list of int; ``"auto"`` is resolved for ``n_outputs`` network outputs."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, str) and sizes == "auto":
-            sizes = auto_hidden_layer_sizes(n_outputs)
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes, n_outputs)
         # A hidden layer may have product nodes only (multiplication_nodes).
         smallest = 0 if self.multiplication_nodes else 1
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= smallest for s in sizes):

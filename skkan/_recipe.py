@@ -57,7 +57,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-__all__ = ["Recipe", "auto_hidden_layer_sizes", "resolve_dtype", "resolve_recipe"]
+__all__ = ["Recipe", "auto_hidden_layer_sizes", "resolve_dtype", "resolve_hidden_layer_sizes", "resolve_recipe"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # hidden_layer_sizes="auto": one hidden layer of this many nodes, or of this many
@@ -155,10 +155,19 @@ def auto_hidden_layer_sizes(n_outputs):
     return (max(_AUTO_HIDDEN_WIDTH, _AUTO_HIDDEN_NODES_PER_OUTPUT * int(n_outputs)),)
 
 
-def _n_edges(n_features, n_outputs, hidden_layer_sizes):
+def resolve_hidden_layer_sizes(hidden_layer_sizes, n_outputs):
+    """The ``hidden_layer_sizes`` parameter as a list of widths (not yet validated).
+
+    ``"auto"`` is resolved for ``n_outputs`` network outputs (see
+    :func:`auto_hidden_layer_sizes`) and a single integer is one layer.
+    """
     if isinstance(hidden_layer_sizes, str) and hidden_layer_sizes == "auto":
         hidden_layer_sizes = auto_hidden_layer_sizes(n_outputs)
-    sizes = [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
+    return [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
+
+
+def _n_edges(n_features, n_outputs, hidden_layer_sizes):
+    sizes = resolve_hidden_layer_sizes(hidden_layer_sizes, n_outputs)
     widths = [n_features, *[int(size) for size in sizes], n_outputs]
     return sum(a * b for a, b in zip(widths[:-1], widths[1:]))
 

@@ -128,7 +128,7 @@ def test_small_data_with_more_coefficients_than_rows_gets_adam():
     assert resolve_recipe(290, 10, 1, "regression", params, device=device).optimizer == "lbfgs"
 
 
-def test_auto_width_is_eight_nodes_or_one_per_output():
+def test_auto_width_is_eight_nodes_or_two_per_output():
     assert auto_hidden_layer_sizes(1) == auto_hidden_layer_sizes(4) == (8,)
     assert auto_hidden_layer_sizes(5) == (10,) and auto_hidden_layer_sizes(26) == (52,)
     # The recipe counts the edges of the resolved width: 3 -> 52 -> 26 has 1,508 edges,
