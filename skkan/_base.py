@@ -26,7 +26,7 @@ from ._interpretation_methods import _InterpretationMethods
 from ._persistence import dump_state, load_state
 from ._progress import progress_reporter
 from ._recipe import resolve_hidden_layer_sizes, resolve_recipe
-from ._scaling import _standardize
+from ._scaling import _hold_within, _merged_range, _standardize, _training_range
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
 from ._threads import fit_threads
@@ -54,6 +54,7 @@ _PRIVATE_FITTED_ATTRIBUTES = frozenset(
         "_architecture",
         "_input_mean",
         "_input_scale",
+        "_input_range",
         "_target_mean",
         "_target_scale",
         "_y_ndim",
@@ -115,6 +116,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
+        "extrapolation": [StrOptions({"constant", "continue"})],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -146,6 +148,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         verbose=0,
         warm_start=False,
         categorical_features=None,
+        extrapolation="constant",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -171,6 +174,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.categorical_features = categorical_features
+        self.extrapolation = extrapolation
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -374,7 +378,15 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
 
         # Only now, with training done, does the estimator change.
         self._store_fitted_network(
-            result.network, (input_mean, input_scale), X_scaled, sample_weight, seed, categorical, target_state, device
+            result.network,
+            (input_mean, input_scale),
+            X_scaled,
+            sample_weight,
+            seed,
+            categorical,
+            target_state,
+            device,
+            extend_range=reuse,
         )
         self._architecture = architecture
         previous_iter = getattr(self, "n_iter_", 0) if reuse else 0
@@ -452,11 +464,19 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         }
 
     def _store_fitted_network(
-        self, network, input_scaling, X_scaled, sample_weight, seed, categorical, target_state, device
+        self, network, input_scaling, X_scaled, sample_weight, seed, categorical, target_state, device, extend_range
     ):
-        """Set the fitted state a training run (fit or partial_fit) produced; called only once it succeeded."""
+        """Set the fitted state a training run (fit or partial_fit) produced; called only once it succeeded.
+
+        With ``extend_range`` (warm start, later ``partial_fit`` calls) the
+        inputs' training range grows by the new rows instead of being replaced.
+        """
         self.network_ = network.to("cpu")
         self._input_mean, self._input_scale = input_scaling
+        # Rows of zero weight are not training data (they must not change predictions).
+        input_range = _training_range(X_scaled[sample_weight > 0], categorical[0])
+        previous_range = getattr(self, "_input_range", None) if extend_range else None
+        self._input_range = input_range if previous_range is None else _merged_range(previous_range, input_range)
         self._store_interpretation_sample(X_scaled, sample_weight, seed)
         self._finish_tabular(categorical)
         for name, value in target_state.items():
@@ -510,10 +530,15 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         forward = forward_on(network, device)
         dtype = next(network.parameters()).dtype
         chunk = network.max_rows_within(_PREDICT_BUDGET_BYTES)
+        # extrapolation="constant": every input is held within its training range, so predictions stay
+        # constant beyond the data as a tree ensemble's do (models saved before 0.2 have no range).
+        input_range = getattr(self, "_input_range", None) if self.extrapolation == "constant" else None
         outputs = []
         with torch.no_grad():
             for start in range(0, X.shape[0], chunk):
                 X_scaled = _standardize(X[start : start + chunk], self._input_mean, self._input_scale)
+                if input_range is not None:
+                    X_scaled = _hold_within(X_scaled, input_range)
                 outputs.append(forward(_as_tensor(X_scaled, device, dtype)).cpu().numpy().astype(np.float64))
         output = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, network.widths[-1]))
         bad_rows = ~np.isfinite(output).all(axis=1)

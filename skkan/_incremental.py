@@ -97,7 +97,15 @@ class _IncrementalFit:
         )
 
         self._store_fitted_network(
-            network, (input_mean, input_scale), X_scaled, sample_weight, seed, categorical, target_state, device
+            network,
+            (input_mean, input_scale),
+            X_scaled,
+            sample_weight,
+            seed,
+            categorical,
+            target_state,
+            device,
+            extend_range=not first,
         )
         self.n_iter_ = (0 if first else self.n_iter_) + 1
         self.loss_curve_ = ([] if first else list(self.loss_curve_)) + [epoch_loss]

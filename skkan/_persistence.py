@@ -113,6 +113,9 @@ def _check_fitted_state(state, network):
         _fail(f"n_features_in_={state['n_features_in_']!r} disagrees with the network's {n_features} inputs.")
     _float_array(state, "_input_mean", (n_features,))
     _float_array(state, "_input_scale", (n_features,), positive=True)
+    if "_input_range" in state:
+        # NaN: an input without limits (categorical, or never observed).
+        _float_array(state, "_input_range", (2, n_features), allow_nan=True)
     if "_target_mean" in state or "_target_scale" in state:
         _float_array(state, "_target_mean", (n_outputs,))
         _float_array(state, "_target_scale", (n_outputs,), positive=True)

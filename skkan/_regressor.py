@@ -38,9 +38,9 @@ class KANRegressor(RegressorMixin, _BaseKAN):
     Every edge of the network carries a learnable one-dimensional function
     (a B-spline plus a SiLU residual) and nodes sum their incoming edges.
     Inputs and targets are standardised internally, so no scaler is needed
-    in front of it, and inputs outside the training range give finite
-    predictions: each spline is held constant beyond its grid while the SiLU
-    residual keeps extrapolating.
+    in front of it. Inputs outside the training range are held at its
+    edges by default (``extrapolation="constant"``), so predictions stay
+    constant beyond the data.
 
     Parameters
     ----------

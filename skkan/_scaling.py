@@ -38,6 +38,39 @@ def _weighted_mean_and_scale(values, weights):
     return mean * peak, np.where(scale > tiny, scale * peak, 1.0)
 
 
+def _training_range(X_scaled, is_categorical):
+    """Per input, the smallest and largest observed (scaled) training value, shape (2, n_features).
+
+    NaN where an input has no limit: a categorical input (its codes index
+    learned values, and ``-1`` marks an unseen category) or a column with
+    no observed value.
+    """
+    X_scaled = np.asarray(X_scaled, dtype=np.float64)
+    observed = ~np.isnan(X_scaled)
+    limits = np.full((2, X_scaled.shape[1]), np.nan)
+    seen = observed.any(axis=0)
+    if seen.any():
+        with np.errstate(invalid="ignore"):
+            limits[0, seen] = np.nanmin(X_scaled[:, seen], axis=0)
+            limits[1, seen] = np.nanmax(X_scaled[:, seen], axis=0)
+    if is_categorical is not None:
+        limits[:, np.asarray(is_categorical, dtype=bool)] = np.nan
+    return limits
+
+
+def _merged_range(first, second):
+    """The union of two training ranges (see :func:`_training_range`); NaN only where both are NaN."""
+    return np.stack([np.fmin(first[0], second[0]), np.fmax(first[1], second[1])])
+
+
+def _hold_within(X_scaled, limits):
+    """Scaled inputs held at the edges of their training range (``limits``, NaN: no limit); NaN stays NaN."""
+    low, high = limits
+    with np.errstate(invalid="ignore"):
+        X_scaled = np.where(X_scaled < low, low, X_scaled)
+        return np.where(X_scaled > high, high, X_scaled)
+
+
 def _standardize(X, mean, scale):
     """``(X - mean) / scale`` in float64, clipped to +-``_STANDARDIZED_CLIP`` (overflow-safe)."""
     with np.errstate(over="ignore", invalid="ignore"):
