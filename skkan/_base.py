@@ -20,12 +20,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
+from ._engine.linear_start import linear_start_possible, start_at_linear
 from ._engine.tabular import attach_tabular_edges, fill_unobserved_values, record_missing_inputs
 from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
+from ._linear_reference import fit_linear_start
 from ._persistence import dump_state, load_state
 from ._progress import progress_reporter
-from ._recipe import resolve_hidden_layer_sizes, resolve_recipe
+from ._recipe import resolve_hidden_layer_sizes, resolve_init, resolve_recipe
 from ._scaling import _hold_within, _merged_range, _standardize, _training_range
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
@@ -117,6 +119,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "warm_start": ["boolean"],
         "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
         "extrapolation": [StrOptions({"constant", "continue"})],
+        "init": [StrOptions({"auto", "linear", "random"})],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -149,6 +152,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         warm_start=False,
         categorical_features=None,
         extrapolation="constant",
+        init="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -175,6 +179,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         self.warm_start = warm_start
         self.categorical_features = categorical_features
         self.extrapolation = extrapolation
+        self.init = init
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -328,6 +333,24 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
 
         early_stopping = recipe.early_stopping
         train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
+        init = (
+            None
+            if reuse
+            else resolve_init(self.init, early_stopping=early_stopping, linear_possible=linear_start_possible(network))
+        )
+        linear = None
+        if init == "linear":
+            n_categories = categories_per_input(*categorical, X.shape[1])
+            linear = fit_linear_start(
+                X_scaled[train_rows],
+                targets[train_rows],
+                sample_weight[train_rows],
+                loss,
+                n_outputs,
+                n_categories,
+                seed,
+            )
+            init = "random" if linear is None else init
         optimizer = recipe.optimizer
         config = TrainingConfig(
             loss=loss,
@@ -342,6 +365,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             learning_rate_decays=recipe.learning_rate_decays,
             plateau_patience=recipe.plateau_patience,
             early_stopping=early_stopping,
+            keep_start=linear is not None,
             verbose=self.verbose,
         )
         target_dtype = torch.long if loss == "log_loss" else dtype
@@ -349,7 +373,9 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
         record_missing_inputs(network, x_train)
-        if not reuse:
+        if linear is not None:
+            start_at_linear(network, x_train, w_train, *(_as_tensor(a, device, dtype) for a in linear.arrays()))
+        elif not reuse:
             prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs)
             network.start_at_prior(_as_tensor(prior, device, dtype))
         validation = None
@@ -398,11 +424,15 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             self.validation_scores_ = (
                 list(getattr(self, "validation_scores_", None) or []) if reuse else []
             ) + result.validation_scores
-            self.best_validation_score_ = max(self.validation_scores_)
+            # A linear start's score competes (and is all there is when the first epoch diverged).
+            self.best_validation_score_ = max([*self.validation_scores_, result.best_validation_score])
             self.best_loss_ = None
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
+        if not reuse:
+            self.init_ = init
+            self.linear_validation_score_ = -result.start_loss if linear is not None else None
         self.optimizer_ = optimizer
         self._skkan_version = __version__
         self._warn_about_training(result, recipe)

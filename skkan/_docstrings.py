@@ -179,7 +179,25 @@ _SHARED_PARAMETERS = """\
         functions continue), which is what extrapolating a fitted formula
         needs. Read at prediction time, so it can be changed on a fitted
         model with ``set_params``; categorical inputs and missing values
-        are not affected."""
+        are not affected.
+
+    init : {"auto", "linear", "random"}, default="auto"
+        Where training starts. ``"linear"``: at the linear model of the
+        inputs, fitted first on the training rows (a ridge regression with
+        scikit-learn's default penalty for the regressor, a logistic
+        regression for the classifier; standardised inputs, indicators for
+        missing values and categories). The network computes it exactly
+        (B-splines reproduce straight lines; the other hidden nodes start
+        with silent outgoing edges), and with early stopping that starting
+        state competes for the best validated state, so the fit never ends
+        validating below the linear model (``linear_validation_score_``
+        against ``best_validation_score_``); training then learns what the
+        linear model misses. ``"random"``: random edges, as in the KAN
+        paper. ``"auto"``: ``"linear"`` when early stopping is on and the
+        network has a hidden layer at least as wide as its outputs and no
+        ``multiplication_nodes``, ``"random"`` otherwise (noise-free
+        formulas fitted without a validation split keep the KAN paper's
+        start). Ignored by a warm start."""
 
 _SHARED_ATTRIBUTES = """\
     n_features_in_ : int
@@ -223,10 +241,20 @@ _SHARED_ATTRIBUTES = """\
 
     best_validation_score_ : float or None
         Best validation score with early stopping (the negative of the
-        lowest validation loss reached).
+        lowest validation loss reached, the starting linear model's
+        included, see ``init``).
 
     device_ : str
         Device the network was trained on.
+
+    init_ : str
+        Where training started, ``"linear"`` or ``"random"`` (``init``
+        resolved).
+
+    linear_validation_score_ : float or None
+        With ``init_="linear"``, the validation score of the starting linear
+        model (the negative validation loss, as ``validation_scores_``);
+        ``best_validation_score_`` is at least this. None otherwise.
 
     optimizer_ : str
         Optimizer actually used (``"adam"`` or ``"lbfgs"``; ``"auto"``

@@ -57,7 +57,14 @@ from numbers import Integral
 import numpy as np
 import torch
 
-__all__ = ["Recipe", "auto_hidden_layer_sizes", "resolve_dtype", "resolve_hidden_layer_sizes", "resolve_recipe"]
+__all__ = [
+    "Recipe",
+    "auto_hidden_layer_sizes",
+    "resolve_dtype",
+    "resolve_hidden_layer_sizes",
+    "resolve_init",
+    "resolve_recipe",
+]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # hidden_layer_sizes="auto": one hidden layer of this many nodes, or of this many
@@ -219,6 +226,33 @@ def auto_batch_size(n_train):
     grows. From 65,536 rows batches stay at 4096.
     """
     return int(min(_MAX_AUTO_BATCH, max(_MIN_AUTO_BATCH, n_train * n_train // _BATCH_SCALE_ROWS**2)))
+
+
+def resolve_init(init, *, early_stopping, linear_possible):
+    """The starting state of a new network: ``"linear"`` or ``"random"``.
+
+    ``"auto"`` starts at the linear model (see :mod:`skkan._linear_reference`)
+    when a validation split guards the fit and the network can represent it
+    (a hidden layer at least as wide as the outputs, no product nodes), and
+    from random edges otherwise: noise-free targets fitted without a split
+    keep the KAN paper's start, and so do the small data sets of
+    scikit-learn's checks. With the split the fit then keeps a state that
+    validates at least as well as the linear model: a default KAN never
+    ends below it on its own validation data.
+
+    Raises
+    ------
+    ValueError
+        If ``init="linear"`` is asked for a network that cannot start there.
+    """
+    if init == "auto":
+        return "linear" if early_stopping and linear_possible else "random"
+    if init == "linear" and not linear_possible:
+        raise ValueError(
+            "init='linear' needs a hidden layer at least as wide as the outputs and no multiplication_nodes; "
+            "use init='random'."
+        )
+    return init
 
 
 def resolve_dtype(dtype, device):

@@ -75,6 +75,10 @@ class TrainingConfig:
     validated state, with early stopping), up to that many times; the next
     plateau ends the stage. 0 keeps the learning rate constant (L-BFGS
     ignores it: its line search sets the step).
+
+    ``keep_start`` (with early stopping): the starting state competes for
+    the best validated state, so a network started at a linear model ends
+    validating at least as well as that model.
     """
 
     loss: str
@@ -95,6 +99,7 @@ class TrainingConfig:
     learning_rate_decays: int = 0
     plateau_patience: int = None
     early_stopping: bool = False
+    keep_start: bool = False
     grad_clip: float = 10.0
     lbfgs_inner_iter: int = 20
     verbose: int = 0
@@ -106,7 +111,9 @@ class TrainingResult:
     """What a training run produced.
 
     ``validation_scores`` holds the negative validation loss of every epoch
-    with early stopping (higher is better, as scikit-learn's MLP scores).
+    with early stopping (higher is better, as scikit-learn's MLP scores);
+    ``start_loss`` is the monitor loss of the starting state (the validation
+    loss with early stopping).
     """
 
     network: nn.Module
@@ -114,6 +121,7 @@ class TrainingResult:
     validation_scores: list = field(default_factory=list)
     best_loss: float = math.inf
     best_validation_score: float = -math.inf
+    start_loss: float = math.nan
     n_iter: int = 0
     converged: bool = False
     diverged: bool = False
@@ -281,7 +289,12 @@ def train_network(network, x, target, weights, config, *, generator, validation=
             network.update_grids(*grid_rows(x, weights, generator), grid_size=grid_size, grid_eps=config.grid_eps)
             optimizer = make_optimizer(network, config)
             if threshold is None:
-                threshold = _divergence_threshold(network, config, (x, target, weights) if monitor is None else monitor)
+                data = (x, target, weights) if monitor is None else monitor
+                start_loss = result.start_loss = _start_loss(network, config, data)
+                threshold = _divergence_threshold(start_loss, config, data)
+                if config.keep_start and config.early_stopping and math.isfinite(start_loss):
+                    best.save(network, start_loss)
+                    result.best_validation_score = -start_loss
             progress = _Progress(config)
             decays_left = config.learning_rate_decays if config.optimizer == "adam" else 0
             if not config.early_stopping:
@@ -357,7 +370,7 @@ def train_network(network, x, target, weights, config, *, generator, validation=
                 best.restore(network)
             result.converged = stage_converged
     except KeyboardInterrupt:
-        if not best.saved:
+        if not best.saved or result.n_iter == 0:
             raise
         best.restore(network)
         result.interrupted = True
@@ -369,20 +382,23 @@ def _decay_learning_rate(optimizer):
         group["lr"] = group["lr"] * _LEARNING_RATE_DECAY
 
 
-def _divergence_threshold(network, config, data):
-    """Monitor loss above which an epoch counts as diverged (see ``_DIVERGENCE_FACTOR``).
-
-    ``data`` is ``(x, target, weights)`` of the monitor loss; NaN when the
-    starting state's loss is not finite, so that every epoch counts as
-    diverged.
-    """
+def _start_loss(network, config, data):
+    """The monitor loss of the starting state on ``data`` (``(x, target, weights)``), a float."""
     x, target, weights = data
     if config.early_stopping or config.optimizer != "lbfgs":
-        start_loss = evaluation_loss(network, x, target, weights, config.loss)
-    else:
-        with torch.no_grad():
-            start_loss = objective(network, x, target, weights, config)
-    start_loss = float(start_loss)
+        return float(evaluation_loss(network, x, target, weights, config.loss))
+    with torch.no_grad():
+        return float(objective(network, x, target, weights, config))
+
+
+def _divergence_threshold(start_loss, config, data):
+    """Monitor loss above which an epoch counts as diverged (see ``_DIVERGENCE_FACTOR``).
+
+    ``start_loss`` is the starting state's monitor loss on ``data``
+    (``(x, target, weights)``); NaN when it is not finite, so that every
+    epoch counts as diverged.
+    """
+    _, target, weights = data
     if not math.isfinite(start_loss):
         return math.nan
     constant_loss = float(constant_prediction_loss(target, weights, config.loss))
