@@ -84,7 +84,9 @@ def _install_hint(missing):
     commands = ['pip install "skkan[benchmark]"'] if set(missing) - set(_SEPARATE_INSTALLS) else []
     commands += [_SEPARATE_INSTALLS[module] for module in missing if module in _SEPARATE_INSTALLS]
     command = " && ".join(commands)
-    return f"skkan-benchmark needs the benchmark extra (missing: {', '.join(missing)}); install it with: {command}"
+    return (
+        f"skkan-benchmark needs modules that are not installed (missing: {', '.join(missing)}); install with: {command}"
+    )
 
 
 def main(argv=None):
