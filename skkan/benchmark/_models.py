@@ -4,6 +4,7 @@ Every model sees the same preprocessing (:func:`make_preprocessor`) and, for
 regression, the same standardised target; only the final estimator differs.
 """
 
+import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ __all__ = [
     "ModelUnavailable",
     "MODELS",
     "DEFAULT_MODELS",
+    "OPTIONAL_ANCHORS",
     "QUICK_MODELS",
     "QUICK_KAN_GRID",
     "get_models",
@@ -74,22 +76,36 @@ def _hist_gbdt(task, seed, n_threads):
     return cls(random_state=seed)
 
 
-def _lightgbm(task, seed, n_threads):
+def _library(module, package):
+    """Import an optional model library, or say how to install it."""
     try:
-        import lightgbm
+        return importlib.import_module(module)
     except ImportError as exc:
-        raise ModelUnavailable("lightgbm is not installed (pip install skkan[benchmark])") from exc
+        raise ModelUnavailable(f"{package} is not installed (pip install skkan[benchmark])") from exc
+
+
+def _lightgbm(task, seed, n_threads):
+    lightgbm = _library("lightgbm", "lightgbm")
     cls = lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
     return cls(random_state=seed, n_jobs=n_threads, verbose=-1)
 
 
 def _xgboost(task, seed, n_threads):
-    try:
-        import xgboost
-    except ImportError as exc:
-        raise ModelUnavailable("xgboost is not installed (pip install skkan[benchmark])") from exc
+    xgboost = _library("xgboost", "xgboost")
     cls = xgboost.XGBRegressor if task == "regression" else xgboost.XGBClassifier
     return cls(random_state=seed, n_jobs=n_threads, tree_method="hist")
+
+
+def _ebm(task, seed, n_threads):
+    glassbox = _library("interpret.glassbox", "interpret-core")
+    cls = glassbox.ExplainableBoostingRegressor if task == "regression" else glassbox.ExplainableBoostingClassifier
+    return cls(n_jobs=n_threads, random_state=seed)
+
+
+def _realmlp(task, seed, n_threads):
+    pytabkit = _library("pytabkit", "pytabkit")
+    cls = pytabkit.RealMLP_TD_Regressor if task == "regression" else pytabkit.RealMLP_TD_Classifier
+    return cls(device="cpu", n_threads=n_threads, random_state=seed)
 
 
 def _mlp(task, seed, n_threads):
@@ -121,12 +137,16 @@ class ModelSpec:
         (selected on one 80/20 split of the training data), or None.
     description : str
         One line for the report.
+    requires : tuple of str
+        Optional modules the factory imports (checked by the command line
+        before a run).
     """
 
     name: str
     factory: object = field(repr=False, compare=False)
     param_grid: object = field(default=None, compare=False)
     description: str = ""
+    requires: tuple = ()
 
 
 # One change at a time around the defaults: four candidates instead of a full
@@ -146,16 +166,34 @@ _REGISTRY = [
         "KAN with early stopping; grid_size 10, hidden_layer_sizes (16,) or lamb 1e-3 tried one at a time",
     ),
     ModelSpec("hist_gbdt", _hist_gbdt, None, "scikit-learn HistGradientBoosting (defaults)"),
-    ModelSpec("lightgbm", _lightgbm, None, "LightGBM (defaults)"),
-    ModelSpec("xgboost", _xgboost, None, "XGBoost (defaults, hist trees)"),
+    ModelSpec("lightgbm", _lightgbm, None, "LightGBM (defaults)", requires=("lightgbm",)),
+    ModelSpec("xgboost", _xgboost, None, "XGBoost (defaults, hist trees)", requires=("xgboost",)),
     ModelSpec("mlp", _mlp, None, "scikit-learn MLPRegressor / MLPClassifier (defaults: one hidden layer of 100)"),
     ModelSpec("linear", _linear, None, "Ridge / LogisticRegression"),
+    ModelSpec(
+        "ebm",
+        _ebm,
+        None,
+        "interpret-core ExplainableBoostingRegressor / Classifier (defaults): an interpretable additive anchor",
+        requires=("interpret",),
+    ),
+    ModelSpec(
+        "realmlp",
+        _realmlp,
+        None,
+        "pytabkit RealMLP_TD_Regressor / Classifier (tuned defaults, CPU): a strong tabular MLP anchor",
+        requires=("pytabkit",),
+    ),
 ]
 
 MODELS = {spec.name: spec for spec in _REGISTRY}
 """All registered models by name."""
 
-DEFAULT_MODELS = tuple(MODELS)
+OPTIONAL_ANCHORS = ("ebm", "realmlp")
+"""Further anchors, left out of the defaults: with their default settings each fits many times slower
+than the gradient-boosted trees on one thread (EBM bags 14 boosting runs; RealMLP trains 256 epochs)."""
+
+DEFAULT_MODELS = tuple(name for name in MODELS if name not in OPTIONAL_ANCHORS)
 """Models of the full benchmark."""
 
 QUICK_MODELS = ("kan", "kan_tuned", "hist_gbdt", "lightgbm", "mlp", "linear")
@@ -215,9 +253,17 @@ def count_parameters(model):
     KAN: ``n_params_``. MLP: weights and biases. Linear: coefficients and
     intercepts. Gradient-boosted trees have no trainable weights in that
     sense; their count is the number of tree nodes (one split threshold or
-    leaf value each), summed over all trees.
+    leaf value each), summed over all trees. EBM: the cells of its per-term
+    lookup tables (one score per bin, and per class beyond two) and the
+    intercepts. RealMLP: the trainable tensors of its torch network. Anything
+    else: ``(-1, "unknown")``.
     """
     est = _final_estimator(model)
+    if hasattr(est, "term_scores_"):
+        return int(sum(np.size(t) for t in est.term_scores_) + np.size(est.intercept_)), "additive term table cells"
+    network = getattr(getattr(est, "alg_interface_", None), "model", None)
+    if hasattr(network, "parameters"):
+        return int(sum(p.numel() for p in network.parameters() if p.requires_grad)), "weights + biases"
     if hasattr(est, "n_params_"):
         return int(est.n_params_), "KAN spline and base weights"
     if hasattr(est, "coefs_"):

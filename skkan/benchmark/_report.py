@@ -1,5 +1,9 @@
 """Summaries of benchmark results: JSON, a markdown table (mean ± std) and plots.
 
+Under the tables, the markdown compares the models across data sets (mean
+ranks, per data set group when tuning and held-out sets are both present;
+pairwise win rates; median fit times, see :mod:`._compare`).
+
 With a single seed there is no spread to report: its standard deviation is
 NaN (``null`` in JSON) and the table and plots show the score alone.
 """
@@ -10,6 +14,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from ._compare import MAIN_SCORE, fit_time_table, rank_table, win_rate_table
+from ._datasets import dataset_group
 
 __all__ = ["summarize", "write_report"]
 
@@ -23,7 +30,6 @@ _METRICS = {
     ],
 }
 _COSTS = [("fit_time", "fit s", "{:.2f}"), ("predict_time", "predict s", "{:.3f}"), ("n_params", "params", "{:.0f}")]
-_MAIN_SCORE = {"regression": ("r2", "R²"), "classification": ("accuracy", "accuracy")}
 
 
 def _mean_std(values):
@@ -79,30 +85,7 @@ def _cell(entry, name, fmt, best=False):
     return f"**{text}**" if best else text
 
 
-def _rank_table(entries, task):
-    """Average rank of each model by its main score over the data sets (1 = best)."""
-    score = _MAIN_SCORE[task][0]
-    ranks = defaultdict(list)
-    for dataset in dict.fromkeys(e["dataset"] for e in entries):
-        group = [e for e in entries if e["dataset"] == dataset and not math.isnan(e[f"{score}_mean"])]
-        ordered = sorted(group, key=lambda e: -e[f"{score}_mean"])
-        for rank, entry in enumerate(ordered, start=1):
-            ranks[entry["model"]].append(rank)
-    if not ranks:
-        return []
-    label = _MAIN_SCORE[task][1]
-    lines = [
-        f"Average rank by {label} over {len(set(e['dataset'] for e in entries))} data sets (1 = best):",
-        "",
-        "| model | mean rank | data sets won |",
-        "|---|---|---|",
-    ]
-    for model, values in sorted(ranks.items(), key=lambda item: np.mean(item[1])):
-        lines.append(f"| {model} | {np.mean(values):.2f} | {sum(v == 1 for v in values)} |")
-    return lines + [""]
-
-
-def _markdown(summary, notes, title):
+def _markdown(summary, rows, notes, title):
     lines = [f"# {title}", ""]
     for task in ("regression", "classification"):
         entries = [e for e in summary if e["task"] == task]
@@ -127,11 +110,21 @@ def _markdown(summary, notes, title):
                     cells[1] += f" ({entry['n_failed']} failed)"
                 lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        lines += _rank_table(entries, task)
+        lines += rank_table(entries, task)
+        groups = defaultdict(list)
+        for entry in entries:
+            groups[dataset_group(entry["dataset"])].append(entry)
+        if len(groups) > 1:
+            lines += rank_table(groups["tuning"], task, "tuning")
+            lines += rank_table(groups["held_out"], task, "held-out")
+    lines += win_rate_table(rows) + fit_time_table(rows)
+    held_out = any(dataset_group(e["dataset"]) == "held_out" for e in summary)
     lines += [
         f"{_seeds_note(summary)}. Times are seconds on the machine that ran the benchmark. `params` counts "
-        "trainable parameters (KAN: `n_params_`; MLP: weights and biases; linear: coefficients); for "
-        "gradient-boosted trees it is the number of tree nodes (one threshold or leaf value each).",
+        "trainable parameters (KAN: `n_params_`; MLP and RealMLP: weights and biases; linear: coefficients; EBM: "
+        "cells of its additive term tables); for gradient-boosted trees it is the number of tree nodes (one "
+        "threshold or leaf value each)."
+        + (" Held-out data sets were never used to choose the defaults." if held_out else ""),
         "",
     ]
     if notes:
@@ -166,7 +159,7 @@ def _plots(summary, output_dir):
         datasets = list(dict.fromkeys(e["dataset"] for e in entries))
         if not datasets:
             continue
-        score, score_label = _MAIN_SCORE[task]
+        score, score_label = MAIN_SCORE[task]
         costs = [("fit_time", "fit time (s)", "fit_time"), ("n_params", "trainable parameters", "params")]
         for cost, cost_label, stem in costs:
             n_cols = min(len(datasets), 4)
@@ -241,7 +234,7 @@ def write_report(rows, output_dir, notes=(), title="skkan tabular benchmark"):
     summary_path = output_dir / "summary.json"
     summary_path.write_text(json.dumps([_json_ready(entry) for entry in summary], indent=1) + "\n")
     markdown_path = output_dir / "summary.md"
-    markdown_path.write_text(_markdown(summary, list(notes), title))
+    markdown_path.write_text(_markdown(summary, rows, list(notes), title))
     return {
         "json": json_path,
         "markdown": markdown_path,
