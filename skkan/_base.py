@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._engine.linear_start import linear_start_possible, start_at_linear
+from ._engine.losses import evaluation_loss
 from ._engine.tabular import attach_tabular_edges, fill_unobserved_values, record_missing_inputs
 from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
@@ -120,6 +121,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
         "extrapolation": [StrOptions({"constant", "continue"})],
         "init": [StrOptions({"auto", "linear", "random"})],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -153,6 +155,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         categorical_features=None,
         extrapolation="constant",
         init="auto",
+        ensemble_size=1,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -180,6 +183,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         self.categorical_features = categorical_features
         self.extrapolation = extrapolation
         self.init = init
+        self.ensemble_size = ensemble_size
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -223,13 +227,18 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         """A freshly initialised network; each hidden level has its sum nodes, then its product nodes."""
         if self.multiplication_nodes and not hidden:
             raise ValueError("multiplication_nodes needs at least one hidden layer (hidden_layer_sizes).")
+        members = self.ensemble_size
+        if members > 1 and self.multiplication_nodes:
+            raise ValueError("ensemble_size > 1 cannot be combined with multiplication_nodes; use one of them.")
+        # An ensemble packs its members side by side: every level after the inputs is ensemble_size blocks.
         return KANNetwork(
-            [n_inputs, *(size + self.multiplication_nodes for size in hidden), n_outputs],
+            [n_inputs, *(members * (size + self.multiplication_nodes) for size in hidden), members * n_outputs],
             self.grid_size,
             self.spline_order,
             generator=generator,
             dtype=dtype,
             multiplication_nodes=[0, *[self.multiplication_nodes] * len(hidden), 0],
+            ensemble_size=members,
         )
 
     def _checked_architecture(self, hidden, reuse):
@@ -244,6 +253,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             "grid_size": int(self.grid_size),
             "grid_extension": extension,
             "spline_order": int(self.spline_order),
+            "ensemble_size": int(self.ensemble_size),
         }
         if reuse:
             # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
@@ -321,7 +331,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
 
         if reuse:
             same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)
-            if self.network_.widths[-1] != n_outputs or not same_classes:
+            if self.network_.n_outputs != n_outputs or not same_classes:
                 raise ValueError("warm_start=True needs the same outputs (or classes) as the previous fit.")
             input_mean, input_scale = self._input_mean, self._input_scale
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
@@ -333,24 +343,19 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
 
         early_stopping = recipe.early_stopping
         train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
-        init = (
-            None
+        start, guarded = (
+            (None, False)
             if reuse
             else resolve_init(self.init, early_stopping=early_stopping, linear_possible=linear_start_possible(network))
         )
+        n_categories = categories_per_input(*categorical, X.shape[1])
         linear = None
-        if init == "linear":
-            n_categories = categories_per_input(*categorical, X.shape[1])
+        if start == "linear" or guarded:
+            rows = train_rows
             linear = fit_linear_start(
-                X_scaled[train_rows],
-                targets[train_rows],
-                sample_weight[train_rows],
-                loss,
-                n_outputs,
-                n_categories,
-                seed,
+                X_scaled[rows], targets[rows], sample_weight[rows], loss, n_outputs, n_categories, seed
             )
-            init = "random" if linear is None else init
+            start = "random" if start == "linear" and linear is None else start
         optimizer = recipe.optimizer
         config = TrainingConfig(
             loss=loss,
@@ -365,7 +370,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             learning_rate_decays=recipe.learning_rate_decays,
             plateau_patience=recipe.plateau_patience,
             early_stopping=early_stopping,
-            keep_start=linear is not None,
+            keep_start=start == "linear",
             verbose=self.verbose,
         )
         target_dtype = torch.long if loss == "log_loss" else dtype
@@ -373,8 +378,9 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
         record_missing_inputs(network, x_train)
-        if linear is not None:
-            start_at_linear(network, x_train, w_train, *(_as_tensor(a, device, dtype) for a in linear.arrays()))
+        linear_start = None if linear is None else [_as_tensor(a, device, dtype) for a in linear.arrays()]
+        if start == "linear":
+            start_at_linear(network, x_train, w_train, *linear_start)
         elif not reuse:
             prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs)
             network.start_at_prior(_as_tensor(prior, device, dtype))
@@ -385,22 +391,21 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
                 _as_tensor(targets[validation_rows], device, target_dtype),
                 _as_tensor(sample_weight[validation_rows], device, dtype),
             )
-        # verbose=1 shows a progress bar (skkan._progress) instead of the engine's per-epoch lines.
-        reporter = progress_reporter(
-            self.verbose,
-            name=type(self).__name__,
-            n_stages=1 + len(config.extra_grid_sizes),
-            max_epochs=config.max_iter,
-        )
-        if reporter is not None:
-            config = dataclasses.replace(config, callback=reporter, verbose=0)
-        try:
-            result = train_network(
-                network, x_train, t_train, w_train, config, generator=generator, validation=validation
-            )
-        finally:
-            if reporter is not None:
-                reporter.close()
+        training = (x_train, t_train, w_train)
+        result = self._run_training(network, training, config, generator, validation)
+        linear_loss = result.start_loss if start == "linear" else None
+        if guarded and linear is not None:
+            # init="auto": a random start that ends validating below the linear model is replaced by a fit
+            # from the linear start, which ends at least as good on validation (see skkan._recipe.resolve_init).
+            fallback = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype).to(device)
+            attach_tabular_edges(fallback, n_categories, generator=generator)
+            record_missing_inputs(fallback, x_train)
+            start_at_linear(fallback, x_train, w_train, *linear_start)
+            linear_loss = float(evaluation_loss(fallback, *validation, loss))
+            if -result.best_validation_score > linear_loss:
+                config = dataclasses.replace(config, keep_start=True)
+                result = self._run_training(fallback, training, config, generator, validation)
+                start = "linear"
 
         # Only now, with training done, does the estimator change.
         self._store_fitted_network(
@@ -431,12 +436,29 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
         if not reuse:
-            self.init_ = init
-            self.linear_validation_score_ = -result.start_loss if linear is not None else None
+            self.init_ = start
+            self.linear_validation_score_ = None if linear_loss is None else -linear_loss
         self.optimizer_ = optimizer
         self._skkan_version = __version__
         self._warn_about_training(result, recipe)
         return self
+
+    def _run_training(self, network, training, config, generator, validation):
+        """``train_network`` on ``training`` (x, targets, weights), with the progress bar ``verbose=1`` asks for."""
+        # verbose=1 shows a progress bar (skkan._progress) instead of the engine's per-epoch lines.
+        reporter = progress_reporter(
+            self.verbose,
+            name=type(self).__name__,
+            n_stages=1 + len(config.extra_grid_sizes),
+            max_epochs=config.max_iter,
+        )
+        if reporter is not None:
+            config = dataclasses.replace(config, callback=reporter, verbose=0)
+        try:
+            return train_network(network, *training, config, generator=generator, validation=validation)
+        finally:
+            if reporter is not None:
+                reporter.close()
 
     def _train_validation_rows(self, n_samples, targets, seed, early_stopping):
         rows = np.arange(n_samples)
@@ -570,7 +592,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
                 if input_range is not None:
                     X_scaled = _hold_within(X_scaled, input_range)
                 outputs.append(forward(_as_tensor(X_scaled, device, dtype)).cpu().numpy().astype(np.float64))
-        output = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, network.widths[-1]))
+        output = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, network.n_outputs))
         bad_rows = ~np.isfinite(output).all(axis=1)
         if bad_rows.any():
             # Never a silent NaN: a finite input can still overflow a snapped

@@ -108,7 +108,7 @@ def _float_array(state, name, shape, positive=False, allow_nan=False):
 
 
 def _check_fitted_state(state, network):
-    n_features, n_outputs = network.widths[0], network.widths[-1]
+    n_features, n_outputs = network.widths[0], network.n_outputs
     if state.get("n_features_in_", n_features) != n_features:
         _fail(f"n_features_in_={state['n_features_in_']!r} disagrees with the network's {n_features} inputs.")
     _float_array(state, "_input_mean", (n_features,))

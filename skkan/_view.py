@@ -61,6 +61,11 @@ class FittedKAN:
         return list(self._network.widths)
 
     @property
+    def ensemble_size(self):
+        """Networks packed into this one (``ensemble_size``); predictions are their mean."""
+        return int(getattr(self._network, "ensemble_size", 1))
+
+    @property
     def multiplication_nodes(self):
         """Product nodes per level (the last ones of the level), inputs first: list of int."""
         return list(self._network.multiplication_nodes)
@@ -254,12 +259,16 @@ class FittedKAN:
 
     @property
     def output_names(self):
-        """Names of the network outputs: targets, or the logits of classes."""
-        n_outputs = self.widths[-1]
+        """Names of the last layer's nodes: targets, or the logits of classes (``[m]``: ensemble member ``m``)."""
+        n_outputs = self._network.n_outputs
         classes = self.classes
         if classes is not None:
-            return [f"logit({classes[1]})"] if n_outputs == 1 else [f"logit({c})" for c in classes]
-        return ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
+            names = [f"logit({classes[1]})"] if n_outputs == 1 else [f"logit({c})" for c in classes]
+        else:
+            names = ["y"] if n_outputs == 1 else [f"y{k}" for k in range(n_outputs)]
+        if self.ensemble_size == 1:
+            return names
+        return [f"{name}[{member}]" for member in range(self.ensemble_size) for name in names]
 
     def encode(self, X):
         """Validate raw inputs as ``predict`` does, in original units: float64 array.
@@ -310,8 +319,8 @@ class FittedKAN:
         except (TypeError, ValueError) as error:
             raise ValueError(f"y must be numeric for a regressor: {error}") from None
         y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if y.shape[1] != self.widths[-1] or not np.all(np.isfinite(y)):
-            raise ValueError(f"y must be finite with {self.widths[-1]} output column(s), got shape {y.shape}.")
+        if y.shape[1] != self._network.n_outputs or not np.all(np.isfinite(y)):
+            raise ValueError(f"y must be finite with {self._network.n_outputs} output column(s), got shape {y.shape}.")
         return (y - self.target_mean) / self.target_scale, "squared_error"
 
     def to_original_units(self, feature, values):

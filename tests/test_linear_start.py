@@ -55,11 +55,12 @@ def test_linear_start_needs_room_for_the_outputs_and_no_product_nodes():
 @pytest.mark.parametrize(
     ("init", "early_stopping", "possible", "expected"),
     [
-        ("auto", True, True, "linear"),
-        ("auto", False, True, "random"),
-        ("auto", True, False, "random"),
-        ("random", True, True, "random"),
-        ("linear", False, True, "linear"),
+        ("auto", True, True, ("random", True)),
+        ("auto", False, True, ("random", False)),
+        ("auto", True, False, ("random", False)),
+        ("random", True, True, ("random", False)),
+        ("linear", False, True, ("linear", False)),
+        ("linear", True, True, ("linear", False)),
     ],
 )
 def test_the_init_rule(init, early_stopping, possible, expected):
@@ -81,14 +82,14 @@ def _linear_regression_data(n_samples=600, seed=0):
     return X, y
 
 
-def test_the_default_fit_starts_at_ridge_and_never_validates_below_it():
+def test_a_linear_start_is_ridge_and_never_validates_below_it():
     X, y = _linear_regression_data()
-    model = KANRegressor(random_state=0, max_iter=5).fit(X, y)
+    model = KANRegressor(random_state=0, max_iter=5, init="linear").fit(X, y)
     assert model.init_ == "linear"
     assert model.linear_validation_score_ is not None
     assert model.best_validation_score_ >= model.linear_validation_score_
     # The starting state is ridge on the standardised data: same validation loss as scikit-learn's.
-    no_training = KANRegressor(random_state=0, max_iter=1, learning_rate=1e-12).fit(X, y)
+    no_training = KANRegressor(random_state=0, max_iter=1, learning_rate=1e-12, init="linear").fit(X, y)
     rows = np.arange(len(X))
     from sklearn.model_selection import train_test_split
 
@@ -105,12 +106,12 @@ def test_the_classifier_starts_at_logistic_regression():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(800, 3))
     y = np.where(X[:, 0] - X[:, 1] + rng.normal(scale=0.5, size=800) > 0, "yes", "no")
-    model = KANClassifier(random_state=0, max_iter=1, learning_rate=1e-12).fit(X, y)
+    model = KANClassifier(random_state=0, max_iter=1, learning_rate=1e-12, init="linear").fit(X, y)
     assert model.init_ == "linear"
     logistic = LogisticRegression().fit((X - X.mean(0)) / X.std(0), y)
     agreement = np.mean(model.predict(X) == logistic.predict((X - X.mean(0)) / X.std(0)))
     assert agreement > 0.98
-    multi = KANClassifier(random_state=0, max_iter=3).fit(X, np.digitize(X[:, 0], [-0.5, 0.5]))
+    multi = KANClassifier(random_state=0, max_iter=3, init="linear").fit(X, np.digitize(X[:, 0], [-0.5, 0.5]))
     assert multi.init_ == "linear" and multi.best_validation_score_ >= multi.linear_validation_score_
 
 
@@ -125,6 +126,22 @@ def test_init_is_a_parameter_like_the_others_and_fits_are_reproducible():
     np.testing.assert_array_equal(linear.fit(X, y).predict(X), clone(linear).fit(X, y).predict(X))
 
 
+def test_the_default_falls_back_to_the_linear_start_only_below_the_linear_model():
+    # Linear truth and much noise: from random edges the KAN validates below ridge, so the default refits
+    # from the linear start; a curved target keeps the random start. Both end at least as good as ridge.
+    X, y = _linear_regression_data(600)
+    linear = KANRegressor(random_state=0, max_iter=3, optimizer="adam").fit(X, y)
+    random_only = KANRegressor(random_state=0, max_iter=3, optimizer="adam", init="random").fit(X, y)
+    assert random_only.best_validation_score_ < linear.linear_validation_score_
+    assert linear.init_ == "linear" and linear.best_validation_score_ >= linear.linear_validation_score_
+
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-2, 2, size=(600, 2))
+    curved = KANRegressor(random_state=0).fit(X, np.sin(2 * X[:, 0]) * X[:, 1])
+    assert curved.init_ == "random"
+    assert curved.best_validation_score_ > curved.linear_validation_score_
+
+
 def test_small_data_without_a_validation_split_starts_at_random():
     X, y = _linear_regression_data(100)
     model = KANRegressor(random_state=0, max_iter=2).fit(X, y)
@@ -136,7 +153,7 @@ def test_linear_start_with_missing_values_and_categories():
     X = np.column_stack([rng.normal(size=700), rng.integers(0, 4, 700).astype(float)])
     X[::11, 0] = np.nan
     y = np.nan_to_num(X[:, 0], nan=3.0) + np.array([0.0, 1.0, -1.0, 2.0])[X[:, 1].astype(int)]
-    model = KANRegressor(random_state=0, max_iter=3, categorical_features=[1]).fit(X, y)
+    model = KANRegressor(random_state=0, max_iter=3, categorical_features=[1], init="linear").fit(X, y)
     assert model.init_ == "linear"
     # The target is exactly linear in these terms: the start already explains it.
     assert model.linear_validation_score_ > -0.01
@@ -147,7 +164,7 @@ def test_a_fit_diverging_in_its_first_epoch_keeps_the_linear_start():
     from sklearn.exceptions import ConvergenceWarning
 
     X, y = _linear_regression_data(400)
-    model = KANRegressor(random_state=0, optimizer="adam", learning_rate=1e30, max_iter=3)
+    model = KANRegressor(random_state=0, optimizer="adam", learning_rate=1e30, max_iter=3, init="linear")
     with pytest.warns(ConvergenceWarning, match="diverged"):
         model.fit(X, y)
     assert model.init_ == "linear"

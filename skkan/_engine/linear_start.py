@@ -15,7 +15,8 @@ abscissae* of the knots, ``xi_m = (t_{m+1} + ... + t_{m+k}) / k``. So
 The other hidden nodes keep their random first-layer edges; only their
 outgoing edges start at zero, and training grows them (their gradient is
 not zero), so the network starts as the linear model and learns what it
-misses.
+misses. Every member of an ensemble starts at the same linear model, each
+in its own block of nodes.
 """
 
 import torch
@@ -34,18 +35,27 @@ def greville_abscissae(knots, spline_order):
 
 def linear_start_possible(network):
     """Whether :func:`start_at_linear` can start ``network``: no product nodes, hidden widths >= outputs."""
-    n_outputs = network.widths[-1]
-    return len(network.widths) > 2 and not any(network.multiplication_nodes) and min(network.widths[1:]) >= n_outputs
+    members = network.ensemble_size
+    return (
+        len(network.widths) > 2
+        and not any(network.multiplication_nodes)
+        and min(network.widths[1:]) // members >= network.n_outputs
+    )
 
 
-def _set_linear_edges(layer, slopes):
-    """Edges ``i -> k`` of ``layer`` become ``slopes[i, k] * x`` for the first ``slopes.shape[1]`` outputs."""
-    n_outputs = slopes.shape[1]
+def _carriers(network, level):
+    """Nodes of ``level`` carrying the linear scores: the first ``n_outputs`` of each member's block."""
+    block = network.widths[level] // network.ensemble_size
+    return torch.cat([member * block + torch.arange(network.n_outputs) for member in range(network.ensemble_size)])
+
+
+def _set_linear_edges(layer, slopes, nodes):
+    """Edges ``i -> nodes[c]`` of ``layer`` become ``slopes[i, c] * x`` (residuals and biases off)."""
     line = greville_abscissae(layer.knots, layer.spline_order)  # (in, n_basis)
-    weight = layer.spline_weight[:, :n_outputs]
-    layer.spline_coef[:, :n_outputs] = slopes[:, :, None] * line[:, None, :] / weight[:, :, None]
-    layer.base_weight[:, :n_outputs] = 0.0
-    layer.bias[:n_outputs] = 0.0
+    weight = layer.spline_weight[:, nodes]
+    layer.spline_coef[:, nodes] = slopes[:, :, None] * line[:, None, :] / weight[:, :, None]
+    layer.base_weight[:, nodes] = 0.0
+    layer.bias[nodes] = 0.0
 
 
 def start_at_linear(network, x, weights, slopes, intercept, missing_values=None, category_values=None):
@@ -69,23 +79,26 @@ def start_at_linear(network, x, weights, slopes, intercept, missing_values=None,
     category_values : torch.Tensor of shape (n_features, n_outputs, n_slots), optional
         What each category of a categorical input adds.
     """
-    n_outputs = network.widths[-1]
+    members = network.ensemble_size
     dtype = network.layers[0].spline_coef.dtype
     with torch.no_grad():
         for index, layer in enumerate(network.layers):
             set_layer_grid(layer, x, weights)
+            nodes = _carriers(network, index + 1)
             if index == 0:
-                _set_linear_edges(layer, slopes.to(dtype))
+                _set_linear_edges(layer, slopes.to(dtype).repeat(1, members), nodes)
                 tabular = layer.tabular
                 if tabular is not None:
                     if missing_values is not None:
-                        tabular.missing_value[:, :n_outputs] = missing_values.to(dtype)
+                        tabular.missing_value[:, nodes] = missing_values.to(dtype).repeat(1, members)
                     if category_values is not None:
                         slots = min(category_values.shape[-1], tabular.category_value.shape[-1])
-                        tabular.category_value[:, :n_outputs, :slots] = category_values[..., :slots].to(dtype)
+                        values = category_values[..., :slots].to(dtype).repeat(1, members, 1)
+                        tabular.category_value[:, nodes, :slots] = values
             else:
-                identity = torch.zeros(layer.in_features, n_outputs, dtype=dtype)
-                identity[:n_outputs] = torch.eye(n_outputs, dtype=dtype)
-                _set_linear_edges(layer, identity)
+                # Carrier c of the level before feeds carrier c of this level; nothing else reaches them.
+                identity = torch.zeros(layer.in_features, nodes.numel(), dtype=dtype)
+                identity[_carriers(network, index), torch.arange(nodes.numel())] = 1.0
+                _set_linear_edges(layer, identity, nodes)
             x = network.combine_subnodes(index, layer(x))
-        network.layers[-1].bias.copy_(intercept.to(dtype))
+        network.layers[-1].bias.copy_(intercept.to(dtype).repeat(members))

@@ -12,7 +12,21 @@ _EVALUATION_CHUNK_ROWS = 65_536
 
 
 def per_sample_loss(output, target, loss):
-    """Unweighted loss of each row (shape (batch,)), for ``loss`` as in :func:`prediction_loss`."""
+    """Unweighted loss of each row (shape (batch,)), for ``loss`` as in :func:`prediction_loss`.
+
+    An ``output`` of shape (batch, n_members, n_outputs) holds the outputs
+    of an ensemble's members: each is scored on its own and the row's loss
+    is their mean.
+    """
+    if output.dim() == 3:
+        if loss == "squared_error":
+            return (output - target[:, None, :]).square().mean(dim=(1, 2))
+        if loss == "log_loss":
+            members = target[:, None].expand(-1, output.shape[1])
+            return nn.functional.cross_entropy(output.transpose(1, 2), members, reduction="none").mean(dim=1)
+        if loss == "binary_log_loss":
+            members = target[:, None].expand(-1, output.shape[1])
+            return nn.functional.binary_cross_entropy_with_logits(output[..., 0], members, reduction="none").mean(1)
     if loss == "squared_error":
         return (output - target).square().mean(dim=1)
     if loss == "log_loss":
@@ -61,15 +75,22 @@ def constant_prediction_loss(target, weights, loss):
     return -torch.special.xlogy(frequencies, frequencies).sum()
 
 
+def _single(members):
+    """Member outputs (batch, n_members, n_outputs) as (batch, n_outputs) when there is one member."""
+    return members[:, 0] if members.shape[1] == 1 else members
+
+
 def objective(network, x, target, weights, config):
     """Training objective: the weighted prediction loss plus the penalties ``config`` asks for."""
+    # Each member of an ensemble is trained on its own loss (their mean), not on the mean output.
     if config.lamb > 0:
-        output, inputs, edges = network.forward_with_edges(x)
+        packed, inputs, edges = network.forward_with_edges(x)
+        output = network.members(packed)
         normalised = weights / weights.sum()
         penalty = sparsity_penalty(inputs, edges, normalised, config.lamb_l1, config.lamb_entropy)
-        value = prediction_loss(output, target, weights, config.loss) + config.lamb * penalty
+        value = prediction_loss(_single(output), target, weights, config.loss) + config.lamb * penalty
     else:
-        value = prediction_loss(network(x), target, weights, config.loss)
+        value = prediction_loss(_single(network.member_outputs(x)), target, weights, config.loss)
     if config.lamb_smoothness > 0:
         value = value + config.lamb_smoothness * smoothness_penalty(network)
     return value

@@ -32,6 +32,15 @@ class KANNetwork(nn.Module):
         one output (*subnode*) per sum node and two per product node; a
         product node multiplies its two subnodes, so ``x * y`` is exact in
         one layer.
+    ensemble_size : int, default=1
+        Number of independent networks packed into this one (an ensemble
+        trained at once, as in TabM): every level after the inputs holds
+        ``ensemble_size`` equal blocks of nodes, member ``m`` owning block
+        ``m``, and every layer after the first connects only nodes of the
+        same member (its ``mask`` is block-diagonal); the first layer feeds
+        every input to every member. :meth:`forward` returns the mean of the
+        members' outputs, :meth:`member_outputs` each member's, which
+        training scores separately. ``widths`` are the packed widths.
 
     Examples
     --------
@@ -43,20 +52,51 @@ class KANNetwork(nn.Module):
     """
 
     def __init__(
-        self, widths, grid_size, spline_order, *, generator=None, dtype=torch.float32, multiplication_nodes=None
+        self,
+        widths,
+        grid_size,
+        spline_order,
+        *,
+        generator=None,
+        dtype=torch.float32,
+        multiplication_nodes=None,
+        ensemble_size=1,
     ):
         super().__init__()
         self.widths = [int(width) for width in widths]
+        self.ensemble_size = int(ensemble_size)
+        if self.ensemble_size < 1 or any(width % self.ensemble_size for width in self.widths[1:]):
+            raise ValueError(f"ensemble_size {ensemble_size} must be positive and divide the widths {self.widths[1:]}.")
         products = [0] * len(self.widths) if multiplication_nodes is None else [int(m) for m in multiplication_nodes]
         if len(products) != len(self.widths) or products[0] or products[-1]:
             raise ValueError("multiplication_nodes needs one count per level, zero for the inputs and outputs.")
         if any(not 0 <= m <= width for m, width in zip(products, self.widths)):
             raise ValueError(f"multiplication_nodes {products} must be between 0 and the widths {self.widths}.")
         self.multiplication_nodes = products
+        if self.ensemble_size > 1 and any(products):
+            raise ValueError("An ensemble (ensemble_size > 1) cannot have multiplication nodes.")
         self.layers = nn.ModuleList(
             KANLayer(n_in, n_out + n_products, grid_size, spline_order, generator=generator, dtype=dtype)
             for n_in, n_out, n_products in zip(self.widths[:-1], self.widths[1:], products[1:])
         )
+        with torch.no_grad():
+            for layer in self.layers[1:]:
+                layer.mask.mul_(self.member_blocks(layer.in_features, layer.out_features, dtype))
+
+    def member_blocks(self, in_features, out_features, dtype=torch.float32):
+        """1 where input node and output node belong to the same ensemble member, shape (in, out)."""
+        members_in = torch.arange(in_features) // (in_features // self.ensemble_size)
+        members_out = torch.arange(out_features) // (out_features // self.ensemble_size)
+        return (members_in[:, None] == members_out[None, :]).to(dtype)
+
+    @property
+    def n_outputs(self):
+        """Outputs of the network (of each ensemble member): ``widths[-1] // ensemble_size``."""
+        return self.widths[-1] // self.ensemble_size
+
+    def members(self, packed):
+        """The last layer's packed output (batch, ensemble_size * n_outputs) as (batch, ensemble_size, n_outputs)."""
+        return packed.reshape(packed.shape[0], self.ensemble_size, self.n_outputs)
 
     def subnode_map(self, index):
         """Node of level ``index + 1`` that each output (subnode) of layer ``index`` feeds, a LongTensor."""
@@ -78,10 +118,16 @@ class KANNetwork(nn.Module):
         """Current number of grid intervals (the same in every layer)."""
         return self.layers[0].grid_size
 
-    def forward(self, x):
+    def member_outputs(self, x):
+        """Every ensemble member's output, shape (batch, ensemble_size, n_outputs)."""
         for index, layer in enumerate(self.layers):
             x = self.combine_subnodes(index, layer(x))
-        return x
+        return self.members(x)
+
+    def forward(self, x):
+        """The network's output, shape (batch, n_outputs): the mean over the ensemble's members."""
+        members = self.member_outputs(x)
+        return members[:, 0] if self.ensemble_size == 1 else members.mean(dim=1)
 
     def layer_inputs(self, x):
         """Inputs of every layer and the network output, without gradients.
@@ -103,7 +149,8 @@ class KANNetwork(nn.Module):
 
         Used by the sparsity regulariser and the interpretation tools; it
         materialises a (batch, in, out) tensor per layer, so it is slower
-        than :meth:`forward`.
+        than :meth:`forward`. The output is the last layer's, every
+        member's outputs side by side for an ensemble (see :meth:`members`).
         """
         inputs, edges = [], []
         for index, layer in enumerate(self.layers):
@@ -141,7 +188,7 @@ class KANNetwork(nn.Module):
         prior : torch.Tensor of shape (n_outputs,)
         """
         with torch.no_grad():
-            self.layers[-1].bias.copy_(prior)
+            self.layers[-1].bias.copy_(prior.repeat(self.ensemble_size))
 
     def max_rows_within(self, budget_bytes):
         """Rows of a no-grad forward that fit in ``budget_bytes`` (at least 1).

@@ -33,7 +33,8 @@ __all__ = ["FORMAT_VERSION", "network_from_data", "network_to_data", "validate_n
 
 #: Version of the layout below; bumped when fields change. Version 4 has
 #: ``multiplication_nodes`` and the first layer's ``tabular`` edges (missing
-#: values, categories); no release wrote an earlier one.
+#: values, categories); no release wrote an earlier one. ``ensemble_size``
+#: is optional (1 when absent, as written before ensembles existed).
 FORMAT_VERSION = 4
 
 # The only dtypes a saved network may name (a closed table: never getattr).
@@ -100,6 +101,7 @@ def network_to_data(network):
         "format": FORMAT_VERSION,
         "widths": [int(width) for width in network.widths],
         "multiplication_nodes": [int(count) for count in network.multiplication_nodes],
+        "ensemble_size": int(network.ensemble_size),
         "grid_size": int(network.grid_size),
         "spline_order": int(network.layers[0].spline_order),
         "dtype": _DTYPE_NAMES[network.layers[0].spline_coef.dtype],
@@ -190,13 +192,13 @@ def validate_network_data(data):
     Returns
     -------
     dict
-        The architecture: ``widths``, ``multiplication_nodes``, ``grid_size``, ``spline_order`` and the
-        torch ``dtype``.
+        The architecture: ``widths``, ``multiplication_nodes``, ``ensemble_size``, ``grid_size``,
+        ``spline_order`` and the torch ``dtype``.
     """
     version = data.get("format") if type(data) is dict else None
     if type(version) is not int or version != FORMAT_VERSION:
         _fail(f"network format {version!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
-    _check_fields(data, _NETWORK_FIELDS, "the network")
+    _check_fields({k: v for k, v in data.items() if k != "ensemble_size"}, _NETWORK_FIELDS, "the network")
     widths = data["widths"]
     if type(widths) is not list or not 2 <= len(widths) <= _MAX_LAYERS + 1:
         _fail(f"widths must be a list of 2 to {_MAX_LAYERS + 1} integers, got {widths!r}.")
@@ -207,6 +209,9 @@ def validate_network_data(data):
     products = [_check_int(count, "every product-node count", 0, width) for count, width in zip(products, widths)]
     if products[0] or products[-1]:
         _fail("multiplication_nodes must be zero for the inputs and the outputs.")
+    ensemble_size = _check_int(data.get("ensemble_size", 1), "ensemble_size", 1, _MAX_WIDTH)
+    if any(width % ensemble_size for width in widths[1:]) or (ensemble_size > 1 and any(products)):
+        _fail(f"ensemble_size {ensemble_size} does not divide the widths {widths[1:]} (or the network has products).")
     grid_size = _check_int(data["grid_size"], "grid_size", 1, _MAX_GRID_SIZE)
     spline_order = _check_int(data["spline_order"], "spline_order", 1, _MAX_SPLINE_ORDER)
     if type(data["dtype"]) is not str or data["dtype"] not in _DTYPES:
@@ -220,6 +225,7 @@ def validate_network_data(data):
     return {
         "widths": widths,
         "multiplication_nodes": products,
+        "ensemble_size": ensemble_size,
         "grid_size": grid_size,
         "spline_order": spline_order,
         "dtype": _DTYPES[data["dtype"]],
@@ -252,6 +258,7 @@ def network_from_data(data):
         generator=torch.Generator().manual_seed(0),
         dtype=dtype,
         multiplication_nodes=architecture["multiplication_nodes"],
+        ensemble_size=architecture["ensemble_size"],
     )
     for layer, layer_data in zip(network.layers, data["layers"]):
         for name in ("knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias"):

@@ -2,7 +2,7 @@
 
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["fitted_view", "import_pyplot", "node_label", "replace_network", "subnode_label"]
+__all__ = ["fitted_view", "import_pyplot", "node_label", "replace_network", "single_network_view", "subnode_label"]
 
 
 def import_pyplot():
@@ -28,6 +28,26 @@ def fitted_view(estimator):
     view = getattr(estimator, "fitted_view_", None)
     if view is None:
         raise TypeError(f"Expected a fitted skkan KANRegressor or KANClassifier, got {type(estimator).__name__}.")
+    return view
+
+
+def single_network_view(estimator, what):
+    """:func:`fitted_view` for what needs one network (``what``: pruning, formulas), not an ensemble.
+
+    Raises
+    ------
+    ValueError
+        If the estimator is an ensemble (``ensemble_size > 1``): its prediction
+        is a mean of several networks, which no single formula or pruning
+        describes.
+    """
+    view = fitted_view(estimator)
+    if view.ensemble_size > 1:
+        raise ValueError(
+            f"{what} needs a single network, but this {type(estimator).__name__} is an ensemble of "
+            f"{view.ensemble_size} (ensemble_size={view.ensemble_size}); refit with ensemble_size=1. Importances, "
+            "plots and predictions work for ensembles."
+        )
     return view
 
 

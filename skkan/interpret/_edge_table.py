@@ -3,7 +3,7 @@
 import math
 
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
-from ._common import fitted_view, node_label, subnode_label
+from ._common import node_label, single_network_view, subnode_label
 from ._importance import edge_importances
 from ._symbolic import rank_edge
 
@@ -58,7 +58,7 @@ def symbolic_table(estimator, library=None, *, simplicity_weight=0.2):
         importance is NaN, as the edge's own row counts it.
     """
     pandas = _import_pandas()
-    view = fitted_view(estimator)
+    view = single_network_view(estimator, "symbolic_table")
     inputs, weights = view.layer_inputs()
     importances = edge_importances(estimator)
     recorded = {tuple(entry[:3]): entry[4] for entry in getattr(estimator, "symbolic_edges_", [])}

@@ -7,7 +7,7 @@ import torch
 
 from .._engine.importance import SCORE_METHODS
 from .._engine.pruning import prune_network
-from ._common import fitted_view, replace_network
+from ._common import replace_network, single_network_view
 
 __all__ = ["prune"]
 
@@ -53,7 +53,7 @@ def prune(estimator, threshold=1e-2, *, node_threshold=None, by="share"):
         the root-mean-square change of the network outputs on the training
         sample, relative to their standard deviation) updated.
     """
-    view = fitted_view(estimator)
+    view = single_network_view(estimator, "prune")
     if not threshold >= 0:
         raise ValueError(f"threshold must be a non-negative number, got {threshold!r}.")
     if by not in SCORE_METHODS:

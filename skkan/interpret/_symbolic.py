@@ -15,7 +15,7 @@ from .._engine.losses import prediction_loss
 from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
-from ._common import fitted_view, replace_network
+from ._common import fitted_view, replace_network, single_network_view
 
 __all__ = [
     "auto_symbolic",
@@ -90,7 +90,7 @@ def suggest_symbolic(estimator, layer, i, j, library=None, *, top_k=5, simplicit
         Best first; each has ``name``, ``r2`` and the numbers ``a, b, c,
         d``.
     """
-    view = fitted_view(estimator)
+    view = single_network_view(estimator, "suggest_symbolic")
     _check_snappable(view, layer, i, j)
     inputs, weights = view.layer_inputs()
     return rank_edge(view.network, inputs, weights, layer, i, j, library, simplicity_weight)[:top_k]
@@ -241,7 +241,7 @@ def fix_symbolic(estimator, layer, i, j, name):
         name may be an equivalent form of ``name`` (``cos(u)`` with a
         quarter-turn phase is ``sin``), the one formulas print.
     """
-    view = fitted_view(estimator)
+    view = single_network_view(estimator, "fix_symbolic")
     _check_snappable(view, layer, i, j)
     if name not in SYMBOLIC_FUNCTIONS:
         raise ValueError(f"Unknown symbolic function {name!r}; choose from {list(SYMBOLIC_FUNCTIONS)}.")
@@ -300,7 +300,7 @@ def auto_symbolic(
         The estimator; ``symbolic_edges_`` lists the snapped edges as
         ``(layer, i, j, name, r2)``, named as formulas print them.
     """
-    view = fitted_view(estimator)
+    view = single_network_view(estimator, "auto_symbolic")
     if (X is None) != (y is None):
         raise ValueError("Pass both X and y to fine-tune on data, or neither.")
     network = copy.deepcopy(view.network)
@@ -354,7 +354,7 @@ def _formula_view(estimator, spline_edges, library):
     """The view whose network the formula is read from: the estimator's, or a fully snapped copy."""
     if spline_edges not in _SPLINE_EDGES:
         raise ValueError(f"spline_edges must be one of {list(_SPLINE_EDGES)}, got {spline_edges!r}.")
-    view = fitted_view(estimator)
+    view = single_network_view(estimator, "A symbolic formula")
     if spline_edges == "snap" and _has_spline_edges(view):
         snapped = copy.deepcopy(estimator)
         auto_symbolic(snapped, -math.inf, library=library)
