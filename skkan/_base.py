@@ -121,7 +121,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
         "extrapolation": [StrOptions({"constant", "continue"})],
         "init": [StrOptions({"auto", "linear", "random"})],
-        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
+        "ensemble_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -155,7 +155,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         categorical_features=None,
         extrapolation="constant",
         init="auto",
-        ensemble_size=1,
+        ensemble_size="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -223,11 +223,10 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
-    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype):
-        """A freshly initialised network; each hidden level has its sum nodes, then its product nodes."""
+    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype, members=1):
+        """A new network of ``members`` packed KANs; each hidden level has its sum nodes, then its product nodes."""
         if self.multiplication_nodes and not hidden:
             raise ValueError("multiplication_nodes needs at least one hidden layer (hidden_layer_sizes).")
-        members = self.ensemble_size
         if members > 1 and self.multiplication_nodes:
             raise ValueError("ensemble_size > 1 cannot be combined with multiplication_nodes; use one of them.")
         # An ensemble packs its members side by side: every level after the inputs is ensemble_size blocks.
@@ -241,7 +240,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             ensemble_size=members,
         )
 
-    def _checked_architecture(self, hidden, reuse):
+    def _checked_architecture(self, hidden, reuse, members):
         """The architecture parameters as given; with ``reuse`` (warm_start), any change is a ValueError."""
         extension = self.grid_extension
         if extension is None:
@@ -253,7 +252,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             "grid_size": int(self.grid_size),
             "grid_extension": extension,
             "spline_order": int(self.spline_order),
-            "ensemble_size": int(self.ensemble_size),
+            "ensemble_size": int(members),
         }
         if reuse:
             # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
@@ -323,9 +322,12 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         device = resolve_device(self.device)
         task = "regression" if self._multi_output_target else "classification"
         recipe = resolve_recipe(X.shape[0], X.shape[1], n_outputs, task, self.get_params(deep=False), device=device)
+        if reuse and self.ensemble_size == "auto":
+            # A warm start continues the fitted networks, however many "auto" would pack now.
+            recipe = dataclasses.replace(recipe, ensemble_size=self.network_.ensemble_size)
         dtype = recipe.dtype
         # After the recipe, which validated grid_extension.
-        architecture = self._checked_architecture(hidden, reuse)
+        architecture = self._checked_architecture(hidden, reuse, recipe.ensemble_size)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
 
@@ -337,7 +339,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype).to(device)
+            network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size)
+            network = network.to(device)
             attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]), generator=generator)
         X_scaled = _standardize(X, input_mean, input_scale)
 
@@ -397,7 +400,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         if guarded and linear is not None:
             # init="auto": a random start that ends validating below the linear model is replaced by a fit
             # from the linear start, which ends at least as good on validation (see skkan._recipe.resolve_init).
-            fallback = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype).to(device)
+            fallback = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size)
+            fallback = fallback.to(device)
             attach_tabular_edges(fallback, n_categories, generator=generator)
             record_missing_inputs(fallback, x_train)
             start_at_linear(fallback, x_train, w_train, *linear_start)

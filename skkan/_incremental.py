@@ -65,7 +65,10 @@ class _IncrementalFit:
         generator = torch.Generator().manual_seed(seed)
         if first:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            network = self._new_network(X.shape[1], self._hidden_layer_sizes(n_outputs), n_outputs, generator, dtype)
+            # partial_fit has no validation split: one network unless ensemble_size asks for more.
+            members = 1 if self.ensemble_size == "auto" else self.ensemble_size
+            hidden = self._hidden_layer_sizes(n_outputs)
+            network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, members)
             n_categories = categories_per_input(*categorical, X.shape[1])
             attach_tabular_edges(network.to(device), n_categories, generator=generator)
         else:

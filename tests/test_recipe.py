@@ -28,7 +28,7 @@ def test_small_data_without_a_judgeable_validation_split_gets_short_lbfgs():
 
 
 def test_small_data_with_a_validation_split_gets_the_paper_protocol():
-    recipe = _recipe(3000)
+    recipe = _recipe(3000, ensemble_size=1)
     assert recipe.optimizer == "lbfgs" and recipe.early_stopping
     assert recipe.extra_grid_sizes == (10, 20)
     assert recipe.max_iter == 50
@@ -36,7 +36,7 @@ def test_small_data_with_a_validation_split_gets_the_paper_protocol():
 
 
 def test_grid_extension_stops_where_the_finer_grid_has_more_coefficients_than_rows():
-    params = _params()
+    params = _params(ensemble_size=1)
     device = torch.device("cpu")
     # 10 inputs, 8 hidden nodes, 1 output: 88 edges; grid 10 needs 88 * 13 = 1,144 rows, grid 20 needs 2,024.
     assert resolve_recipe(400, 10, 1, "regression", params, device=device).extra_grid_sizes == ()
@@ -115,7 +115,7 @@ def test_adam_gets_the_plateau_schedule_only_with_the_auto_learning_rate():
 
 def test_small_data_with_more_coefficients_than_rows_gets_adam():
     # 10 inputs, 8 hidden nodes, 1 output: 88 edges of 5 + 3 coefficients, 704 in all.
-    params = _params()
+    params = _params(ensemble_size=1)
     device = torch.device("cpu")
     diabetes_like = resolve_recipe(400, 10, 1, "regression", params, device=device)  # 360 training rows
     assert diabetes_like.optimizer == "adam" and diabetes_like.early_stopping
@@ -133,10 +133,11 @@ def test_auto_width_is_eight_nodes_or_two_per_output():
     assert auto_hidden_layer_sizes(5) == (10,) and auto_hidden_layer_sizes(26) == (52,)
     # The recipe counts the edges of the resolved width: 3 -> 52 -> 26 has 1,508 edges,
     # whose 12,064 coefficients outnumber 5,040 training rows (Adam), where 3 -> 8 -> 26 has 232.
-    params = _params()
+    params = _params(ensemble_size=1)
     recipe = resolve_recipe(5_600, 3, 26, "classification", params, device=torch.device("cpu"))
     assert recipe.optimizer == "adam"
-    fixed = resolve_recipe(5_600, 3, 26, "classification", _params(hidden_layer_sizes=(8,)), device=torch.device("cpu"))
+    params = _params(hidden_layer_sizes=(8,), ensemble_size=1)
+    fixed = resolve_recipe(5_600, 3, 26, "classification", params, device=torch.device("cpu"))
     assert fixed.optimizer == "lbfgs"
 
 
@@ -155,3 +156,29 @@ def test_estimators_resolve_the_auto_width_from_their_outputs():
     # warm_start keeps the resolved architecture.
     warm = KANClassifier(max_iter=2, warm_start=True, random_state=0).fit(X, ten_classes)
     assert warm.fit(X, ten_classes).fitted_view_.widths == [3, 20, 10]
+
+
+def test_auto_ensemble_is_four_networks_on_noisy_tables_and_one_otherwise():
+    assert _recipe(3000).ensemble_size == 4  # a validation split: a noisy table
+    assert _recipe(200).ensemble_size == 1  # no validation split
+    assert _recipe(3000, early_stopping=False).ensemble_size == 1  # noise-free targets
+    assert _recipe(3000, lamb=1e-3).ensemble_size == 1  # sparsity training aims at pruning and formulas
+    assert _recipe(3000, multiplication_nodes=1).ensemble_size == 1
+    assert _recipe(200, ensemble_size=3).ensemble_size == 3
+
+
+def test_the_recipe_counts_every_members_coefficients():
+    # 3 inputs, 8 hidden nodes, 1 output: 32 edges of 8 coefficients, 256 per network. With 300
+    # training rows one network gets L-BFGS; four (1,024 coefficients) get Adam.
+    assert _recipe(334, ensemble_size=1).optimizer == "lbfgs"
+    assert _recipe(334, ensemble_size=4).optimizer == "adam"
+
+
+def test_a_warm_start_keeps_the_fitted_number_of_networks():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=400)
+    model = KANRegressor(max_iter=2, random_state=0, early_stopping=False).fit(X, y)
+    assert model.network_.ensemble_size == 1
+    model.set_params(warm_start=True, early_stopping=True).fit(X, y)  # "auto" would now mean 4
+    assert model.network_.ensemble_size == 1

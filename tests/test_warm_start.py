@@ -36,6 +36,7 @@ ARCHITECTURE_CHANGES = {
     "grid_size": [4],
     "grid_extension": [(6,)],
     "spline_order": [2],
+    "ensemble_size": [2],
 }
 
 
@@ -136,4 +137,5 @@ def test_the_record_is_plain_data():
         "grid_size": 3,
         "grid_extension": "auto",
         "spline_order": 3,
+        "ensemble_size": 1,
     }

@@ -5,7 +5,7 @@ import importlib.util
 import sys
 
 from ._datasets import DATASET_GROUPS, DATASETS, DEFAULT_DATASETS, QUICK_DATASETS, get_datasets
-from ._models import DEFAULT_MODELS, MODELS, QUICK_KAN_GRID, QUICK_MODELS, get_models
+from ._models import DEFAULT_MODELS, MODELS, QUICK_MODELS, get_models
 from ._report import write_report
 from ._runner import run_benchmark
 
@@ -43,7 +43,7 @@ def _parser():
             metavar="NAME",
             help=f"{label} (default: {' '.join(defaults)}; choices: {' '.join(choices)})",
         )
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
     parser.add_argument(
         "--max-rows",
         type=int,
@@ -108,7 +108,7 @@ def main(argv=None):
     quick = args.quick
     datasets = args.datasets or (QUICK_DATASETS if quick else DEFAULT_DATASETS)
     models = args.models or (QUICK_MODELS if quick else DEFAULT_MODELS)
-    n_seeds = args.seeds if args.seeds is not None else (1 if quick else 3)
+    n_seeds = args.seeds if args.seeds is not None else (1 if quick else 5)
     max_rows = args.max_rows if args.max_rows is not None else (1000 if quick else 10_000)
     output_dir = args.output_dir or ("benchmark_results/quick" if quick else "benchmark_results/full")
     missing = _missing_modules(datasets, models, progress=not args.no_progress)
@@ -123,7 +123,6 @@ def main(argv=None):
         max_rows=max_rows or None,
         test_size=args.test_size,
         n_threads=args.n_threads,
-        param_grids={"kan_tuned": QUICK_KAN_GRID} if quick else None,
         overwrite=args.overwrite,
         progress=not args.no_progress,
     )

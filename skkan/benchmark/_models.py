@@ -18,7 +18,6 @@ __all__ = [
     "DEFAULT_MODELS",
     "OPTIONAL_ANCHORS",
     "QUICK_MODELS",
-    "QUICK_KAN_GRID",
     "get_models",
     "make_preprocessor",
     "build_model",
@@ -61,12 +60,6 @@ def _kan(task, seed, n_threads):
 
     cls = KANRegressor if task == "regression" else KANClassifier
     return cls(random_state=seed, device="cpu")
-
-
-def _kan_tuned(task, seed, n_threads):
-    model = _kan(task, seed, n_threads)
-    # Early stopping makes each candidate cheap and guards against overfitting.
-    return model.set_params(early_stopping=True)
 
 
 def _hist_gbdt(task, seed, n_threads):
@@ -149,22 +142,8 @@ class ModelSpec:
     requires: tuple = ()
 
 
-# One change at a time around the defaults: four candidates instead of a full
-# 2x2x2 product keeps tuning affordable on one core.
-_KAN_GRID = [
-    {"grid_size": [5, 10]},
-    {"hidden_layer_sizes": [(16,)]},
-    {"lamb": [1e-3]},
-]
-
 _REGISTRY = [
     ModelSpec("kan", _kan, None, "KANRegressor / KANClassifier with default hyperparameters"),
-    ModelSpec(
-        "kan_tuned",
-        _kan_tuned,
-        _KAN_GRID,
-        "KAN with early stopping; grid_size 10, hidden_layer_sizes (16,) or lamb 1e-3 tried one at a time",
-    ),
     ModelSpec("hist_gbdt", _hist_gbdt, None, "scikit-learn HistGradientBoosting (defaults)"),
     ModelSpec("lightgbm", _lightgbm, None, "LightGBM (defaults)", requires=("lightgbm",)),
     ModelSpec("xgboost", _xgboost, None, "XGBoost (defaults, hist trees)", requires=("xgboost",)),
@@ -196,11 +175,8 @@ than the gradient-boosted trees on one thread (EBM bags 14 boosting runs; RealML
 DEFAULT_MODELS = tuple(name for name in MODELS if name not in OPTIONAL_ANCHORS)
 """Models of the full benchmark."""
 
-QUICK_MODELS = ("kan", "kan_tuned", "hist_gbdt", "lightgbm", "mlp", "linear")
+QUICK_MODELS = ("kan", "hist_gbdt", "lightgbm", "mlp", "linear")
 """Models of ``--quick`` mode."""
-
-QUICK_KAN_GRID = {"grid_size": [5, 10]}
-"""The smaller grid searched by ``kan_tuned`` in ``--quick`` mode."""
 
 
 def get_models(names):
