@@ -349,7 +349,12 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         start, guarded = (
             (None, False)
             if reuse
-            else resolve_init(self.init, early_stopping=early_stopping, linear_possible=linear_start_possible(network))
+            else resolve_init(
+                self.init,
+                early_stopping=early_stopping,
+                linear_possible=linear_start_possible(network),
+                n_validation=validation_rows.size,
+            )
         )
         n_categories = categories_per_input(*categorical, X.shape[1])
         linear = None

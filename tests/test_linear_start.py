@@ -53,18 +53,20 @@ def test_linear_start_needs_room_for_the_outputs_and_no_product_nodes():
 
 
 @pytest.mark.parametrize(
-    ("init", "early_stopping", "possible", "expected"),
+    ("init", "early_stopping", "possible", "n_validation", "expected"),
     [
-        ("auto", True, True, ("random", True)),
-        ("auto", False, True, ("random", False)),
-        ("auto", True, False, ("random", False)),
-        ("random", True, True, ("random", False)),
-        ("linear", False, True, ("linear", False)),
-        ("linear", True, True, ("linear", False)),
+        ("auto", True, True, 200, ("random", True)),
+        ("auto", True, True, 199, ("linear", False)),
+        ("auto", False, True, 0, ("random", False)),
+        ("auto", True, False, 50, ("random", False)),
+        ("random", True, True, 50, ("random", False)),
+        ("linear", False, True, 0, ("linear", False)),
+        ("linear", True, True, 500, ("linear", False)),
     ],
 )
-def test_the_init_rule(init, early_stopping, possible, expected):
-    assert resolve_init(init, early_stopping=early_stopping, linear_possible=possible) == expected
+def test_the_init_rule(init, early_stopping, possible, n_validation, expected):
+    resolved = resolve_init(init, early_stopping=early_stopping, linear_possible=possible, n_validation=n_validation)
+    assert resolved == expected
 
 
 def test_an_impossible_linear_start_is_refused_by_name():
@@ -127,19 +129,27 @@ def test_init_is_a_parameter_like_the_others_and_fits_are_reproducible():
 
 
 def test_the_default_falls_back_to_the_linear_start_only_below_the_linear_model():
-    # Linear truth and much noise: from random edges the KAN validates below ridge, so the default refits
-    # from the linear start; a curved target keeps the random start. Both end at least as good as ridge.
-    X, y = _linear_regression_data(600)
-    linear = KANRegressor(random_state=0, max_iter=3, optimizer="adam").fit(X, y)
-    random_only = KANRegressor(random_state=0, max_iter=3, optimizer="adam", init="random").fit(X, y)
-    assert random_only.best_validation_score_ < linear.linear_validation_score_
+    # 2,500 rows (250 validation rows: a guarded random start). Linear truth and much noise: from random
+    # edges the KAN validates below ridge, so the default refits from the linear start; a curved target
+    # keeps the random start. Both end at least as good as ridge on validation.
+    X, y = _linear_regression_data(2500)
+    linear = KANRegressor(random_state=0, max_iter=3, optimizer="adam", ensemble_size=1).fit(X, y)
+    random_only = KANRegressor(random_state=0, max_iter=3, optimizer="adam", ensemble_size=1, init="random")
+    assert random_only.fit(X, y).best_validation_score_ < linear.linear_validation_score_
     assert linear.init_ == "linear" and linear.best_validation_score_ >= linear.linear_validation_score_
 
     rng = np.random.default_rng(4)
-    X = rng.uniform(-2, 2, size=(600, 2))
-    curved = KANRegressor(random_state=0).fit(X, np.sin(2 * X[:, 0]) * X[:, 1])
+    X = rng.uniform(-2, 2, size=(2500, 2))
+    curved = KANRegressor(random_state=0, max_iter=20, ensemble_size=1).fit(X, np.sin(2 * X[:, 0]) * X[:, 1])
     assert curved.init_ == "random"
     assert curved.best_validation_score_ > curved.linear_validation_score_
+
+
+def test_a_small_validation_split_starts_at_the_linear_model():
+    X, y = _linear_regression_data(600)  # 60 validation rows
+    model = KANRegressor(random_state=0, max_iter=2).fit(X, y)
+    assert model.init_ == "linear" and model.network_.ensemble_size == 4
+    assert model.best_validation_score_ >= model.linear_validation_score_
 
 
 def test_small_data_without_a_validation_split_starts_at_random():

@@ -30,7 +30,7 @@ def _parser():
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="four data sets subsampled to 1,000 rows, 1 seed, a smaller KAN grid (a few minutes)",
+        help="four data sets subsampled to 1,000 rows, 1 seed (a few minutes)",
     )
     for option, label, choices, defaults in (
         ("--datasets", "data sets, or groups of them", [*DATASET_GROUPS, *sorted(DATASETS)], DEFAULT_DATASETS),
