@@ -101,7 +101,7 @@ def _generate_benchmark_fragments():
     )
     _fragment("speed.md", RESULTS / "speed.md", "*No speed benchmark results are shipped with this build.*")
     plots = []
-    for png in sorted(RESULTS.glob("*_score_vs_*.png")):
+    for png in [*sorted(RESULTS.glob("*_score_vs_*.png")), *sorted(RESULTS.glob("win_rates.png"))]:
         shutil.copyfile(png, GENERATED / png.name)
         title = png.stem.replace("_", " ").replace("score vs", "score vs.").capitalize()
         # Paths are relative to benchmark.md, the page that includes this.

@@ -83,7 +83,7 @@ def test_run_writes_results_report_and_plots(tmp_path):
     assert len(json.loads(paths["json"].read_text())) == 8
     assert {p.name for p in paths["plots"]} == {
         f"{task}_score_vs_{cost}.png" for task in ("regression", "classification") for cost in ("fit_time", "params")
-    }
+    } | {"win_rates.png"}
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths["plots"])
 
 
@@ -251,7 +251,11 @@ def test_report_hides_the_spread_of_a_single_seed(tmp_path, monkeypatch):
     assert "±" not in markdown and "over 1 seeds" not in markdown
     assert "One seed" in markdown
     assert np.isnan(summarize(one_seed)[0]["r2_std"])
-    assert len(paths["plots"]) == 2  # drawn without error bars
+    assert len(paths["plots"]) == 3  # drawn without error bars, and the win rates
+    from skkan.benchmark._compare import win_rates
+
+    models, rates = win_rates(one_seed)
+    assert models == ["a", "b"] and rates[0, 1] == 1.0 and rates[1, 0] == 0.0 and np.isnan(rates[0, 0])
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # no plots: the table is what is checked
     two_seeds = one_seed + [_result_row("a", 1, 0.7), _result_row("b", 1, 0.6)]

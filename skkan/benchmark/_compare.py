@@ -60,15 +60,28 @@ def _scores_by_run(rows):
     return scores
 
 
-def win_rate_table(rows):
-    """Markdown matrix: how often each model (row) beats each other model (column).
+def win_rates(rows):
+    """How often each model beats each other: ``(models, rates)``, ``rates[i, j]`` for model i against j.
 
     A win is a higher main score on the same data set and seed (the same
     train/test split); a tie counts half. Only the runs that both models
-    finished are compared.
+    finished are compared; NaN on the diagonal and where no run is shared.
     """
     scores = _scores_by_run(rows)
     models = list(dict.fromkeys(model for by_model in scores.values() for model in by_model))
+    rates = np.full((len(models), len(models)), np.nan)
+    for i, model in enumerate(models):
+        for j, other in enumerate(models):
+            pairs = [s for s in scores.values() if model in s and other in s]
+            if other != model and pairs:
+                wins = sum((s[model] > s[other]) + 0.5 * (s[model] == s[other]) for s in pairs)
+                rates[i, j] = wins / len(pairs)
+    return models, rates
+
+
+def win_rate_table(rows):
+    """Markdown matrix of :func:`win_rates`: how often each model (row) beats each other model (column)."""
+    models, rates = win_rates(rows)
     if len(models) < 2:
         return []
     lines = [
@@ -78,17 +91,8 @@ def win_rate_table(rows):
         "| model | " + " | ".join(models) + " |",
         "|---|" + "---|" * len(models),
     ]
-    for model in models:
-        cells = []
-        for other in models:
-            pairs = [s for s in scores.values() if model in s and other in s]
-            if other == model:
-                cells.append("—")
-            elif not pairs:
-                cells.append("n/a")
-            else:
-                wins = sum((s[model] > s[other]) + 0.5 * (s[model] == s[other]) for s in pairs)
-                cells.append(f"{wins / len(pairs):.2f}")
+    for i, model in enumerate(models):
+        cells = ["—" if i == j else ("n/a" if np.isnan(rate) else f"{rate:.2f}") for j, rate in enumerate(rates[i])]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     return lines + [""]
 

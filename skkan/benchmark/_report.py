@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._compare import MAIN_SCORE, fit_time_table, rank_table, win_rate_table
+from ._compare import MAIN_SCORE, fit_time_table, rank_table, win_rate_table, win_rates
 from ._datasets import dataset_group
 
 __all__ = ["summarize", "write_report"]
@@ -143,7 +143,7 @@ def _seeds_note(summary):
     return note + "; best mean score per data set in bold"
 
 
-def _plots(summary, output_dir):
+def _plots(summary, rows, output_dir):
     try:
         import matplotlib
     except ImportError:
@@ -198,7 +198,32 @@ def _plots(summary, output_dir):
             fig.savefig(path, dpi=100)
             plt.close(fig)
             paths.append(path)
-    return paths
+    return paths + _win_rate_plot(rows, output_dir, plt)
+
+
+def _win_rate_plot(rows, output_dir, plt):
+    """Heatmap of the win rates (:func:`~skkan.benchmark._compare.win_rates`), models by mean win rate."""
+    models, rates = win_rates(rows)
+    if len(models) < 2:
+        return []
+    order = np.argsort(-np.nanmean(rates, axis=1))
+    rates, models = rates[np.ix_(order, order)], [models[i] for i in order]
+    fig, ax = plt.subplots(figsize=(1.0 * len(models) + 2.5, 0.8 * len(models) + 1.5))
+    image = ax.imshow(rates, cmap="RdBu", vmin=0, vmax=1)
+    for i in range(len(models)):
+        for j in range(len(models)):
+            if not np.isnan(rates[i, j]):
+                ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(models)), models, rotation=45, ha="right")
+    ax.set_yticks(range(len(models)), models)
+    ax.set_xlabel("against")
+    ax.set_title("Share of (data set, seed) pairs where the row's model scores higher")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    path = Path(output_dir) / "win_rates.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return [path]
 
 
 def _json_ready(record):
@@ -239,5 +264,5 @@ def write_report(rows, output_dir, notes=(), title="skkan tabular benchmark"):
         "json": json_path,
         "markdown": markdown_path,
         "summary_json": summary_path,
-        "plots": _plots(summary, output_dir),
+        "plots": _plots(summary, rows, output_dir),
     }
