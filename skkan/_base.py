@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._engine.linear_start import linear_start_possible, start_at_linear
-from ._engine.losses import evaluation_loss
+from ._engine.losses import evaluation_loss, loss_advantage
 from ._engine.tabular import attach_tabular_edges, fill_unobserved_values, record_missing_inputs
 from ._incremental import _IncrementalFit
 from ._interpretation_methods import _InterpretationMethods
@@ -403,15 +403,17 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         result = self._run_training(network, training, config, generator, validation)
         linear_loss = result.start_loss if start == "linear" else None
         if guarded and linear is not None:
-            # init="auto": a random start that ends validating below the linear model is replaced by a fit
-            # from the linear start, which ends at least as good on validation (see skkan._recipe.resolve_init).
+            # init="auto": a random start that does not validate clearly better than the linear model (by more
+            # than one standard error) is replaced by a fit from the linear start, which ends at least as good
+            # on validation (see skkan._recipe.resolve_init).
             fallback = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size)
             fallback = fallback.to(device)
             attach_tabular_edges(fallback, n_categories, generator=generator)
             record_missing_inputs(fallback, x_train)
             start_at_linear(fallback, x_train, w_train, *linear_start)
             linear_loss = float(evaluation_loss(fallback, *validation, loss))
-            if -result.best_validation_score > linear_loss:
+            advantage, standard_error = loss_advantage(result.network, fallback, *validation, loss)
+            if advantage <= standard_error:
                 config = dataclasses.replace(config, keep_start=True)
                 result = self._run_training(fallback, training, config, generator, validation)
                 start = "linear"

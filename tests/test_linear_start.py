@@ -180,3 +180,26 @@ def test_a_fit_diverging_in_its_first_epoch_keeps_the_linear_start():
     assert model.init_ == "linear"
     assert model.best_validation_score_ == model.linear_validation_score_
     assert model.score(X, y) > 0.5  # the ridge start, not a diverged network
+
+
+def test_loss_advantage_is_the_weighted_mean_gap_and_its_standard_error():
+    from skkan._engine.losses import loss_advantage
+
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(50, 2, generator=generator, dtype=torch.float64)
+    target = torch.randn(50, 1, generator=generator, dtype=torch.float64)
+    weights = torch.rand(50, generator=generator, dtype=torch.float64) + 0.5
+
+    def better(x):
+        return 0.5 * target
+
+    def worse(x):
+        return torch.zeros_like(target)
+
+    advantage, error = loss_advantage(better, worse, x, target, weights, "squared_error")
+    gap = (target.square() - (0.5 * target).square())[:, 0].numpy()
+    share = (weights / weights.sum()).numpy()
+    assert advantage == pytest.approx(share @ gap)
+    assert error == pytest.approx(np.sqrt(share**2 @ (gap - share @ gap) ** 2))
+    assert advantage > 0 and loss_advantage(worse, better, x, target, weights, "squared_error")[0] == -advantage
+    assert loss_advantage(better, better, x, target, weights, "squared_error") == (0.0, 0.0)

@@ -5,7 +5,14 @@ from torch import nn
 
 from .regularization import smoothness_penalty, sparsity_penalty
 
-__all__ = ["constant_prediction_loss", "evaluation_loss", "objective", "per_sample_loss", "prediction_loss"]
+__all__ = [
+    "constant_prediction_loss",
+    "evaluation_loss",
+    "loss_advantage",
+    "objective",
+    "per_sample_loss",
+    "prediction_loss",
+]
 
 # Rows per forward pass when a loss is evaluated without gradients.
 _EVALUATION_CHUNK_ROWS = 65_536
@@ -59,6 +66,23 @@ def evaluation_loss(network, x, target, weights, loss):
             rows = slice(start, start + _EVALUATION_CHUNK_ROWS)
             total += (weights[rows] * per_sample_loss(network(x[rows]), target[rows], loss)).sum()
     return total / weights.sum()
+
+
+def loss_advantage(network, reference, x, target, weights, loss):
+    """How much lower ``network``'s loss is than ``reference``'s on the same rows, and its standard error.
+
+    Returns ``(advantage, standard_error)`` as floats: the weighted mean of
+    the per-row differences ``loss(reference) - loss(network)`` (positive
+    when ``network`` is better) and the standard error of that mean (the
+    rows' paired differences, weighted). An advantage within about one
+    standard error is one a validation split cannot tell from noise.
+    """
+    with torch.no_grad():
+        difference = per_sample_loss(reference(x), target, loss) - per_sample_loss(network(x), target, loss)
+    share = weights / weights.sum()
+    advantage = share @ difference
+    standard_error = torch.sqrt(share.square() @ (difference - advantage).square())
+    return float(advantage), float(standard_error)
 
 
 def constant_prediction_loss(target, weights, loss):
