@@ -199,10 +199,12 @@ _SHARED_PARAMETERS = """\
         split holds fewer than 200 rows (there, comparing validation losses
         is noise, and random starts that validated better tested worse:
         ``load_diabetes`` R² 0.39 against 0.43), and from 200 rows on
-        random edges guarded by the linear model: a fit that ends
-        validating below it is replaced by a fit from the linear start
-        (``init_`` then says ``"linear"``). Either way a default KAN never
-        ends below the linear model on its validation data. Without a
+        random edges guarded by the linear model: unless that fit validates
+        better than the linear model by more than one standard error of
+        the per-row loss differences, it is replaced by a fit from the
+        linear start (``init_`` then says ``"linear"``). Either way a
+        default KAN never ends below the linear model on its validation
+        data. Without a
         validation split (noise-free formulas, fewer than 300 rows) the
         start is random and unguarded. Ignored by a warm start.
 
