@@ -546,6 +546,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             setattr(self, name, value)
         self.device_ = str(device)
         self.n_params_ = self.network_.n_active_parameters()
+        self.ensemble_size_ = self.network_.ensemble_size
 
     def _finish_tabular(self, categorical):
         """Store the categorical spec; fill the values training could not learn (see _engine/tabular.py)."""

@@ -268,6 +268,10 @@ _SHARED_ATTRIBUTES = """\
     device_ : str
         Device the network was trained on.
 
+    ensemble_size_ : int
+        Number of KANs the fitted network packs (``ensemble_size``
+        resolved); predictions are their mean.
+
     init_ : str
         Where training started, ``"linear"`` or ``"random"`` (``init``
         resolved).

@@ -148,7 +148,7 @@ def test_the_default_falls_back_to_the_linear_start_only_below_the_linear_model(
 def test_a_small_validation_split_starts_at_the_linear_model():
     X, y = _linear_regression_data(600)  # 60 validation rows
     model = KANRegressor(random_state=0, max_iter=2).fit(X, y)
-    assert model.init_ == "linear" and model.network_.ensemble_size == 4
+    assert model.init_ == "linear" and model.network_.ensemble_size == model.ensemble_size_ == 4
     assert model.best_validation_score_ >= model.linear_validation_score_
 
 
