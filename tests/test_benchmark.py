@@ -540,3 +540,12 @@ def test_gss_income_is_an_adult_like_top_quarter_income_task():
     assert abs((y == "high").mean() - 0.25) < 0.01
     assert "realrinc" not in X.columns and "occ10" not in X.columns
     assert {"age", "gender", "educcat", "occrecode"} <= set(X.columns)
+
+
+def test_a_single_name_is_one_entry_not_its_letters():
+    from skkan.benchmark import HELD_OUT_DATASETS, get_datasets
+    from skkan.benchmark._models import get_models
+
+    assert [d.name for d in get_datasets("held_out")] == list(HELD_OUT_DATASETS)
+    assert [d.name for d in get_datasets("phoneme")] == ["phoneme"]
+    assert [m.name for m in get_models("kan")] == ["kan"]

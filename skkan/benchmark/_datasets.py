@@ -283,8 +283,10 @@ def get_datasets(names):
     """Look up registered data sets by name or group name (a :class:`Dataset` passes through).
 
     A group name (a key of :data:`DATASET_GROUPS`) stands for its data sets;
-    a data set named twice is returned once.
+    a data set named twice is returned once. A single name may be given as such.
     """
+    if isinstance(names, (str, Dataset)):
+        names = [names]
     expanded = []
     for name in names:
         expanded.extend(DATASET_GROUPS.get(name, (name,)) if isinstance(name, str) else (name,))

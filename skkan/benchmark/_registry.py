@@ -8,7 +8,8 @@ def lookup(names, registry, entry_type, kind):
 
     Parameters
     ----------
-    names : iterable of str or entry_type
+    names : str, entry_type or iterable of them
+        A single name stands for itself (not for its letters).
     registry : dict
         Registered entries by name.
     entry_type : type
@@ -16,6 +17,8 @@ def lookup(names, registry, entry_type, kind):
     kind : str
         What an entry is, for the error message ("data set", "model").
     """
+    if isinstance(names, (str, entry_type)):
+        names = [names]
     found = []
     for name in names:
         if isinstance(name, entry_type):
