@@ -46,7 +46,10 @@ def linear_start_possible(network):
 def _carriers(network, level):
     """Nodes of ``level`` carrying the linear scores: the first ``n_outputs`` of each member's block."""
     block = network.widths[level] // network.ensemble_size
-    return torch.cat([member * block + torch.arange(network.n_outputs) for member in range(network.ensemble_size)])
+    device = network.layers[0].knots.device
+    return torch.cat(
+        [member * block + torch.arange(network.n_outputs, device=device) for member in range(network.ensemble_size)]
+    )
 
 
 def _set_linear_edges(layer, slopes, nodes):
@@ -97,7 +100,7 @@ def start_at_linear(network, x, weights, slopes, intercept, missing_values=None,
                         tabular.category_value[:, nodes, :slots] = values
             else:
                 # Carrier c of the level before feeds carrier c of this level; nothing else reaches them.
-                identity = torch.zeros(layer.in_features, nodes.numel(), dtype=dtype)
+                identity = torch.zeros(layer.in_features, nodes.numel(), dtype=dtype, device=layer.knots.device)
                 identity[_carriers(network, index), torch.arange(nodes.numel())] = 1.0
                 _set_linear_edges(layer, identity, nodes)
             x = network.combine_subnodes(index, layer(x))
