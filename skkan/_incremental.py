@@ -16,9 +16,9 @@ import torch
 from sklearn.utils import check_random_state
 
 from ._engine import TrainingConfig, resolve_device
+from ._engine.device import device_dtype
 from ._engine.incremental import train_one_epoch
 from ._engine.tabular import attach_tabular_edges, record_missing_inputs
-from ._recipe import resolve_dtype
 from ._scaling import _standardize
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
@@ -58,7 +58,7 @@ class _IncrementalFit:
 
         device = resolve_device(self.device)
         # The first call chooses the dtype; later calls keep the network's.
-        dtype = resolve_dtype(self.dtype, device) if first else next(self.network_.parameters()).dtype
+        dtype = device_dtype(self.dtype, device) if first else next(self.network_.parameters()).dtype
         # A different shuffle for every call, reproducible from random_state.
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         seed = (int(seed) + (0 if first else int(self.n_iter_))) % np.iinfo(np.int32).max

@@ -44,7 +44,8 @@ each threshold are in ``benchmarks/results/recipes.md``):
   least ``_MIN_VALIDATION_SAMPLES`` rows: smaller splits are too noisy to
   judge a stopping point on.
 * **dtype**: float64 on the CPU (accurate, and scikit-learn's 1e-7
-  comparisons hold), float32 on GPUs (where float64 is many times slower).
+  comparisons hold), float32 on GPUs (where float64 is many times slower);
+  the device policy decides it (:func:`skkan._engine.device.device_dtype`).
 
 This module only decides; the estimators validate parameters and the engine
 trains.
@@ -57,17 +58,17 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from ._engine.device import device_dtype
+
 __all__ = [
     "Recipe",
     "auto_hidden_layer_sizes",
-    "resolve_dtype",
     "resolve_ensemble_size",
     "resolve_hidden_layer_sizes",
     "resolve_init",
     "resolve_recipe",
 ]
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # hidden_layer_sizes="auto": one hidden layer of this many nodes, or of this many
 # nodes per network output where that is more (many classes).
 _AUTO_HIDDEN_WIDTH = 8
@@ -306,13 +307,6 @@ def resolve_ensemble_size(params, early_stopping):
     return _AUTO_ENSEMBLE_SIZE if early_stopping and not interpretable else 1
 
 
-def resolve_dtype(dtype, device):
-    """The torch dtype for the ``dtype`` parameter: ``"auto"`` is float64 on the CPU, float32 elsewhere."""
-    if dtype == "auto":
-        dtype = "float64" if torch.device(device).type == "cpu" else "float32"
-    return _DTYPES[dtype]
-
-
 def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
     """Resolve the ``"auto"`` hyperparameters for one fit.
 
@@ -360,7 +354,7 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
     max_iter = params["max_iter"]
     if max_iter == "auto":
         max_iter = _UNGUARDED_LBFGS_MAX_ITER if unguarded_lbfgs else _AUTO_MAX_ITER[optimizer]
-    dtype = resolve_dtype(params["dtype"], device)
+    dtype = device_dtype(params["dtype"], device)
     if isinstance(params["grid_extension"], str) and params["grid_extension"] == "auto":
         refine = optimizer == "lbfgs" and early_stopping
         extra_grid_sizes = _auto_extra_grid_sizes(params, n_train, n_edges) if refine else ()

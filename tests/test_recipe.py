@@ -182,3 +182,11 @@ def test_a_warm_start_keeps_the_fitted_number_of_networks():
     assert model.network_.ensemble_size == 1
     model.set_params(warm_start=True, early_stopping=True).fit(X, y)  # "auto" would now mean 4
     assert model.network_.ensemble_size == 1
+
+
+def test_the_device_policy_decides_the_auto_dtype():
+    from skkan._engine.device import device_dtype
+
+    assert device_dtype("auto", "cpu") == torch.float64
+    assert device_dtype("auto", "cuda:0") == torch.float32  # no CUDA needed to name it
+    assert device_dtype("float32", "cpu") == torch.float32 and device_dtype("float64", "cuda") == torch.float64

@@ -8,6 +8,7 @@
   a warning.
 * :func:`forward_on` evaluates a CPU-resident network on another device
   without moving (or copying into) the fitted network itself.
+* :func:`device_dtype` is the precision a device computes in by default.
 
 Fitted networks always live on the CPU between calls, so pickles are
 device-independent.
@@ -18,7 +19,22 @@ import warnings
 
 import torch
 
-__all__ = ["device_available", "resolve_device", "forward_on", "usable_device"]
+__all__ = ["device_available", "device_dtype", "resolve_device", "forward_on", "usable_device"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def device_dtype(dtype, device):
+    """The torch dtype for a ``dtype`` parameter: ``"auto"`` is float64 on the CPU, float32 elsewhere.
+
+    On the CPU float64 costs little (a training step 1.3-1.5x float32's) and
+    keeps scikit-learn's 1e-7 comparisons; on GPUs float64 is many times
+    slower than float32.
+    """
+    if dtype == "auto":
+        dtype = "float64" if torch.device(device).type == "cpu" else "float32"
+    return _DTYPES[dtype]
+
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda)(:(\d+))?$")
 
