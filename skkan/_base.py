@@ -240,6 +240,11 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             ensemble_size=members,
         )
 
+    def _new_tabular_network(self, n_inputs, hidden, n_outputs, generator, dtype, members, device, n_categories):
+        """:meth:`_new_network` on ``device``, with the first layer's missing-value and categorical edges."""
+        network = self._new_network(n_inputs, hidden, n_outputs, generator, dtype, members).to(device)
+        return attach_tabular_edges(network, n_categories, generator=generator)
+
     def _checked_architecture(self, hidden, reuse, members):
         """The architecture parameters as given; with ``reuse`` (warm_start), any change is a ValueError."""
         extension = self.grid_extension
@@ -330,6 +335,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         architecture = self._checked_architecture(hidden, reuse, recipe.ensemble_size)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
+        n_categories = categories_per_input(*categorical, X.shape[1])
+        shape = (X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size, device, n_categories)
 
         if reuse:
             same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)
@@ -339,9 +346,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size)
-            network = network.to(device)
-            attach_tabular_edges(network, categories_per_input(*categorical, X.shape[1]), generator=generator)
+            network = self._new_tabular_network(*shape)
         X_scaled = _standardize(X, input_mean, input_scale)
 
         early_stopping = recipe.early_stopping
@@ -356,7 +361,6 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
                 n_validation=validation_rows.size,
             )
         )
-        n_categories = categories_per_input(*categorical, X.shape[1])
         linear = None
         if start == "linear" or guarded:
             rows = train_rows
@@ -406,9 +410,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             # init="auto": a random start that does not validate clearly better than the linear model (by more
             # than one standard error) is replaced by a fit from the linear start, which ends at least as good
             # on validation (see skkan._recipe.resolve_init).
-            fallback = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size)
-            fallback = fallback.to(device)
-            attach_tabular_edges(fallback, n_categories, generator=generator)
+            fallback = self._new_tabular_network(*shape)
             record_missing_inputs(fallback, x_train)
             start_at_linear(fallback, x_train, w_train, *linear_start)
             linear_loss = float(evaluation_loss(fallback, *validation, loss))

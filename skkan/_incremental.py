@@ -18,7 +18,8 @@ from sklearn.utils import check_random_state
 from ._engine import TrainingConfig, resolve_device
 from ._engine.device import device_dtype
 from ._engine.incremental import train_one_epoch
-from ._engine.tabular import attach_tabular_edges, record_missing_inputs
+from ._engine.tabular import record_missing_inputs
+from ._recipe import resolve_ensemble_size
 from ._scaling import _standardize
 from ._tabular import categories_per_input, input_scaling, validate_tabular_data
 from ._tensors import _as_tensor
@@ -65,12 +66,13 @@ class _IncrementalFit:
         generator = torch.Generator().manual_seed(seed)
         if first:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
-            # partial_fit has no validation split: one network unless ensemble_size asks for more.
-            members = 1 if self.ensemble_size == "auto" else self.ensemble_size
+            # partial_fit has no validation split: the recipe's rule without early stopping.
+            members = resolve_ensemble_size(self.get_params(deep=False), early_stopping=False)
             hidden = self._hidden_layer_sizes(n_outputs)
-            network = self._new_network(X.shape[1], hidden, n_outputs, generator, dtype, members)
             n_categories = categories_per_input(*categorical, X.shape[1])
-            attach_tabular_edges(network.to(device), n_categories, generator=generator)
+            network = self._new_tabular_network(
+                X.shape[1], hidden, n_outputs, generator, dtype, members, device, n_categories
+            )
         else:
             input_mean, input_scale = self._input_mean, self._input_scale
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
