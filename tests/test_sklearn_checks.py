@@ -18,3 +18,15 @@ from skkan import KANClassifier, KANRegressor
 @parametrize_with_checks([KANRegressor(), KANClassifier()])
 def test_sklearn_compatible_estimator_with_defaults(estimator, check):
     check(estimator)
+
+
+# Two of the new parameters set away from their defaults: an ensemble (the checks' small data would
+# otherwise resolve "auto" to one network) and edges evaluated beyond the training range.
+@parametrize_with_checks(
+    [
+        KANRegressor(ensemble_size=2, extrapolation="continue"),
+        KANClassifier(ensemble_size=2, extrapolation="continue"),
+    ]
+)
+def test_sklearn_compatible_estimator_as_an_ensemble_that_extrapolates(estimator, check):
+    check(estimator)
