@@ -587,6 +587,14 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         X, _ = validate_tabular_data(self, X, reset=False, ensure_min_samples=0)
         return self._network_output(X)
 
+    def _network_inputs(self, X):
+        """What the network receives for validated rows ``X``: standardised and, by default, held in range."""
+        X_scaled = _standardize(X, self._input_mean, self._input_scale)
+        # extrapolation="constant": every input is held within its training range, so predictions stay
+        # constant beyond the data as a tree ensemble's do (models saved before 0.2 have no range).
+        input_range = getattr(self, "_input_range", None) if self.extrapolation == "constant" else None
+        return X_scaled if input_range is None else _hold_within(X_scaled, input_range)
+
     def _network_output(self, X):
         # Inputs are scaled chunk by chunk, so no full scaled copy of X exists.
         # The fitted network stays on the CPU; a model fitted on a device this
@@ -596,15 +604,10 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         forward = forward_on(network, device)
         dtype = next(network.parameters()).dtype
         chunk = network.max_rows_within(_PREDICT_BUDGET_BYTES)
-        # extrapolation="constant": every input is held within its training range, so predictions stay
-        # constant beyond the data as a tree ensemble's do (models saved before 0.2 have no range).
-        input_range = getattr(self, "_input_range", None) if self.extrapolation == "constant" else None
         outputs = []
         with torch.no_grad():
             for start in range(0, X.shape[0], chunk):
-                X_scaled = _standardize(X[start : start + chunk], self._input_mean, self._input_scale)
-                if input_range is not None:
-                    X_scaled = _hold_within(X_scaled, input_range)
+                X_scaled = self._network_inputs(X[start : start + chunk])
                 outputs.append(forward(_as_tensor(X_scaled, device, dtype)).cpu().numpy().astype(np.float64))
         output = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, network.n_outputs))
         bad_rows = ~np.isfinite(output).all(axis=1)

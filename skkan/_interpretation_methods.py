@@ -37,6 +37,23 @@ class _InterpretationMethods:
 
         return attribution_scores(self)
 
+    def predict_contributions(self, X, *, as_frame=False):
+        """Each feature's contribution to every row's raw prediction, plus the base value.
+
+        See :func:`skkan.interpret.predict_contributions`: per row, the
+        contributions plus the last column (the base value) sum to
+        ``predict(X)`` (regressor) or ``decision_function(X)`` (classifier).
+        """
+        from .interpret import predict_contributions
+
+        return predict_contributions(self, X, as_frame=as_frame)
+
+    def plot_contributions(self, X, *, row=0, output=None, max_features=10, ax=None):
+        """Waterfall chart of one row's contributions; see :func:`skkan.interpret.plot_contributions`."""
+        from .interpret import plot_contributions
+
+        return plot_contributions(self, X, row=row, output=output, max_features=max_features, ax=ax)
+
     def prune(self, threshold=1e-2, *, node_threshold=None, by="share"):
         """Remove weak edges and nodes in place; see :func:`skkan.interpret.prune`.
 

@@ -286,6 +286,23 @@ class FittedKAN:
         X, _ = validate_tabular_data(self._estimator, X, reset=False)
         return _standardize(X, self._estimator._input_mean, self._estimator._input_scale)
 
+    def network_inputs(self, X):
+        """Validate raw inputs as ``predict`` does: what the network receives, float64 array.
+
+        Standardised, and held within the training range where
+        ``extrapolation="constant"``; categorical codes and NaN pass as
+        :meth:`encode` gives them.
+        """
+        X, _ = validate_tabular_data(self._estimator, X, reset=False, ensure_min_samples=0)
+        return np.asarray(self._estimator._network_inputs(X), dtype=np.float64)
+
+    @property
+    def single_output(self):
+        """Whether ``predict`` (``decision_function`` for classifiers) returns one value per row, a 1-D array."""
+        if self.is_classifier:
+            return self._network.n_outputs == 1
+        return getattr(self._estimator, "_y_ndim", 1) == 1
+
     def encode_targets(self, y, n_samples):
         """Targets in the form the network was trained on, and the name of its loss.
 
@@ -339,6 +356,18 @@ class FittedKAN:
     def sample_weights(self):
         """Sample weights of :attr:`sample_inputs`."""
         return np.array(self._estimator._interpretation_weights, dtype=np.float64)
+
+    @property
+    def state_fingerprint(self):
+        """A hashable value that changes whenever the fitted state does.
+
+        That is, when a tensor of the network changes in place (training,
+        pruning, a snapped edge) or is replaced, or a fit replaces the kept
+        sample. Interpretation tools key caches of derived values on it.
+        """
+        tensors = self._network.state_dict(keep_vars=True).values()
+        sample = (id(self._estimator._interpretation_sample), id(self._estimator._interpretation_weights))
+        return tuple((id(tensor), tensor._version) for tensor in tensors), sample
 
     def sample_tensors(self, network=None):
         """:attr:`sample_inputs` and :attr:`sample_weights` as tensors in ``network``'s dtype."""

@@ -11,6 +11,8 @@ only when used.
 
 from .._engine.symbolic import SymbolicFit
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
+from ._contribution_plot import plot_contributions
+from ._contributions import predict_contributions
 from ._diagram import plot_network
 from ._edge_table import symbolic_table
 from ._importance import attribution_scores, edge_importances, feature_importances
@@ -36,9 +38,11 @@ __all__ = [
     "edge_importances",
     "feature_importances",
     "fix_symbolic",
+    "plot_contributions",
     "plot_edge",
     "plot_features",
     "plot_network",
+    "predict_contributions",
     "prune",
     "suggest_symbolic",
     "symbolic_formula",
