@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._constraints import resolve_interaction_groups
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._engine.linear_start import linear_start_possible, start_at_linear
@@ -122,6 +123,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "extrapolation": [StrOptions({"constant", "continue"})],
         "init": [StrOptions({"auto", "linear", "random"})],
         "ensemble_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "interaction_cst": [None, StrOptions({"pairwise", "no_interactions"}), list, tuple, set],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -156,6 +158,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         extrapolation="constant",
         init="auto",
         ensemble_size="auto",
+        interaction_cst=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -184,6 +187,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         self.extrapolation = extrapolation
         self.init = init
         self.ensemble_size = ensemble_size
+        self.interaction_cst = interaction_cst
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -214,16 +218,27 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     # ------------------------------------------------------------------
     # Validation helpers
     # ------------------------------------------------------------------
-    def _hidden_layer_sizes(self, n_outputs):
-        """The hidden widths as a list of int; ``"auto"`` is resolved for ``n_outputs`` network outputs."""
-        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes, n_outputs)
+    def _hidden_layer_sizes(self, n_outputs, groups=None):
+        """The hidden widths as a list of int; ``"auto"`` is resolved for ``n_outputs`` outputs and ``groups``."""
+        n_groups = 1 if groups is None else len(groups)
+        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes, n_outputs, groups)
         # A hidden layer may have product nodes only (multiplication_nodes).
         smallest = 0 if self.multiplication_nodes else 1
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= smallest for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        if any(int(s) + self.multiplication_nodes < n_groups for s in sizes):
+            raise ValueError(
+                f"interaction_cst gives {n_groups} groups of features, and every group needs hidden nodes of its "
+                f"own: each hidden layer needs at least {n_groups} nodes, got hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r} (or leave it 'auto')."
+            )
         return [int(s) for s in sizes]
 
-    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype, members=1):
+    def _interaction_groups(self, X):
+        """The feature groups of ``interaction_cst`` for validated ``X`` (see skkan._constraints), or None."""
+        return resolve_interaction_groups(self.interaction_cst, X.shape[1], getattr(self, "feature_names_in_", None))
+
+    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype, members=1, groups=None):
         """A new network of ``members`` packed KANs; each hidden level has its sum nodes, then its product nodes."""
         if self.multiplication_nodes and not hidden:
             raise ValueError("multiplication_nodes needs at least one hidden layer (hidden_layer_sizes).")
@@ -238,14 +253,17 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             dtype=dtype,
             multiplication_nodes=[0, *[self.multiplication_nodes] * len(hidden), 0],
             ensemble_size=members,
+            input_groups=groups,
         )
 
-    def _new_tabular_network(self, n_inputs, hidden, n_outputs, generator, dtype, members, device, n_categories):
+    def _new_tabular_network(
+        self, n_inputs, hidden, n_outputs, generator, dtype, members, device, n_categories, groups=None
+    ):
         """:meth:`_new_network` on ``device``, with the first layer's missing-value and categorical edges."""
-        network = self._new_network(n_inputs, hidden, n_outputs, generator, dtype, members).to(device)
+        network = self._new_network(n_inputs, hidden, n_outputs, generator, dtype, members, groups).to(device)
         return attach_tabular_edges(network, n_categories, generator=generator)
 
-    def _checked_architecture(self, hidden, reuse, members):
+    def _checked_architecture(self, hidden, reuse, members, groups=None):
         """The architecture parameters as given; with ``reuse`` (warm_start), any change is a ValueError."""
         extension = self.grid_extension
         if extension is None:
@@ -258,6 +276,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             "grid_extension": extension,
             "spline_order": int(self.spline_order),
             "ensemble_size": int(members),
+            "interaction_cst": None if groups is None else tuple(groups),
         }
         if reuse:
             # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
@@ -322,7 +341,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X, normalize=False)
         sample_weight = check_sample_weight(self._class_weighted(y, sample_weight), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
-        hidden = self._hidden_layer_sizes(n_outputs)
+        groups = self._interaction_groups(X)
+        hidden = self._hidden_layer_sizes(n_outputs, groups)
 
         device = resolve_device(self.device)
         task = "regression" if self._multi_output_target else "classification"
@@ -332,11 +352,11 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             recipe = dataclasses.replace(recipe, ensemble_size=self.network_.ensemble_size)
         dtype = recipe.dtype
         # After the recipe, which validated grid_extension.
-        architecture = self._checked_architecture(hidden, reuse, recipe.ensemble_size)
+        architecture = self._checked_architecture(hidden, reuse, recipe.ensemble_size, groups)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
         n_categories = categories_per_input(*categorical, X.shape[1])
-        shape = (X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size, device, n_categories)
+        shape = (X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size, device, n_categories, groups)
 
         if reuse:
             same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)

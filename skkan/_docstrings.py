@@ -11,7 +11,9 @@ _SHARED_PARAMETERS = """\
         interactions while keeping few, readable edges, and a layer
         narrower than the outputs would be a bottleneck they all share (26
         letters of ``letter``: test accuracy 0.873 through 8 nodes, 0.956
-        through 52). The resolved widths are in ``fitted_view_.widths``.
+        through 52). With ``interaction_cst``, every feature group gets the
+        same number of nodes, at least one each (two for a group of several
+        features). The resolved widths are in ``fitted_view_.widths``.
 
     grid_size : int, default=5
         Number of grid intervals of every edge spline (before any grid
@@ -208,7 +210,7 @@ _SHARED_PARAMETERS = """\
         validation split (noise-free formulas, fewer than 300 rows) the
         start is random and unguarded. Ignored by a warm start.
 
-    ensemble_size : int, default=1
+    ensemble_size : int or "auto", default="auto"
         Number of KANs trained at once as one packed network, TabM's idea:
         each member has its own hidden nodes and edges (the layers after
         the first connect only nodes of the same member), each is trained
@@ -218,7 +220,25 @@ _SHARED_PARAMETERS = """\
         much. Importances, plots and ``predict*`` work on an ensemble (the
         plots draw every member's edges); pruning and symbolic formulas need
         a single network and raise a ValueError naming ``ensemble_size``.
-        ``multiplication_nodes`` cannot be combined with it."""
+        ``multiplication_nodes`` cannot be combined with it. ``"auto"`` is
+        4 when the fit has a validation split, and 1 without one, with
+        ``lamb > 0`` or with ``multiplication_nodes`` (the fitted count is
+        ``ensemble_size_``).
+
+    interaction_cst : {"pairwise", "no_interactions"} or list of groups, default=None
+        Interaction constraints, in HistGradientBoosting's format: a list
+        of feature groups (lists, tuples or sets of feature indices, or of
+        column names when ``X`` is a DataFrame), ``"pairwise"`` (every pair
+        of features a group) or ``"no_interactions"`` (every feature alone:
+        an additive KAN). Features in no group form one more group; groups
+        may overlap. Every hidden node belongs to one group and sees only
+        its features, and the output sums the groups, so features that
+        share no group never interact, anywhere (a structural guarantee,
+        not a penalty). With ``hidden_layer_sizes="auto"`` every group gets
+        the same number of hidden nodes (at least two for a group of
+        several features); explicit widths need at least one node per
+        group. None (the default): every feature may interact with every
+        other."""
 
 _SHARED_ATTRIBUTES = """\
     n_features_in_ : int

@@ -83,6 +83,12 @@ class _InterpretationMethods:
 
         return plot_features(self, features, n_cols=n_cols, n_points=n_points)
 
+    def plot_feature_effects(self, features=None, *, output=None, n_cols=3):
+        """Each feature's effect on the prediction; see :func:`skkan.interpret.plot_feature_effects`."""
+        from .interpret import plot_feature_effects
+
+        return plot_feature_effects(self, features, output=output, n_cols=n_cols)
+
     def suggest_symbolic(self, layer, i, j, library=None, *, top_k=5, simplicity_weight=0.2):
         """Rank closed-form candidates for one edge; see :func:`skkan.interpret.suggest_symbolic`."""
         from .interpret import suggest_symbolic

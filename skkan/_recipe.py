@@ -154,8 +154,18 @@ def _early_stopping(n_samples, params):
     return bool(params["early_stopping"])
 
 
-def auto_hidden_layer_sizes(n_outputs):
+def auto_hidden_layer_sizes(n_outputs, groups=None):
     """The hidden layers of ``hidden_layer_sizes="auto"``: one layer of ``max(8, 2 * n_outputs)`` nodes.
+
+    With interaction constraints (``groups``, from ``interaction_cst``),
+    every feature group needs hidden nodes of its own, and all groups get
+    the same number: enough for that width together, and at least two for a
+    group of several features. One node sees its features only through a
+    sum, ``psi(phi_1(x_1) + phi_2(x_2))``; two can form a product. On
+    ``sin(2 x0) + x1 x2 + x3^2`` with ``"pairwise"`` (6 groups), test R²
+    was 0.9976 with one node per group and 0.9997 with two. So
+    ``"no_interactions"`` on 20 features gives 20 nodes, one shape function
+    per feature, and ``"pairwise"`` on 6 features (15 pairs) 30 nodes.
 
     Eight nodes let the network form feature interactions while keeping few,
     readable edges, and serve regression, binary and up to 4-class problems.
@@ -168,17 +178,21 @@ def auto_hidden_layer_sizes(n_outputs):
     50,000-row table of ``benchmarks/bench_end_to_end.py`` added 1.2 points
     at 1.8 times the fit time, beyond the fit-time target.
     """
-    return (max(_AUTO_HIDDEN_WIDTH, _AUTO_HIDDEN_NODES_PER_OUTPUT * int(n_outputs)),)
+    width = max(_AUTO_HIDDEN_WIDTH, _AUTO_HIDDEN_NODES_PER_OUTPUT * int(n_outputs))
+    if groups is None:
+        return (width,)
+    smallest = 2 if any(len(group) > 1 for group in groups) else 1
+    return (len(groups) * max(smallest, -(-width // len(groups))),)
 
 
-def resolve_hidden_layer_sizes(hidden_layer_sizes, n_outputs):
+def resolve_hidden_layer_sizes(hidden_layer_sizes, n_outputs, groups=None):
     """The ``hidden_layer_sizes`` parameter as a list of widths (not yet validated).
 
     ``"auto"`` is resolved for ``n_outputs`` network outputs (see
     :func:`auto_hidden_layer_sizes`) and a single integer is one layer.
     """
     if isinstance(hidden_layer_sizes, str) and hidden_layer_sizes == "auto":
-        hidden_layer_sizes = auto_hidden_layer_sizes(n_outputs)
+        hidden_layer_sizes = auto_hidden_layer_sizes(n_outputs, groups)
     return [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
 
 

@@ -236,7 +236,14 @@ def check_class_labels(y):
 # these may not change between fits. Everything else (learning_rate,
 # max_iter, optimizer, batch_size, the lamb* penalties, tol, early stopping,
 # dtype, device, random_state, verbose) only drives training and may change.
-WARM_START_FIXED_PARAMETERS = ("hidden_layer_sizes", "grid_size", "grid_extension", "spline_order", "ensemble_size")
+WARM_START_FIXED_PARAMETERS = (
+    "hidden_layer_sizes",
+    "grid_size",
+    "grid_extension",
+    "spline_order",
+    "ensemble_size",
+    "interaction_cst",
+)
 
 
 def check_warm_start_architecture(estimator_name, fitted, requested):

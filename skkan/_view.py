@@ -134,6 +134,21 @@ class FittedKAN:
         """Biases of the outputs (subnodes) of ``layer``, shape (n_subnodes,)."""
         return _numpy(self._network.layers[layer].bias)
 
+    def allowed_edges(self, layer):
+        """Boolean (in, out): the edges the architecture has, pruned or not.
+
+        Ensemble members, and the feature groups of ``interaction_cst``,
+        never share an edge; no edge outside these may be snapped or
+        restored.
+        """
+        return self._network.connections(layer).numpy().copy()
+
+    @property
+    def interaction_groups(self):
+        """Groups of input features that may interact (``interaction_cst``), or None for no constraint."""
+        groups = self._network.input_groups
+        return None if groups is None else [list(group) for group in groups]
+
     def spline_mask(self, layer):
         """Boolean (in, out): edges that still carry a spline (not pruned, not snapped)."""
         return _numpy(self._network.layers[layer].mask) != 0

@@ -265,3 +265,82 @@ def test_waterfall_plot_needs_a_class_for_multiclass():
     with pytest.raises(ValueError, match="row"):
         model.plot_contributions(X, row=500, output=2)
     plt.close("all")
+
+
+# --- feature effects on the output scale ---
+
+
+def test_feature_effects_of_an_additive_model_are_exact_curves():
+    X = _rows(300, d=3)
+    model = KANRegressor(interaction_cst="no_interactions", max_iter=20, random_state=0).fit(X, X[:, 0] ** 2 + X[:, 1])
+    assert len([ax for ax in model.plot_feature_effects().axes if ax.get_visible()]) == 3
+    axes = model.plot_feature_effects([0, 1, 2]).axes
+    # One line per panel: the feature's contributions to the kept sample's rows, against its values.
+    x_line, y_line = axes[0].lines[0].get_data()
+    view = model.fitted_view_
+    sample = np.column_stack([view.to_original_units(i, view.sample_inputs[:, i]) for i in range(3)])
+    order = np.argsort(sample[:, 0], kind="stable")
+    np.testing.assert_allclose(x_line, sample[order, 0])
+    np.testing.assert_allclose(y_line, model.predict_contributions(sample)[order, 0], rtol=1e-8, atol=1e-10)
+    assert "importance" in axes[0].get_title()
+    plt.close("all")
+
+
+def test_feature_effects_of_a_deep_model_show_the_spread_and_share_one_scale():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"a": rng.uniform(-1, 1, 400), "b": rng.uniform(-1, 1, 400), "kind": rng.choice(["p", "q"], 400)}
+    )
+    frame.loc[::11, "a"] = np.nan
+    y = np.nan_to_num(frame["a"]) * frame["b"] + (frame["kind"] == "p")
+    model = KANRegressor(categorical_features=["kind"], max_iter=20, random_state=0).fit(frame, y)
+    fig = model.plot_feature_effects(["a", "kind"])
+    first, second = [ax for ax in fig.axes if ax.get_visible()]
+    assert first.collections  # the rows' points and the percentile band
+    assert first.get_ylim() == second.get_ylim()
+    plt.close("all")
+
+
+def test_feature_effects_need_a_class_for_multiclass():
+    X = _rows(90, d=2)
+    model = KANClassifier(hidden_layer_sizes=(3,), max_iter=10, random_state=0).fit(
+        X, np.digitize(X[:, 0], [-0.3, 0.3])
+    )
+    with pytest.raises(ValueError, match="classes"):
+        model.plot_feature_effects()
+    assert model.plot_feature_effects(output=1) is not None
+    plt.close("all")
+
+
+def test_plot_features_fades_edges_by_global_importance():
+    X = _rows(300, d=3)
+    model = KANRegressor(hidden_layer_sizes=(3,), ensemble_size=1, lamb=1e-3, max_iter=30, random_state=0)
+    model.fit(X, np.sin(3 * X[:, 0]))  # x1 and x2 do not matter
+    fig = model.plot_features([0, 2])
+    strongest = max(line.get_alpha() for line in fig.axes[0].lines)
+    weakest = max(line.get_alpha() for line in fig.axes[1].lines)
+    assert strongest > 0.9 and weakest < 0.5
+    assert fig.axes[1].get_title().startswith("x2: importance")
+    plt.close("all")
+
+
+def test_a_node_that_does_not_move_still_passes_its_inputs_shares_on():
+    # Two inputs whose changes cancel at the hidden node: its deviation is zero, yet each input carries one.
+    from skkan._engine.linear_start import start_at_linear
+
+    generator = torch.Generator().manual_seed(0)
+    network = KANNetwork([2, 1, 1], 5, 3, generator=generator, dtype=torch.float64)
+    background = torch.tensor([[-1.0, 1.0], [1.0, -1.0], [0.5, 0.5], [-0.5, -0.5]], dtype=torch.float64)
+    weights = torch.ones(4, dtype=torch.float64)
+    start_at_linear(network, background, weights, torch.ones(2, 1, dtype=torch.float64), torch.zeros(1))
+    with torch.no_grad():
+        network.layers[1].spline_coef.mul_(-2.0)  # a non-trivial outer edge
+    reference = ContributionReference(network, background, weights)
+    x = torch.tensor([[0.75, -0.75]], dtype=torch.float64)
+    contributions, base = edge_path_contributions(network, x, reference)
+    with torch.no_grad():
+        expected = network(x)
+    torch.testing.assert_close(contributions.sum(dim=1) + base, expected, rtol=0, atol=1e-14)
+    assert contributions[0, 0, 0] == pytest.approx(-contributions[0, 1, 0], rel=1e-9)
+    assert abs(float(contributions[0, 0, 0])) > 0.1

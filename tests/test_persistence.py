@@ -143,6 +143,11 @@ ATTACKS = {
     "more product nodes than nodes": lambda s: _network(s).update(multiplication_nodes=[0, 99, 0]),
     "product nodes the layer shapes lack": lambda s: _network(s).update(multiplication_nodes=[0, 1, 0]),
     "product nodes as a string": lambda s: _network(s).update(multiplication_nodes="[0, 1, 0]"),
+    "interaction groups as a string": lambda s: _network(s).update(input_groups="[[0], [1]]"),
+    "interaction group beyond the inputs": lambda s: _network(s).update(input_groups=[[0], [7]]),
+    "empty interaction group": lambda s: _network(s).update(input_groups=[[0], []]),
+    "more interaction groups than hidden nodes": lambda s: _network(s).update(input_groups=[[0], [1], [2]] * 40),
+    "edges the interaction groups forbid": lambda s: _network(s).update(input_groups=[[0], [1], [2]]),
 }
 
 

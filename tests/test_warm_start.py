@@ -37,6 +37,7 @@ ARCHITECTURE_CHANGES = {
     "grid_extension": [(6,)],
     "spline_order": [2],
     "ensemble_size": [2],
+    "interaction_cst": ["no_interactions"],
 }
 
 
@@ -138,4 +139,5 @@ def test_the_record_is_plain_data():
         "grid_extension": "auto",
         "spline_order": 3,
         "ensemble_size": 1,
+        "interaction_cst": None,
     }

@@ -86,36 +86,42 @@ class ContributionReference:
         _propagate(network, background, inputs, edges, self, weights=weights)
 
 
-def _edge_secants(layer, values, mean, step, edges):
-    """Slope of every edge ``j -> k`` between the node's reference value and its value: (batch, in, out)."""
+def _rescale_through(layer, relevance, values, mean, step, edges):
+    """Relevance of the outputs of ``layer`` (batch, n_inputs, out), from that of its input nodes.
+
+    Each input keeps its share of every edge's change: its relevance at the
+    node times the edge's secant slope between the node's reference value
+    ``mean`` and its value. Where a node moved less than ``step``, the
+    derivative stands in for the secant (whose quotient loses its digits);
+    on the rows where such a node carries relevance, the error of the order
+    of ``step`` squared it leaves is spread over the inputs by their shares,
+    so the sums stay exact.
+    """
     at_mean = layer.edge_activations(mean[None, :])
+    change = edges - at_mean
     deviation = values - mean
     tiny = deviation.abs() <= step
-    safe = torch.where(tiny, torch.ones_like(deviation), deviation)
-    secants = (edges - at_mean) / safe.unsqueeze(-1)
-    if not bool(tiny.any()):
-        return secants, None
+    secants = change / torch.where(tiny, torch.ones_like(deviation), deviation).unsqueeze(-1)
+    candidates = torch.nonzero(tiny.any(dim=1)).flatten()
+    if candidates.numel():
+        # A node that did not move and carries no relevance (a dead node, or inputs at their means) adds nothing
+        # whatever its slope; only rows where a barely moving node carries relevance need the derivative.
+        carrying = tiny[candidates] & (relevance[candidates].abs().amax(dim=1) > 0)
+        candidates = candidates[carrying.any(dim=1)]
+    if not candidates.numel():
+        return torch.einsum("bfi,bio->bfo", relevance, secants)
     above = layer.edge_activations((mean + step)[None, :])
     below = layer.edge_activations((mean - step)[None, :])
     derivative = (above - below) / (2.0 * step)[None, :, None]
-    return torch.where(tiny.unsqueeze(-1), derivative, secants), edges - at_mean
-
-
-def _rescale(relevance, secants, edge_deviation):
-    """Relevance of the layer's outputs: each input's share of every edge's change, summing exactly to it.
-
-    ``edge_deviation`` is given where the derivative stood in for a secant:
-    the error of the order of the step squared that it leaves is then spread
-    over the inputs by their shares, so the sums stay exact.
-    """
+    secants = torch.where(tiny.unsqueeze(-1), derivative, secants)
     carried = torch.einsum("bfi,bio->bfo", relevance, secants)
-    if edge_deviation is None:
-        return carried
-    residual = edge_deviation.sum(dim=1) - carried.sum(dim=1)  # (batch, out)
-    weight = torch.einsum("bfi,bio->bfo", relevance.abs(), (secants != 0).to(relevance.dtype))
+    shares, slopes = relevance[candidates].abs(), secants[candidates]
+    residual = change[candidates].sum(dim=1) - carried[candidates].sum(dim=1)  # (rows, out)
+    weight = torch.einsum("bfi,bio->bfo", shares, (slopes != 0).to(shares.dtype))
     total = weight.sum(dim=1, keepdim=True)
     share = torch.where(total > 0, weight / torch.where(total > 0, total, torch.ones_like(total)), 0.0)
-    return carried + share * residual.unsqueeze(1)
+    carried[candidates] += share * residual.unsqueeze(1)
+    return carried
 
 
 def _combine(network, index, relevance, subnodes, reference):
@@ -142,11 +148,9 @@ def _propagate(network, x, inputs, edges, reference, weights=None):
     relevance = edges[0] - reference.first_edge_means
     for index, layer in enumerate(network.layers):
         if index > 0:
-            level = inputs[index]
-            secants, deviation = _edge_secants(
-                layer, level, reference.node_means[index], reference.node_steps[index], edges[index]
+            relevance = _rescale_through(
+                layer, relevance, inputs[index], reference.node_means[index], reference.node_steps[index], edges[index]
             )
-            relevance = _rescale(relevance, secants, deviation)
         subnodes = edges[index].sum(dim=1) + layer.bias
         if computing:
             reference.subnode_means.append(_weighted_mean(subnodes, weights))

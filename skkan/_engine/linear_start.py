@@ -16,7 +16,9 @@ The other hidden nodes keep their random first-layer edges; only their
 outgoing edges start at zero, and training grows them (their gradient is
 not zero), so the network starts as the linear model and learns what it
 misses. Every member of an ensemble starts at the same linear model, each
-in its own block of nodes.
+in its own block of nodes. With interaction groups (``input_groups``), every
+group has its own carriers; an input's term goes to its first group's, and
+the output layer sums the groups.
 """
 
 import torch
@@ -34,22 +36,45 @@ def greville_abscissae(knots, spline_order):
 
 
 def linear_start_possible(network):
-    """Whether :func:`start_at_linear` can start ``network``: no product nodes, hidden widths >= outputs."""
-    members = network.ensemble_size
+    """Whether :func:`start_at_linear` can start ``network``.
+
+    It needs a hidden layer, no product nodes, and in every member's block
+    of every hidden level at least ``n_outputs`` nodes per interaction group.
+    """
+    members, groups = network.ensemble_size, network.n_groups
     return (
         len(network.widths) > 2
         and not any(network.multiplication_nodes)
-        and min(network.widths[1:]) // members >= network.n_outputs
+        and min(network.widths[1:-1]) // members // groups >= network.n_outputs
     )
 
 
 def _carriers(network, level):
-    """Nodes of ``level`` carrying the linear scores: the first ``n_outputs`` of each member's block."""
-    block = network.widths[level] // network.ensemble_size
+    """Nodes of ``level`` carrying the linear scores, and the group each carries.
+
+    In a hidden level, every member's block has one carrier per interaction
+    group and output: the group's first ``n_outputs`` nodes (node ``j`` of
+    a block is in group ``j % n_groups``). In the output level, the outputs.
+    Carriers are ordered by member, then group, then output.
+    """
     device = network.layers[0].knots.device
-    return torch.cat(
-        [member * block + torch.arange(network.n_outputs, device=device) for member in range(network.ensemble_size)]
-    )
+    members, n_outputs = network.ensemble_size, network.n_outputs
+    block = network.widths[level] // members
+    groups = 1 if level == len(network.widths) - 1 else network.n_groups
+    member = torch.arange(members, device=device)[:, None, None]
+    group = torch.arange(groups, device=device)[None, :, None]
+    output = torch.arange(n_outputs, device=device)[None, None, :]
+    nodes = member * block + group + groups * output
+    return nodes.flatten(), group.expand(members, groups, n_outputs).flatten()
+
+
+def _first_group(network):
+    """Index of the first interaction group holding each input (its linear term goes there)."""
+    owner = torch.zeros(network.widths[0], dtype=torch.long)
+    for group in reversed(range(network.n_groups)):
+        if network.input_groups is not None:
+            owner[list(network.input_groups[group])] = group
+    return owner
 
 
 def _set_linear_edges(layer, slopes, nodes):
@@ -82,26 +107,38 @@ def start_at_linear(network, x, weights, slopes, intercept, missing_values=None,
     category_values : torch.Tensor of shape (n_features, n_outputs, n_slots), optional
         What each category of a categorical input adds.
     """
-    members = network.ensemble_size
+    n_carriers = network.ensemble_size * network.n_groups
     dtype = network.layers[0].spline_coef.dtype
     with torch.no_grad():
         for index, layer in enumerate(network.layers):
             set_layer_grid(layer, x, weights)
-            nodes = _carriers(network, index + 1)
+            nodes, groups = _carriers(network, index + 1)
             if index == 0:
-                _set_linear_edges(layer, slopes.to(dtype).repeat(1, members), nodes)
+                # Each input's term goes to the carriers of its first group only.
+                owns = (_first_group(network).to(groups.device)[:, None] == groups[None, :]).to(dtype)
+                _set_linear_edges(layer, slopes.to(dtype).repeat(1, n_carriers) * owns, nodes)
                 tabular = layer.tabular
                 if tabular is not None:
                     if missing_values is not None:
-                        tabular.missing_value[:, nodes] = missing_values.to(dtype).repeat(1, members)
+                        tabular.missing_value[:, nodes] = missing_values.to(dtype).repeat(1, n_carriers) * owns
                     if category_values is not None:
                         slots = min(category_values.shape[-1], tabular.category_value.shape[-1])
-                        values = category_values[..., :slots].to(dtype).repeat(1, members, 1)
-                        tabular.category_value[:, nodes, :slots] = values
+                        values = category_values[..., :slots].to(dtype).repeat(1, n_carriers, 1)
+                        tabular.category_value[:, nodes, :slots] = values * owns[:, :, None]
             else:
-                # Carrier c of the level before feeds carrier c of this level; nothing else reaches them.
+                # Each carrier of the level before feeds the carrier of the same member and output (and
+                # group, between hidden levels); nothing else reaches them.
+                before, _ = _carriers(network, index)
                 identity = torch.zeros(layer.in_features, nodes.numel(), dtype=dtype, device=layer.knots.device)
-                identity[_carriers(network, index), torch.arange(nodes.numel())] = 1.0
+                per_target = before.numel() // nodes.numel()  # the groups summed into an output
+                n_outputs = network.n_outputs
+                source = torch.arange(before.numel(), device=identity.device)
+                if per_target == 1:
+                    target = source
+                else:
+                    # Carriers are ordered member, group, output: the output sums its member's groups.
+                    target = (source // (per_target * n_outputs)) * n_outputs + source % n_outputs
+                identity[before, target] = 1.0
                 _set_linear_edges(layer, identity, nodes)
             x = network.combine_subnodes(index, layer(x))
-        network.layers[-1].bias.copy_(intercept.to(dtype).repeat(members))
+        network.layers[-1].bias.copy_(intercept.to(dtype).repeat(network.ensemble_size))

@@ -9,6 +9,22 @@ from .layer import KANLayer
 __all__ = ["KANNetwork"]
 
 
+def _checked_groups(input_groups, widths, ensemble_size):
+    """``input_groups`` as a tuple of sorted tuples, after checking it against the widths."""
+    if input_groups is None:
+        return None
+    groups = tuple(tuple(sorted({int(i) for i in group})) for group in input_groups)
+    if not groups or any(not group or group[0] < 0 or group[-1] >= widths[0] for group in groups):
+        raise ValueError(f"input_groups must be non-empty groups of input indices in [0, {widths[0] - 1}].")
+    narrowest = min((width // ensemble_size for width in widths[1:-1]), default=len(groups))
+    if narrowest < len(groups):
+        raise ValueError(
+            f"{len(groups)} interaction groups need at least {len(groups)} nodes in every hidden layer "
+            f"(per ensemble member), got {narrowest}."
+        )
+    return groups
+
+
 class KANNetwork(nn.Module):
     """A Kolmogorov-Arnold network with layer widths ``widths``.
 
@@ -41,6 +57,16 @@ class KANNetwork(nn.Module):
         every input to every member. :meth:`forward` returns the mean of the
         members' outputs, :meth:`member_outputs` each member's, which
         training scores separately. ``widths`` are the packed widths.
+    input_groups : sequence of sequence of int, optional
+        Interaction constraints: groups of input indices (they may
+        overlap). Node ``j`` of every member's block of a hidden level
+        belongs to group ``j % len(input_groups)``; the first layer connects
+        it only to the inputs of its group, later hidden layers only to
+        nodes of the same group, and the last layer sums the groups. So
+        inputs that share no group never meet in a node, and the output is
+        a sum of one function per group (singleton groups: an additive
+        model). Every hidden level needs at least ``len(input_groups)``
+        nodes per member. None (the default): one group of all inputs.
 
     Examples
     --------
@@ -61,6 +87,7 @@ class KANNetwork(nn.Module):
         dtype=torch.float32,
         multiplication_nodes=None,
         ensemble_size=1,
+        input_groups=None,
     ):
         super().__init__()
         self.widths = [int(width) for width in widths]
@@ -75,13 +102,44 @@ class KANNetwork(nn.Module):
         self.multiplication_nodes = products
         if self.ensemble_size > 1 and any(products):
             raise ValueError("An ensemble (ensemble_size > 1) cannot have multiplication nodes.")
+        self.input_groups = _checked_groups(input_groups, self.widths, self.ensemble_size)
         self.layers = nn.ModuleList(
             KANLayer(n_in, n_out + n_products, grid_size, spline_order, generator=generator, dtype=dtype)
             for n_in, n_out, n_products in zip(self.widths[:-1], self.widths[1:], products[1:])
         )
         with torch.no_grad():
-            for layer in self.layers[1:]:
-                layer.mask.mul_(self.member_blocks(layer.in_features, layer.out_features, dtype))
+            for index, layer in enumerate(self.layers):
+                layer.mask.mul_(self.connections(index).to(dtype))
+
+    @property
+    def n_groups(self):
+        """Number of interaction groups (1 without constraints)."""
+        return 1 if self.input_groups is None else len(self.input_groups)
+
+    def node_groups(self, level):
+        """Interaction group of every node of hidden level ``level``, a LongTensor."""
+        block = self.widths[level] // self.ensemble_size
+        return torch.arange(self.widths[level]) % block % self.n_groups
+
+    def connections(self, index):
+        """Boolean (in, out): the edges of layer ``index`` that the structure allows.
+
+        Edges between ensemble members and, with ``input_groups``, between
+        different groups never exist; pruning may remove more (``mask``).
+        """
+        layer_in, layer_out = self.widths[index], len(self.subnode_map(index))
+        allowed = torch.ones(layer_in, layer_out, dtype=torch.bool)
+        if index > 0:
+            allowed &= self.member_blocks(layer_in, layer_out) != 0
+        if self.input_groups is None or index == len(self.widths) - 2:
+            return allowed
+        target = self.node_groups(index + 1)[self.subnode_map(index)]
+        if index == 0:
+            membership = torch.zeros(self.n_groups, layer_in, dtype=torch.bool)
+            for group, inputs in enumerate(self.input_groups):
+                membership[group, list(inputs)] = True
+            return allowed & membership[target].T
+        return allowed & (self.node_groups(index)[:, None] == target[None, :])
 
     def member_blocks(self, in_features, out_features, dtype=torch.float32):
         """1 where input node and output node belong to the same ensemble member, shape (in, out)."""

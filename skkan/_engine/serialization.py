@@ -102,6 +102,7 @@ def network_to_data(network):
         "widths": [int(width) for width in network.widths],
         "multiplication_nodes": [int(count) for count in network.multiplication_nodes],
         "ensemble_size": int(network.ensemble_size),
+        "input_groups": None if network.input_groups is None else [list(group) for group in network.input_groups],
         "grid_size": int(network.grid_size),
         "spline_order": int(network.layers[0].spline_order),
         "dtype": _DTYPE_NAMES[network.layers[0].spline_coef.dtype],
@@ -186,6 +187,22 @@ def _check_tabular(data, n_in, n_out, where):
     _check_array(data["category_value"], (n_in, n_out, n_slots), f"{where}.category_value")
 
 
+def _check_groups(groups, widths, ensemble_size):
+    """The saved interaction groups: None, or lists of input indices that the hidden widths can hold."""
+    if groups is None:
+        return None
+    if type(groups) is not list or not 1 <= len(groups) <= _MAX_WIDTH:
+        _fail(f"input_groups must be None or a non-empty list of groups, got {type(groups).__name__}.")
+    for group in groups:
+        if type(group) is not list or not 1 <= len(group) <= widths[0]:
+            _fail(f"every interaction group must be a list of 1 to {widths[0]} input indices.")
+        for index in group:
+            _check_int(index, "every interaction group index", 0, widths[0] - 1)
+    if any(width // ensemble_size < len(groups) for width in widths[1:-1]):
+        _fail(f"{len(groups)} interaction groups do not fit the hidden widths {widths[1:-1]}.")
+    return groups
+
+
 def validate_network_data(data):
     """Check a plain-data network description; raise :class:`UnsafeModelError` if it is not sound.
 
@@ -198,7 +215,9 @@ def validate_network_data(data):
     version = data.get("format") if type(data) is dict else None
     if type(version) is not int or version != FORMAT_VERSION:
         _fail(f"network format {version!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
-    _check_fields({k: v for k, v in data.items() if k != "ensemble_size"}, _NETWORK_FIELDS, "the network")
+    # ensemble_size and input_groups are optional (files from before they existed lack them).
+    optional = ("ensemble_size", "input_groups")
+    _check_fields({k: v for k, v in data.items() if k not in optional}, _NETWORK_FIELDS, "the network")
     widths = data["widths"]
     if type(widths) is not list or not 2 <= len(widths) <= _MAX_LAYERS + 1:
         _fail(f"widths must be a list of 2 to {_MAX_LAYERS + 1} integers, got {widths!r}.")
@@ -212,6 +231,7 @@ def validate_network_data(data):
     ensemble_size = _check_int(data.get("ensemble_size", 1), "ensemble_size", 1, _MAX_WIDTH)
     if any(width % ensemble_size for width in widths[1:]) or (ensemble_size > 1 and any(products)):
         _fail(f"ensemble_size {ensemble_size} does not divide the widths {widths[1:]} (or the network has products).")
+    input_groups = _check_groups(data.get("input_groups"), widths, ensemble_size)
     grid_size = _check_int(data["grid_size"], "grid_size", 1, _MAX_GRID_SIZE)
     spline_order = _check_int(data["spline_order"], "spline_order", 1, _MAX_SPLINE_ORDER)
     if type(data["dtype"]) is not str or data["dtype"] not in _DTYPES:
@@ -226,6 +246,7 @@ def validate_network_data(data):
         "widths": widths,
         "multiplication_nodes": products,
         "ensemble_size": ensemble_size,
+        "input_groups": input_groups,
         "grid_size": grid_size,
         "spline_order": spline_order,
         "dtype": _DTYPES[data["dtype"]],
@@ -259,8 +280,14 @@ def network_from_data(data):
         dtype=dtype,
         multiplication_nodes=architecture["multiplication_nodes"],
         ensemble_size=architecture["ensemble_size"],
+        input_groups=architecture["input_groups"],
     )
-    for layer, layer_data in zip(network.layers, data["layers"]):
+    for index, (layer, layer_data) in enumerate(zip(network.layers, data["layers"])):
+        # No edge may join what the architecture keeps apart (ensemble members, interaction groups).
+        absent = ~network.connections(index).numpy()
+        symbolic = layer_data["symbolic"]
+        if np.any(layer_data["mask"][absent] != 0) or (symbolic is not None and np.any(symbolic["mask"][absent] != 0)):
+            _fail(f"layer {index} has edges between ensemble members or interaction groups that cannot meet.")
         for name in ("knots", "mask", "spline_coef", "base_weight", "spline_weight", "bias"):
             _copy_into(getattr(layer, name), layer_data[name])
         tabular = layer_data["tabular"]

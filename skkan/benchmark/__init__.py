@@ -26,6 +26,7 @@ from ._datasets import (
     subsample,
 )
 from ._models import (
+    ADDITIVE_MODELS,
     DEFAULT_MODELS,
     MODELS,
     OPTIONAL_ANCHORS,
@@ -43,6 +44,7 @@ __all__ = [
     "DATASETS",
     "DATASET_GROUPS",
     "DEFAULT_DATASETS",
+    "ADDITIVE_MODELS",
     "DEFAULT_MODELS",
     "HELD_OUT_DATASETS",
     "MODELS",

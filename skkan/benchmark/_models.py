@@ -15,6 +15,7 @@ __all__ = [
     "ModelSpec",
     "ModelUnavailable",
     "MODELS",
+    "ADDITIVE_MODELS",
     "DEFAULT_MODELS",
     "OPTIONAL_ANCHORS",
     "QUICK_MODELS",
@@ -60,6 +61,10 @@ def _kan(task, seed, n_threads):
 
     cls = KANRegressor if task == "regression" else KANClassifier
     return cls(random_state=seed, device="cpu")
+
+
+def _kan_additive(task, seed, n_threads):
+    return _kan(task, seed, n_threads).set_params(interaction_cst="no_interactions")
 
 
 def _hist_gbdt(task, seed, n_threads):
@@ -144,6 +149,12 @@ class ModelSpec:
 
 _REGISTRY = [
     ModelSpec("kan", _kan, None, "KANRegressor / KANClassifier with default hyperparameters"),
+    ModelSpec(
+        "kan_additive",
+        _kan_additive,
+        None,
+        "additive KAN (interaction_cst='no_interactions'): one smooth shape function per input, EBM's counterpart",
+    ),
     ModelSpec("hist_gbdt", _hist_gbdt, None, "scikit-learn HistGradientBoosting (defaults)"),
     ModelSpec("lightgbm", _lightgbm, None, "LightGBM (defaults)", requires=("lightgbm",)),
     ModelSpec("xgboost", _xgboost, None, "XGBoost (defaults, hist trees)", requires=("xgboost",)),
@@ -172,7 +183,10 @@ OPTIONAL_ANCHORS = ("ebm", "realmlp")
 """Further anchors, left out of the defaults: with their default settings each fits many times slower
 than the gradient-boosted trees on one thread (EBM bags 14 boosting runs; RealMLP trains 256 epochs)."""
 
-DEFAULT_MODELS = tuple(name for name in MODELS if name not in OPTIONAL_ANCHORS)
+ADDITIVE_MODELS = ("kan_additive", "ebm", "kan", "linear")
+"""The additive comparison (``benchmarks/bench_additive.py``): the additive KAN beside EBM."""
+
+DEFAULT_MODELS = tuple(name for name in MODELS if name not in (*OPTIONAL_ANCHORS, "kan_additive"))
 """Models of the full benchmark."""
 
 QUICK_MODELS = ("kan", "hist_gbdt", "lightgbm", "mlp", "linear")

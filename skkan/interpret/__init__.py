@@ -15,6 +15,7 @@ from ._contribution_plot import plot_contributions
 from ._contributions import predict_contributions
 from ._diagram import plot_network
 from ._edge_table import symbolic_table
+from ._effects import plot_feature_effects
 from ._importance import attribution_scores, edge_importances, feature_importances
 from ._plot import plot_edge, plot_features
 from ._pruning import prune
@@ -40,6 +41,7 @@ __all__ = [
     "fix_symbolic",
     "plot_contributions",
     "plot_edge",
+    "plot_feature_effects",
     "plot_features",
     "plot_network",
     "predict_contributions",

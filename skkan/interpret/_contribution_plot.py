@@ -21,7 +21,7 @@ def _value_text(X, row, feature):
     return "missing" if value is None else str(value)
 
 
-def _output_index(view, output):
+def output_index(view, output):
     """Position of ``output`` (a class label or output index) among the slices of a 3-D result."""
     classes = view.classes
     if classes is not None:
@@ -77,7 +77,7 @@ def plot_contributions(estimator, X, *, row=0, output=None, max_features=10, ax=
     contributions = predict_contributions(estimator, selected)[0]
     title = f"Contributions to row {row}"
     if contributions.ndim == 2:
-        index = _output_index(view, output)
+        index = output_index(view, output)
         contributions = contributions[:, index]
         title += f" (class {view.classes[index]})" if view.is_classifier else f" (output {index})"
     base, values = float(contributions[-1]), contributions[:-1]

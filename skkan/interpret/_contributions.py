@@ -13,7 +13,7 @@ import torch
 from .._engine.contributions import ContributionReference, edge_path_contributions
 from ._common import fitted_view
 
-__all__ = ["BASE_VALUE_NAME", "predict_contributions"]
+__all__ = ["BASE_VALUE_NAME", "contributions_of_network_inputs", "predict_contributions"]
 
 #: Name of the last column of :func:`predict_contributions` in a DataFrame.
 BASE_VALUE_NAME = "base_value"
@@ -132,17 +132,21 @@ def predict_contributions(estimator, X, *, as_frame=False):
     True
     """
     view = fitted_view(estimator)
-    x = view.network_inputs(X)
+    result = contributions_of_network_inputs(view, view.network_inputs(X))
+    if view.single_output:
+        result = result[:, :, 0]
+    result = np.ascontiguousarray(result)
+    return _as_frame(result, view, X) if as_frame else result
+
+
+def contributions_of_network_inputs(view, x):
+    """Contributions for rows already in the network's input form, (n, n_features + 1, n_outputs), output scale."""
     network, reference = _network_and_reference(view)
-    contributions, base = edge_path_contributions(network, torch.as_tensor(x), reference)
+    contributions, base = edge_path_contributions(network, torch.as_tensor(x, dtype=torch.float64), reference)
     contributions, base = contributions.numpy(), base.numpy()
     scale, mean = view.target_scale, view.target_mean
     if scale is not None:
         contributions = contributions * scale
         base = base * scale + mean
     base_column = np.broadcast_to(base, (contributions.shape[0], 1, base.shape[0]))
-    result = np.concatenate([contributions, base_column], axis=1)
-    if view.single_output:
-        result = result[:, :, 0]
-    result = np.ascontiguousarray(result)
-    return _as_frame(result, view, X) if as_frame else result
+    return np.concatenate([contributions, base_column], axis=1)

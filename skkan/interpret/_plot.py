@@ -121,7 +121,7 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     return ax
 
 
-def _feature_indices(estimator, view, features):
+def feature_indices(estimator, view, features):
     names = view.feature_names
     if features is None:
         importances = feature_importances(estimator)
@@ -139,11 +139,30 @@ def _feature_indices(estimator, view, features):
     return indices
 
 
+def panel_grid(n_panels, n_cols, *, sharey=False):
+    """A figure of ``n_panels`` panels, ``n_cols`` to a row: the figure and its visible axes, in order."""
+    plt = import_pyplot()
+    n_cols = max(1, min(n_cols, n_panels))
+    n_rows = max(1, -(-n_panels // n_cols))
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(3.6 * n_cols, 2.9 * n_rows), squeeze=False, sharey=sharey, layout="constrained"
+    )
+    for ax in axes.ravel()[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.ravel()[:n_panels])
+
+
 def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
-    """Shape plots: each feature's first-layer edge functions in original units.
+    """Each feature's first-layer edge functions in original units, faded by importance.
 
     For a regressor without hidden layers these are exactly the additive
     contributions of the features to the prediction, in target units.
+    Otherwise they are what the feature sends into each hidden node, which
+    later edges may amplify or cancel: an edge is drawn as strongly as its
+    importance (:func:`edge_importances`) against the strongest first-layer
+    edge, and every panel's title gives the feature's share of
+    :func:`feature_importances`. For each feature's effect on the
+    prediction itself, use :func:`plot_feature_effects`.
 
     Parameters
     ----------
@@ -160,21 +179,22 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
     -------
     fig : matplotlib.figure.Figure
     """
-    plt = import_pyplot()
     view = fitted_view(estimator)
-    indices = _feature_indices(estimator, view, features)
-    n_cols = max(1, min(n_cols, len(indices)))
-    n_rows = max(1, -(-len(indices) // n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.8 * n_rows), squeeze=False, layout="constrained")
+    indices = feature_indices(estimator, view, features)
+    fig, axes = panel_grid(len(indices), n_cols)
     scores = edge_importances(estimator)[0]
+    shares = feature_importances(estimator)
     additive = view.n_layers == 1 and view.target_scale is not None
     names = view.feature_names
-    for ax, i in zip(axes.ravel(), indices):
+    # Edges fade by their importance against the strongest first-layer edge of any feature: a large edge
+    # that later layers cancel (its feature barely moves predictions) is drawn faint, not solid.
+    top = float(scores.max()) or 1.0
+    for ax, i in zip(axes, indices):
         outgoing = [j for (k, j) in view.active_edges(0) if k == i]
-        top = max((scores[i, j] for j in outgoing), default=0.0) or 1.0
+        ax.set_title(f"{textwrap.shorten(names[i], _LABEL_WIDTH)}: importance {shares[i]:.1%}", fontsize=9)
         for j in outgoing:
             # Weak edges fade, but stay visible enough to match their legend entry.
-            alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.25)
+            alpha = max(float(np.tanh(3.0 * scores[i, j] / top)), 0.15)
             label = f"to {_node_name(view, 1, j)}"
             if view.is_categorical[i]:
                 # One value per category (the lookup table), not a curve.
@@ -190,6 +210,4 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
         if outgoing and (len(outgoing) > 1 or view.widths[1] > 1):
             # Which node an edge feeds is only obvious when the next layer has a single node.
             ax.legend(fontsize=7)
-    for ax in axes.ravel()[len(indices) :]:
-        ax.set_visible(False)
     return fig

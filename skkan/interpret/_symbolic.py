@@ -48,6 +48,11 @@ def rank_edge(network, inputs, weights, layer, i, j, library, simplicity_weight,
 def _check_snappable(view, layer, i, j):
     """Raise a ValueError unless ``(layer, i, j)`` is an edge that computes a function of its input."""
     view.check_edge(layer, i, j)
+    if not view.allowed_edges(layer)[i, j]:
+        raise ValueError(
+            f"Edge ({layer}, {i}, {j}) does not exist: interaction_cst keeps node {i} and subnode {j} apart, and a "
+            "snapped function there would let features of different groups meet."
+        )
     if layer == 0 and view.is_categorical[i]:
         raise ValueError(
             f"Edge (0, {i}, {j}) belongs to the categorical feature {view.feature_names[i]!r}: a lookup table, "
