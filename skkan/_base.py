@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._constraints import resolve_interaction_groups
+from ._constraints import resolve_interaction_groups, resolve_monotonic_cst
 from ._engine import KANNetwork, TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._engine.linear_start import linear_start_possible, start_at_linear
@@ -124,6 +124,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         "init": [StrOptions({"auto", "linear", "random"})],
         "ensemble_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "interaction_cst": [None, StrOptions({"pairwise", "no_interactions"}), list, tuple, set],
+        "monotonic_cst": [None, "array-like", dict],
     }
 
     # One signature for both estimators: scikit-learn reads the parameter
@@ -159,6 +160,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         init="auto",
         ensemble_size="auto",
         interaction_cst=None,
+        monotonic_cst=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.grid_size = grid_size
@@ -188,6 +190,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         self.init = init
         self.ensemble_size = ensemble_size
         self.interaction_cst = interaction_cst
+        self.monotonic_cst = monotonic_cst
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -218,10 +221,10 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
     # ------------------------------------------------------------------
     # Validation helpers
     # ------------------------------------------------------------------
-    def _hidden_layer_sizes(self, n_outputs, groups=None):
-        """The hidden widths as a list of int; ``"auto"`` is resolved for ``n_outputs`` outputs and ``groups``."""
+    def _hidden_layer_sizes(self, n_outputs, groups=None, monotone=None):
+        """The hidden widths as a list of int; ``"auto"`` is resolved for ``n_outputs`` outputs and the constraints."""
         n_groups = 1 if groups is None else len(groups)
-        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes, n_outputs, groups)
+        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes, n_outputs, groups, monotone is not None)
         # A hidden layer may have product nodes only (multiplication_nodes).
         smallest = 0 if self.multiplication_nodes else 1
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= smallest for s in sizes):
@@ -238,12 +241,25 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         """The feature groups of ``interaction_cst`` for validated ``X`` (see skkan._constraints), or None."""
         return resolve_interaction_groups(self.interaction_cst, X.shape[1], getattr(self, "feature_names_in_", None))
 
-    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype, members=1, groups=None):
+    def _monotone_directions(self, X, categorical, n_outputs):
+        """One direction per feature from ``monotonic_cst`` for validated ``X`` (see skkan._constraints), or None."""
+        return resolve_monotonic_cst(
+            self.monotonic_cst,
+            X.shape[1],
+            getattr(self, "feature_names_in_", None),
+            categorical[0],
+            n_outputs,
+            is_classifier=not self._multi_output_target,
+        )
+
+    def _new_network(self, n_inputs, hidden, n_outputs, generator, dtype, members=1, groups=None, monotone=None):
         """A new network of ``members`` packed KANs; each hidden level has its sum nodes, then its product nodes."""
         if self.multiplication_nodes and not hidden:
             raise ValueError("multiplication_nodes needs at least one hidden layer (hidden_layer_sizes).")
         if members > 1 and self.multiplication_nodes:
             raise ValueError("ensemble_size > 1 cannot be combined with multiplication_nodes; use one of them.")
+        if monotone is not None and self.multiplication_nodes:
+            raise ValueError("monotonic_cst cannot be combined with multiplication_nodes; use one of them.")
         # An ensemble packs its members side by side: every level after the inputs is ensemble_size blocks.
         return KANNetwork(
             [n_inputs, *(members * (size + self.multiplication_nodes) for size in hidden), members * n_outputs],
@@ -254,16 +270,18 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             multiplication_nodes=[0, *[self.multiplication_nodes] * len(hidden), 0],
             ensemble_size=members,
             input_groups=groups,
+            monotone=monotone,
         )
 
     def _new_tabular_network(
-        self, n_inputs, hidden, n_outputs, generator, dtype, members, device, n_categories, groups=None
+        self, n_inputs, hidden, n_outputs, generator, dtype, members, device, n_categories, groups=None, monotone=None
     ):
         """:meth:`_new_network` on ``device``, with the first layer's missing-value and categorical edges."""
-        network = self._new_network(n_inputs, hidden, n_outputs, generator, dtype, members, groups).to(device)
+        network = self._new_network(n_inputs, hidden, n_outputs, generator, dtype, members, groups, monotone)
+        network = network.to(device)
         return attach_tabular_edges(network, n_categories, generator=generator)
 
-    def _checked_architecture(self, hidden, reuse, members, groups=None):
+    def _checked_architecture(self, hidden, reuse, members, groups=None, monotone=None):
         """The architecture parameters as given; with ``reuse`` (warm_start), any change is a ValueError."""
         extension = self.grid_extension
         if extension is None:
@@ -277,6 +295,7 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             "spline_order": int(self.spline_order),
             "ensemble_size": int(members),
             "interaction_cst": None if groups is None else tuple(groups),
+            "monotonic_cst": monotone,
         }
         if reuse:
             # Models saved before _architecture existed: the network tells its shape, not its grid schedule.
@@ -342,7 +361,8 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
         sample_weight = check_sample_weight(self._class_weighted(y, sample_weight), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
         groups = self._interaction_groups(X)
-        hidden = self._hidden_layer_sizes(n_outputs, groups)
+        monotone = self._monotone_directions(X, categorical, n_outputs)
+        hidden = self._hidden_layer_sizes(n_outputs, groups, monotone)
 
         device = resolve_device(self.device)
         task = "regression" if self._multi_output_target else "classification"
@@ -352,11 +372,14 @@ class _BaseKAN(_IncrementalFit, _InterpretationMethods, BaseEstimator):
             recipe = dataclasses.replace(recipe, ensemble_size=self.network_.ensemble_size)
         dtype = recipe.dtype
         # After the recipe, which validated grid_extension.
-        architecture = self._checked_architecture(hidden, reuse, recipe.ensemble_size, groups)
+        architecture = self._checked_architecture(hidden, reuse, recipe.ensemble_size, groups, monotone)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
         n_categories = categories_per_input(*categorical, X.shape[1])
-        shape = (X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size, device, n_categories, groups)
+        shape = (X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size, device, n_categories) + (
+            groups,
+            monotone,
+        )
 
         if reuse:
             same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)

@@ -1,15 +1,17 @@
-"""Interaction constraints (``interaction_cst``) in scikit-learn's format, resolved to groups of inputs.
+"""Interaction and monotonic constraints in scikit-learn's formats, resolved for the network.
 
-The network keeps the groups apart (see ``input_groups`` of
-:class:`skkan._engine.KANNetwork`): every hidden node belongs to one group and
-sees only that group's inputs, and the output sums the groups.
+The network keeps interaction groups apart (``input_groups`` of
+:class:`skkan._engine.KANNetwork`: every hidden node belongs to one group and
+sees only that group's inputs, and the output sums the groups) and keeps
+constrained inputs monotone by construction (``monotone``, see
+:mod:`skkan._engine.monotone`).
 """
 
 from numbers import Integral
 
 import numpy as np
 
-__all__ = ["MAX_INTERACTION_GROUPS", "resolve_interaction_groups"]
+__all__ = ["MAX_INTERACTION_GROUPS", "resolve_interaction_groups", "resolve_monotonic_cst"]
 
 # Every group needs hidden nodes of its own: beyond this many the network would
 # be far wider than any useful model ("pairwise" on 100 features is 4,950 groups).
@@ -103,3 +105,60 @@ def resolve_interaction_groups(interaction_cst, n_features, feature_names=None):
     if len(groups) == 1 and len(groups[0]) == n_features:
         return None
     return groups
+
+
+def resolve_monotonic_cst(
+    monotonic_cst, n_features, feature_names=None, is_categorical=None, n_outputs=1, is_classifier=False
+):
+    """``monotonic_cst`` as one direction (-1, 0, 1) per feature, or None when nothing is constrained.
+
+    As in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`: an
+    array-like of -1, 0, 1 per feature, or a dict from column names to
+    directions (other features unconstrained).
+
+    Raises
+    ------
+    ValueError
+        For a wrong length, a value other than -1, 0, 1, an unknown name,
+        names without column names in ``X``, a constrained categorical
+        feature, or a multiclass classifier.
+    """
+    if monotonic_cst is None:
+        return None
+    if isinstance(monotonic_cst, dict):
+        if feature_names is None:
+            raise ValueError(
+                "monotonic_cst is a dict of feature names, but X has no feature names; pass one direction per "
+                "feature (an array-like) instead."
+            )
+        names = [str(name) for name in feature_names]
+        directions = np.zeros(n_features, dtype=int)
+        for name, direction in monotonic_cst.items():
+            if name not in names:
+                raise ValueError(f"monotonic_cst names the feature {name!r}, which is not a column of X: {names}.")
+            directions[names.index(name)] = _direction(direction, name)
+    else:
+        values = np.asarray(monotonic_cst, dtype=object).ravel()
+        if values.shape[0] != n_features:
+            raise ValueError(
+                f"monotonic_cst has {values.shape[0]} values but X has {n_features} features; give one of -1, 0, "
+                "1 per feature."
+            )
+        directions = np.array([_direction(value, index) for index, value in enumerate(values)], dtype=int)
+    if not directions.any():
+        return None
+    if is_classifier and n_outputs > 1:
+        raise ValueError(
+            "monotonic_cst is supported for regression and binary classification only: a multiclass prediction "
+            "has no single direction."
+        )
+    if is_categorical is not None and np.any(np.asarray(is_categorical) & (directions != 0)):
+        categorical = [int(i) for i in np.flatnonzero(np.asarray(is_categorical) & (directions != 0))]
+        raise ValueError(f"monotonic_cst constrains the categorical features {categorical}, which have no order.")
+    return tuple(int(direction) for direction in directions)
+
+
+def _direction(value, feature):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Integral, np.integer)) or value not in (-1, 0, 1):
+        raise ValueError(f"monotonic_cst must hold -1, 0 or 1, got {value!r} for feature {feature!r}.")
+    return int(value)

@@ -238,7 +238,25 @@ _SHARED_PARAMETERS = """\
         the same number of hidden nodes (at least two for a group of
         several features); explicit widths need at least one node per
         group. None (the default): every feature may interact with every
-        other."""
+        other.
+
+    monotonic_cst : array-like of int of shape (n_features,) or dict, default=None
+        Monotonic constraints, in HistGradientBoosting's format: per
+        feature, 1 (the prediction never decreases as the feature grows),
+        -1 (never increases) or 0 (no constraint); or a dict from column
+        names to those values, other features unconstrained. For a
+        classifier, binary targets only: the constraint applies to the
+        logit (and probability) of ``classes_[1]``. The guarantee holds by
+        construction, for every row and every value, also far outside the
+        training range: constrained features feed only *monotone* hidden
+        nodes through monotone edges (spline coefficients kept in order,
+        no SiLU residual), and every edge out of a monotone node is
+        non-decreasing. Half of each layer's nodes stay *free* for the
+        other features. Training keeps every state in that set (a
+        projection after each step), constrained edges are never snapped
+        to formulas, and a saved model that breaks its constraints is
+        refused at load time. Not with ``multiplication_nodes`` or
+        categorical features."""
 
 _SHARED_ATTRIBUTES = """\
     n_features_in_ : int

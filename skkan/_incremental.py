@@ -69,10 +69,11 @@ class _IncrementalFit:
             # partial_fit has no validation split: the recipe's rule without early stopping.
             members = resolve_ensemble_size(self.get_params(deep=False), early_stopping=False)
             groups = self._interaction_groups(X)
-            hidden = self._hidden_layer_sizes(n_outputs, groups)
+            monotone = self._monotone_directions(X, categorical, n_outputs)
+            hidden = self._hidden_layer_sizes(n_outputs, groups, monotone)
             n_categories = categories_per_input(*categorical, X.shape[1])
             network = self._new_tabular_network(
-                X.shape[1], hidden, n_outputs, generator, dtype, members, device, n_categories, groups
+                X.shape[1], hidden, n_outputs, generator, dtype, members, device, n_categories, groups, monotone
             )
         else:
             input_mean, input_scale = self._input_mean, self._input_scale

@@ -154,7 +154,7 @@ def _early_stopping(n_samples, params):
     return bool(params["early_stopping"])
 
 
-def auto_hidden_layer_sizes(n_outputs, groups=None):
+def auto_hidden_layer_sizes(n_outputs, groups=None, monotone=False):
     """The hidden layers of ``hidden_layer_sizes="auto"``: one layer of ``max(8, 2 * n_outputs)`` nodes.
 
     With interaction constraints (``groups``, from ``interaction_cst``),
@@ -181,18 +181,19 @@ def auto_hidden_layer_sizes(n_outputs, groups=None):
     width = max(_AUTO_HIDDEN_WIDTH, _AUTO_HIDDEN_NODES_PER_OUTPUT * int(n_outputs))
     if groups is None:
         return (width,)
-    smallest = 2 if any(len(group) > 1 for group in groups) else 1
+    # Monotone constraints split every group's nodes into monotone and free ones: two at least.
+    smallest = 2 if monotone or any(len(group) > 1 for group in groups) else 1
     return (len(groups) * max(smallest, -(-width // len(groups))),)
 
 
-def resolve_hidden_layer_sizes(hidden_layer_sizes, n_outputs, groups=None):
+def resolve_hidden_layer_sizes(hidden_layer_sizes, n_outputs, groups=None, monotone=False):
     """The ``hidden_layer_sizes`` parameter as a list of widths (not yet validated).
 
     ``"auto"`` is resolved for ``n_outputs`` network outputs (see
     :func:`auto_hidden_layer_sizes`) and a single integer is one layer.
     """
     if isinstance(hidden_layer_sizes, str) and hidden_layer_sizes == "auto":
-        hidden_layer_sizes = auto_hidden_layer_sizes(n_outputs, groups)
+        hidden_layer_sizes = auto_hidden_layer_sizes(n_outputs, groups, monotone)
     return [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
 
 

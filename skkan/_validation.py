@@ -243,6 +243,7 @@ WARM_START_FIXED_PARAMETERS = (
     "spline_order",
     "ensemble_size",
     "interaction_cst",
+    "monotonic_cst",
 )
 
 

@@ -149,6 +149,19 @@ class FittedKAN:
         groups = self._network.input_groups
         return None if groups is None else [list(group) for group in groups]
 
+    @property
+    def monotone_directions(self):
+        """One of -1, 0, 1 per input feature (``monotonic_cst``), or None without constraints."""
+        monotone = self._network.monotone
+        return None if monotone is None else list(monotone)
+
+    def monotone_edges(self, layer):
+        """Boolean (in, out): edges of ``layer`` that must stay monotone (they cannot be snapped to a formula)."""
+        requirements = self._network.monotone_requirements
+        if requirements is None:
+            return np.zeros((self.widths[layer], self.n_subnodes(layer)), dtype=bool)
+        return requirements[layer].numpy() != 0
+
     def spline_mask(self, layer):
         """Boolean (in, out): edges that still carry a spline (not pruned, not snapped)."""
         return _numpy(self._network.layers[layer].mask) != 0

@@ -148,6 +148,10 @@ ATTACKS = {
     "empty interaction group": lambda s: _network(s).update(input_groups=[[0], []]),
     "more interaction groups than hidden nodes": lambda s: _network(s).update(input_groups=[[0], [1], [2]] * 40),
     "edges the interaction groups forbid": lambda s: _network(s).update(input_groups=[[0], [1], [2]]),
+    "monotone direction out of range": lambda s: _network(s).update(monotone=[2, 0, 0]),
+    "monotone directions as a string": lambda s: _network(s).update(monotone="[1, 0, 0]"),
+    "monotone directions of the wrong length": lambda s: _network(s).update(monotone=[1, 0]),
+    "edges that break the monotone constraints": lambda s: _network(s).update(monotone=[1, 0, 0]),
 }
 
 

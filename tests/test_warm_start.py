@@ -38,6 +38,7 @@ ARCHITECTURE_CHANGES = {
     "spline_order": [2],
     "ensemble_size": [2],
     "interaction_cst": ["no_interactions"],
+    "monotonic_cst": [[1, 0]],
 }
 
 
@@ -140,4 +141,5 @@ def test_the_record_is_plain_data():
         "spline_order": 3,
         "ensemble_size": 1,
         "interaction_cst": None,
+        "monotonic_cst": None,
     }

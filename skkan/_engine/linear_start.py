@@ -142,3 +142,5 @@ def start_at_linear(network, x, weights, slopes, intercept, missing_values=None,
                 _set_linear_edges(layer, identity, nodes)
             x = network.combine_subnodes(index, layer(x))
         network.layers[-1].bias.copy_(intercept.to(dtype).repeat(network.ensemble_size))
+    # A slope against a monotone constraint cannot be kept: the edge is flattened to fit it.
+    network.enforce_constraints()

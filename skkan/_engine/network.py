@@ -5,8 +5,23 @@ from torch import nn
 
 from .grid import set_layer_grid
 from .layer import KANLayer
+from .monotone import enforce_monotone, is_free_node, monotone_requirements
 
 __all__ = ["KANNetwork"]
+
+
+def _checked_monotone(monotone, n_inputs, products):
+    """``monotone`` as a tuple of -1/0/1 per input, or None when nothing is constrained."""
+    if monotone is None:
+        return None
+    directions = tuple(int(d) for d in monotone)
+    if len(directions) != n_inputs or any(d not in (-1, 0, 1) for d in directions):
+        raise ValueError(f"monotone must hold one of -1, 0, 1 for each of the {n_inputs} inputs, got {monotone!r}.")
+    if not any(directions):
+        return None
+    if any(products):
+        raise ValueError("Monotone constraints cannot be combined with multiplication nodes.")
+    return directions
 
 
 def _checked_groups(input_groups, widths, ensemble_size):
@@ -67,6 +82,12 @@ class KANNetwork(nn.Module):
         a sum of one function per group (singleton groups: an additive
         model). Every hidden level needs at least ``len(input_groups)``
         nodes per member. None (the default): one group of all inputs.
+    monotone : sequence of int, optional
+        One of -1, 0, 1 per input: the prediction is non-increasing,
+        unconstrained or non-decreasing in it, everywhere, by construction
+        (see :mod:`~skkan._engine.monotone`; :meth:`enforce_constraints`
+        keeps the parameters in the monotone set). None or all zeros: no
+        constraint. Not with product nodes.
 
     Examples
     --------
@@ -88,6 +109,7 @@ class KANNetwork(nn.Module):
         multiplication_nodes=None,
         ensemble_size=1,
         input_groups=None,
+        monotone=None,
     ):
         super().__init__()
         self.widths = [int(width) for width in widths]
@@ -103,6 +125,7 @@ class KANNetwork(nn.Module):
         if self.ensemble_size > 1 and any(products):
             raise ValueError("An ensemble (ensemble_size > 1) cannot have multiplication nodes.")
         self.input_groups = _checked_groups(input_groups, self.widths, self.ensemble_size)
+        self.monotone = _checked_monotone(monotone, self.widths[0], products)
         self.layers = nn.ModuleList(
             KANLayer(n_in, n_out + n_products, grid_size, spline_order, generator=generator, dtype=dtype)
             for n_in, n_out, n_products in zip(self.widths[:-1], self.widths[1:], products[1:])
@@ -110,6 +133,12 @@ class KANNetwork(nn.Module):
         with torch.no_grad():
             for index, layer in enumerate(self.layers):
                 layer.mask.mul_(self.connections(index).to(dtype))
+        self.monotone_requirements = None if self.monotone is None else monotone_requirements(self)
+        self.enforce_constraints()
+
+    def enforce_constraints(self):
+        """Map the parameters onto the monotone set (no-op without ``monotone``); training calls it after every step."""
+        enforce_monotone(self)
 
     @property
     def n_groups(self):
@@ -131,7 +160,17 @@ class KANNetwork(nn.Module):
         allowed = torch.ones(layer_in, layer_out, dtype=torch.bool)
         if index > 0:
             allowed &= self.member_blocks(layer_in, layer_out) != 0
-        if self.input_groups is None or index == len(self.widths) - 2:
+        if index == len(self.widths) - 2:
+            return allowed
+        if self.monotone is not None:
+            # Constrained inputs and monotone nodes never feed a free node (see monotone.py).
+            free = is_free_node(self, index + 1)[self.subnode_map(index)]
+            if index == 0:
+                constrained = torch.as_tensor(self.monotone) != 0
+            else:
+                constrained = ~is_free_node(self, index)
+            allowed &= ~(constrained[:, None] & free[None, :])
+        if self.input_groups is None:
             return allowed
         target = self.node_groups(index + 1)[self.subnode_map(index)]
         if index == 0:
@@ -226,6 +265,8 @@ class KANNetwork(nn.Module):
         """
         for index, layer in enumerate(self.layers):
             set_layer_grid(layer, x, weights, grid_size=grid_size, grid_eps=grid_eps)
+            # The refit coefficients approximate the old edges; the constraints must hold exactly.
+            self.enforce_constraints()
             with torch.no_grad():
                 x = self.combine_subnodes(index, layer(x))
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..exceptions import UnsafeModelError
+from .monotone import check_monotone
 from .network import KANNetwork
 from .symbolic import SymbolicEdges
 from .symbolic_library import SYMBOLIC_FUNCTIONS
@@ -103,6 +104,7 @@ def network_to_data(network):
         "multiplication_nodes": [int(count) for count in network.multiplication_nodes],
         "ensemble_size": int(network.ensemble_size),
         "input_groups": None if network.input_groups is None else [list(group) for group in network.input_groups],
+        "monotone": None if network.monotone is None else list(network.monotone),
         "grid_size": int(network.grid_size),
         "spline_order": int(network.layers[0].spline_order),
         "dtype": _DTYPE_NAMES[network.layers[0].spline_coef.dtype],
@@ -216,7 +218,7 @@ def validate_network_data(data):
     if type(version) is not int or version != FORMAT_VERSION:
         _fail(f"network format {version!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
     # ensemble_size and input_groups are optional (files from before they existed lack them).
-    optional = ("ensemble_size", "input_groups")
+    optional = ("ensemble_size", "input_groups", "monotone")
     _check_fields({k: v for k, v in data.items() if k not in optional}, _NETWORK_FIELDS, "the network")
     widths = data["widths"]
     if type(widths) is not list or not 2 <= len(widths) <= _MAX_LAYERS + 1:
@@ -232,6 +234,11 @@ def validate_network_data(data):
     if any(width % ensemble_size for width in widths[1:]) or (ensemble_size > 1 and any(products)):
         _fail(f"ensemble_size {ensemble_size} does not divide the widths {widths[1:]} (or the network has products).")
     input_groups = _check_groups(data.get("input_groups"), widths, ensemble_size)
+    monotone = data.get("monotone")
+    if monotone is not None:
+        if type(monotone) is not list or len(monotone) != widths[0] or any(products):
+            _fail(f"monotone must be None or a list of {widths[0]} directions (and the network has no products).")
+        monotone = [_check_int(direction, "every monotone direction", -1, 1) for direction in monotone]
     grid_size = _check_int(data["grid_size"], "grid_size", 1, _MAX_GRID_SIZE)
     spline_order = _check_int(data["spline_order"], "spline_order", 1, _MAX_SPLINE_ORDER)
     if type(data["dtype"]) is not str or data["dtype"] not in _DTYPES:
@@ -247,6 +254,7 @@ def validate_network_data(data):
         "multiplication_nodes": products,
         "ensemble_size": ensemble_size,
         "input_groups": input_groups,
+        "monotone": monotone,
         "grid_size": grid_size,
         "spline_order": spline_order,
         "dtype": _DTYPES[data["dtype"]],
@@ -281,6 +289,7 @@ def network_from_data(data):
         multiplication_nodes=architecture["multiplication_nodes"],
         ensemble_size=architecture["ensemble_size"],
         input_groups=architecture["input_groups"],
+        monotone=architecture["monotone"],
     )
     for index, (layer, layer_data) in enumerate(zip(network.layers, data["layers"])):
         # No edge may join what the architecture keeps apart (ensemble members, interaction groups).
@@ -301,4 +310,6 @@ def network_from_data(data):
             _copy_into(layer.symbolic.mask, symbolic["mask"])
             _copy_into(layer.symbolic.function_index, symbolic["function_index"].astype(np.int64))
             _copy_into(layer.symbolic.affine, symbolic["affine"])
+    if not check_monotone(network):
+        _fail("the network's edges break its monotone constraints.")
     return network

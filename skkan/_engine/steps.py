@@ -66,6 +66,7 @@ def adam_epoch(network, optimizer, x, target, weights, config, generator):
         if config.grad_clip:
             clip_gradients(optimizer, parameters, config.grad_clip)
         optimizer.step()
+        network.enforce_constraints()
         total += value.detach() * batch_weights.sum()
     return total / weights.sum()
 
@@ -80,6 +81,7 @@ def lbfgs_iteration(network, optimizer, x, target, weights, config):
         return value
 
     optimizer.step(closure)
+    network.enforce_constraints()
     with torch.no_grad():
         return objective(network, x, target, weights, config)
 

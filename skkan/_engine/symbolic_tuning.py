@@ -68,6 +68,7 @@ def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
 def _lbfgs_rounds(optimizer, closure, current, best_loss, best_state, network, max_iter):
     for _ in range(max_iter):
         optimizer.step(closure)
+        network.enforce_constraints()
         value = current()
         if not math.isfinite(value):
             break

@@ -53,6 +53,11 @@ def _check_snappable(view, layer, i, j):
             f"Edge ({layer}, {i}, {j}) does not exist: interaction_cst keeps node {i} and subnode {j} apart, and a "
             "snapped function there would let features of different groups meet."
         )
+    if view.monotone_edges(layer)[i, j]:
+        raise ValueError(
+            f"Edge ({layer}, {i}, {j}) carries a monotonic_cst constraint: it stays a monotone spline, since a "
+            "snapped function is not monotone everywhere."
+        )
     if layer == 0 and view.is_categorical[i]:
         raise ValueError(
             f"Edge (0, {i}, {j}) belongs to the categorical feature {view.feature_names[i]!r}: a lookup table, "
@@ -324,9 +329,12 @@ def auto_symbolic(
             residuals = _partial_residuals(network, x, target)
         else:
             inputs, sample_weights = view.layer_inputs(network)
+        monotone = view.monotone_edges(index)
         for i, j in (layer.mask != 0).nonzero().tolist():
             if index == 0 and view.is_categorical[i]:
                 continue  # a lookup table, not a function to snap
+            if monotone[i, j]:
+                continue  # monotonic_cst: the edge stays a monotone spline
             values = residuals[:, i, j] if output_layer else None
             fits = rank_edge(network, inputs, sample_weights, index, i, j, library, simplicity_weight, values)
             if fits[0].r2 >= r2_threshold:
