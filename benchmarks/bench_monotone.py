@@ -49,7 +49,7 @@ def _violations(model, X_rows, feature, direction):
     values = np.concatenate(
         [[low - 1e3 * span], np.linspace(low - span, high + span, N_VALUES - 2), [high + 1e3 * span]]
     )
-    grid = X_rows.loc[X_rows.index.repeat(N_VALUES)].copy()
+    grid = X_rows.iloc[np.repeat(np.arange(X_rows.shape[0]), N_VALUES)].reset_index(drop=True)
     grid[feature] = np.tile(values, X_rows.shape[0])
     curves = model.predict(grid).reshape(X_rows.shape[0], N_VALUES)
     return int((np.diff(curves, axis=1) * direction < 0).sum())
@@ -80,7 +80,7 @@ def main():
                 model.fit(X_train, y_train)
                 times.append(time.perf_counter() - start)
                 scores.append(r2_score(y_test, model.predict(X_test)))
-            rows = X_test.loc[np.resize(X_test.index.to_numpy(), N_ROWS)]
+            rows = X_test.iloc[np.resize(np.arange(X_test.shape[0]), N_ROWS)].reset_index(drop=True)
             violations = _violations(models[1], rows, feature, direction)
             print(
                 f"{name:14s} {feature:16s} {seed:4d} {scores[0]:8.4f} {scores[1]:8.4f} {scores[2]:9.4f} "
