@@ -100,6 +100,18 @@ def _generate_benchmark_fragments():
         drop_title=True,
     )
     _fragment("speed.md", RESULTS / "speed.md", "*No speed benchmark results are shipped with this build.*")
+    _fragment(
+        "additive_summary.md",
+        RESULTS / "additive" / "summary.md",
+        "*No results yet: run* `python benchmarks/bench_additive.py`.",
+        drop_title=True,
+    )
+    _fragment(
+        "monotone.md",
+        RESULTS / "monotone.md",
+        "*No results yet: run* `python benchmarks/bench_monotone.py`.",
+        drop_title=True,
+    )
     plots = []
     for png in [*sorted(RESULTS.glob("*_score_vs_*.png")), *sorted(RESULTS.glob("win_rates.png"))]:
         shutil.copyfile(png, GENERATED / png.name)
