@@ -135,6 +135,12 @@ class _InterpretationMethods:
 
         return symbolic_formula(self, precision, simplify=simplify, spline_edges=spline_edges, library=library)
 
+    def symbolic_code(self, language="python", precision=4, *, simplify=True, spline_edges="keep", library=None):
+        """The formula as Python, C or JavaScript source; see :func:`skkan.interpret.symbolic_code`."""
+        from .interpret import symbolic_code
+
+        return symbolic_code(self, language, precision, simplify=simplify, spline_edges=spline_edges, library=library)
+
     def symbolic_function(self, precision=4, *, simplify=True, spline_edges="keep", library=None):
         """The symbolic formula as a numpy function of ``X``; see :func:`skkan.interpret.symbolic_function`."""
         from .interpret import symbolic_function

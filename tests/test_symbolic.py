@@ -122,8 +122,9 @@ def _additive_model():
 def test_formula_with_spline_edges_never_raises():
     X, _, reg = _additive_model()
     formula = reg.symbolic_formula()[0]
-    undefined = {term.func.__name__ for term in formula.atoms(sympy.core.function.AppliedUndef)}
-    assert undefined == {"f_{0,0,0}", "f_{0,1,0}"}
+    from skkan.interpret._spline_edge import SplineEdge
+
+    assert {edge.identifier for edge in formula.atoms(SplineEdge)} == {"f_0_0_0", "f_0_1_0"}
     assert "f_{0,0,0}" in reg.symbolic_latex()[0]
     # The numpy version evaluates the splines themselves.
     exact = reg.symbolic_function(precision=12, simplify=False)
@@ -131,7 +132,7 @@ def test_formula_with_spline_edges_never_raises():
     # On request, spline edges are snapped to their best candidate (on a copy);
     # a short library keeps auto_symbolic's revision passes cheap.
     snapped = reg.symbolic_formula(spline_edges="snap", library=["x", "x^2", "sin", "exp"])[0]
-    assert not snapped.atoms(sympy.core.function.AppliedUndef)
+    assert not snapped.atoms(SplineEdge)
     assert sympy.Symbol("x0") ** 2 in sympy.expand(snapped).args or snapped.has(sympy.Symbol("x0") ** 2)
     assert reg.network_.layers[0].symbolic is None
     with pytest.raises(ValueError, match="spline_edges"):
@@ -247,3 +248,46 @@ def test_polished_network_trades_a_mimicking_cosine_for_the_gaussian():
     assert network.layers[0].symbolic.names == [["gaussian"]]
     assert list(snapped) == [(0, 0, 0)]
     assert loss < 1e-6 * cosine_loss
+
+
+def test_formulas_lambdify_print_as_code_and_pickle():
+    """With spline edges left, every sympy tool accepts the formula; symbolic_code prints it in three languages."""
+    import pickle
+
+    from skkan.interpret._spline_edge import SplineEdge
+
+    X, _, reg = _additive_model()
+    formula = reg.symbolic_formula()[0]
+    assert formula.atoms(SplineEdge)
+    assert pickle.loads(pickle.dumps(formula)) == formula
+    for printer in (sympy.pycode, sympy.ccode, sympy.jscode):
+        assert "f_0_0_0(" in printer(formula)
+    symbols = sorted(formula.free_symbols, key=str)
+    # lambdify accepts it; the spline functions are the caller's (here: the network's own edges).
+    view = reg.fitted_view_
+    edges = {
+        f"f_0_{i}_0": (lambda v, i=i: view.edge_function(0, i, 0)((v - view.input_mean[i]) / view.input_scale[i]))
+        for i in range(2)
+    }
+    function = sympy.lambdify(symbols, reg.symbolic_formula(precision=12, simplify=False)[0], [edges, "numpy"])
+    np.testing.assert_allclose(function(X[:, 0], X[:, 1]), reg.predict(X), atol=1e-8)
+
+
+@pytest.mark.parametrize("language", ["python", "c", "javascript"])
+def test_symbolic_code_runs_without_skkan(language):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 2))
+    frame = pd.DataFrame(X, columns=["speed (m/s)", "2nd"])
+    reg = KANRegressor(hidden_layer_sizes=(), early_stopping=False, max_iter=20, random_state=0)
+    reg.fit(frame, 3 * X[:, 0] - 2 * X[:, 1])
+    code = reg.symbolic_code(language, spline_edges="snap", library=["x"])[0]
+    assert "f_0_" not in code
+    assert "speed__m_s_" in code and "x_2nd" in code
+    if language == "python":
+        value = eval(code, {"math": __import__("math"), "speed__m_s_": 0.5, "x_2nd": -0.25})
+        np.testing.assert_allclose(
+            value, reg.predict(pd.DataFrame([[0.5, -0.25]], columns=frame.columns))[0], rtol=1e-3
+        )
+    with pytest.raises(ValueError, match="language"):
+        reg.symbolic_code("fortran")

@@ -105,7 +105,9 @@ def test_numpy_function_evaluates_nested_terms_in_a_deeper_network():
     regressor = _fit(hidden_layer_sizes=(2,))
     formula = regressor.symbolic_formula()[0]
     # First-layer Piecewise terms sit inside the second layer's spline functions.
-    applications = formula.atoms(sympy.core.function.AppliedUndef)
+    from skkan.interpret._spline_edge import SplineEdge
+
+    applications = formula.atoms(SplineEdge)
     assert any(application.has(sympy.Piecewise) for application in applications)
     exact = regressor.symbolic_function(precision=12, simplify=False)
     np.testing.assert_allclose(exact(PROBE), regressor.predict(PROBE), rtol=1e-6)
@@ -182,3 +184,10 @@ def test_features_named_like_numpy_functions_do_not_shadow_them(additive):
     assert "isnan(isnan)" in str(renamed.symbolic_formula()[0])
     exact = renamed.symbolic_function(precision=12, simplify=False)
     np.testing.assert_allclose(exact(PROBE.set_axis(names, axis=1)), additive.predict(PROBE), rtol=1e-6)
+
+
+@pytest.mark.parametrize("language, missing", [("python", "math.isnan("), ("c", "isnan("), ("javascript", "isNaN(")])
+def test_code_of_a_formula_with_categories_and_missing_values(additive, language, missing):
+    code = additive.symbolic_code(language, spline_edges="snap", library=["x", "x^2"])[0]
+    assert missing in code and ("==" in code)
+    assert "f_0_" not in code

@@ -16,6 +16,7 @@ from ._contributions import predict_contributions
 from ._diagram import plot_network
 from ._edge_table import symbolic_table
 from ._effects import plot_feature_effects
+from ._formula_code import symbolic_code
 from ._importance import attribution_scores, edge_importances, feature_importances
 from ._plot import plot_edge, plot_features
 from ._pruning import prune
@@ -47,6 +48,7 @@ __all__ = [
     "predict_contributions",
     "prune",
     "suggest_symbolic",
+    "symbolic_code",
     "symbolic_formula",
     "symbolic_function",
     "symbolic_latex",

@@ -26,7 +26,7 @@ def symbolic_table(estimator, library=None, *, simplicity_weight=0.2):
     Use it to decide what to snap: edges whose best candidate fits well
     (R² close to 1) are safe to snap with :func:`fix_symbolic` or
     :func:`auto_symbolic`; the others are better left as splines (they
-    appear as ``f_{l,i,j}`` in :func:`symbolic_formula`) or pruned.
+    appear as ``f_l_i_j`` in :func:`symbolic_formula`) or pruned.
 
     Parameters
     ----------

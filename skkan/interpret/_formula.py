@@ -1,22 +1,20 @@
 """Sympy formulas of KAN networks (needs the ``symbolic`` extra).
 
 Snapped edges become their closed-form functions (from the engine's one
-candidate table); edges that are still splines become undefined functions
-named ``f_{l,i,j}`` of their input, which the numpy version of a formula
-evaluates with the spline itself.
+candidate table); edges that are still splines become
+:class:`~skkan.interpret._spline_edge.SplineEdge` functions of their input,
+printed ``f_l_i_j(u)`` (``f_{l,i,j}`` in LaTeX), which the numpy version of
+a formula evaluates with the spline itself.
 """
 
 import math
-import re
 from fractions import Fraction
 
 import numpy as np
 
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 
-__all__ = ["formula_to_numpy", "import_sympy", "network_formula", "round_expression", "spline_function_name"]
-
-_SPLINE_NAME = re.compile(r"f_\{(\d+),(\d+),(\d+)\}")
+__all__ = ["formula_to_numpy", "import_sympy", "network_formula", "round_expression"]
 
 # Denominators tried when snapping a rounded number to a simple constant.
 _MAX_DENOMINATOR = 12
@@ -73,11 +71,6 @@ def round_expression(expression, precision):
     return expression
 
 
-def spline_function_name(layer, i, j):
-    """Name of the undefined function standing for spline edge ``(layer, i, j)`` in a formula."""
-    return f"f_{{{layer},{i},{j}}}"
-
-
 def _combine(view, index, subnodes):
     """Node expressions of level ``index + 1``: product nodes multiply their two subnodes."""
     nodes = {}
@@ -94,8 +87,10 @@ def _edge_expression(index, i, j, symbols, nodes, symbolic, spline_mask, sympy):
     if spline_mask[i, j]:
         # A first-layer spline reads its feature in original units
         # (it absorbs the input scaling), a deeper one its node.
+        from ._spline_edge import SplineEdge
+
         argument = symbols[i] if index == 0 else nodes[i]
-        return sympy.Function(spline_function_name(index, i, j))(argument)
+        return SplineEdge(index, i, j, argument)
     return None
 
 
@@ -221,16 +216,16 @@ def network_formula(view, precision=4, simplify=True):
     return results
 
 
-def _spline_implementations(view, expressions, sympy):
-    """Expressions with spline functions renamed to identifiers, and their numpy implementations."""
-    renamed, implementations = {}, {}
+def _spline_implementations(view, expressions):
+    """Numpy implementations of the spline edges in ``expressions``, by their names in code (``f_l_i_j``)."""
+    from ._spline_edge import SplineEdge
+
+    implementations = {}
     for expression in expressions:
-        for application in expression.atoms(sympy.core.function.AppliedUndef):
-            match = _SPLINE_NAME.fullmatch(application.func.__name__)
-            if match is None or view is None:
+        for application in expression.atoms(SplineEdge):
+            if view is None:
                 continue
-            layer, i, j = (int(group) for group in match.groups())
-            identifier = f"spline_{layer}_{i}_{j}"
+            layer, i, j = application.edge
             edge = view.edge_function(layer, i, j)
             if layer == 0:
                 mean, scale = float(view.input_mean[i]), float(view.input_scale[i])
@@ -242,22 +237,15 @@ def _spline_implementations(view, expressions, sympy):
                     values = np.asarray(values, dtype=np.float64)
                     return np.where(np.isnan(values), np.nan, edge((values - mean) / scale))
 
-            renamed[application.func] = sympy.Function(identifier)
-            implementations[identifier] = edge
-    return [_rename(expression, renamed) for expression in expressions], implementations
-
-
-def _rename(expression, renamed):
-    for old, new in renamed.items():
-        expression = expression.replace(old, new)
-    return expression
+            implementations[application.identifier] = edge
+    return implementations
 
 
 def formula_to_numpy(expressions, names, view=None):
     """A numpy function ``f(X)`` evaluating ``expressions`` on the columns of ``X``.
 
-    Spline edges (undefined functions ``f_{l,i,j}``) are evaluated with the
-    splines of ``view``'s network. With a ``view``, ``X`` is what ``predict``
+    Spline edges (``f_l_i_j``) are evaluated with the splines of ``view``'s
+    network. With a ``view``, ``X`` is what ``predict``
     takes (validated, categorical columns encoded as codes, see
     ``FittedKAN.encode``); without one, a numeric array.
     """
@@ -267,7 +255,7 @@ def formula_to_numpy(expressions, names, view=None):
     # numpy function (``sin``, ``isnan``) would shadow it.
     symbols = [sympy.Dummy(f"x{k}") for k in range(len(names))]
     renamed = {sympy.Symbol(name): symbol for name, symbol in zip(names, symbols)}
-    expressions, implementations = _spline_implementations(view, expressions, sympy)
+    implementations = _spline_implementations(view, expressions)
     expressions = [expression.xreplace(renamed) for expression in expressions]
     modules = [implementations, "numpy"]
     functions = [sympy.lambdify(symbols, expression, modules, dummify=True) for expression in expressions]

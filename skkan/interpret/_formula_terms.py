@@ -11,7 +11,8 @@ over the conditions defined here::
 The conditions :class:`IsMissing` and :class:`IsCategory` print as
 ``isnan(x)`` and ``Eq(c, 'blue')``, as LaTeX ``x \\text{ is missing}`` and
 ``c = \\text{blue}``, and lambdify to ``numpy.isnan(x)`` and
-``numpy.equal(c, code)``: lambdified, a formula reads categorical columns
+``numpy.equal(c, code)`` (in Python, C and JavaScript code ``isnan`` and
+``c == code``): lambdified, a formula reads categorical columns
 as the codes ``predict`` sees (``FittedKAN.encode``: the category's position
 in ``categories_``, -1 for an unknown one, which falls through to the
 default), and ``symbolic_function`` encodes its ``X`` so. In sympy, numeric
@@ -70,6 +71,15 @@ class IsMissing(Application, Boolean):
     def _numpycode(self, printer):
         return f"isnan({printer.parenthesize(self.args[0], 0)})"
 
+    def _pythoncode(self, printer):
+        return f"math.isnan({printer.parenthesize(self.args[0], 0)})"
+
+    def _ccode(self, printer):
+        return f"isnan({printer.parenthesize(self.args[0], 0)})"
+
+    def _javascript(self, printer):
+        return f"isNaN({printer.parenthesize(self.args[0], 0)})"
+
 
 class IsCategory(Application, Boolean):
     """Whether categorical input ``c`` is the category ``label`` (code ``code``); prints as ``Eq(c, label)``.
@@ -108,6 +118,15 @@ class IsCategory(Application, Boolean):
 
     def _numpycode(self, printer):
         return f"equal({printer.parenthesize(self.args[0], 0)}, {int(self.args[2])})"
+
+    # In code, a categorical input is its category code (``FittedKAN.encode``).
+    def _pythoncode(self, printer):
+        return f"({printer.parenthesize(self.args[0], 0)} == {int(self.args[2])})"
+
+    _ccode = _pythoncode
+
+    def _javascript(self, printer):
+        return f"({printer.parenthesize(self.args[0], 0)} === {int(self.args[2])})"
 
 
 def category_label(category):

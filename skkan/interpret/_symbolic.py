@@ -380,11 +380,14 @@ def symbolic_formula(estimator, precision=4, *, simplify=True, spline_edges="kee
 
     Never fails on a fitted model: snapped edges (see :func:`auto_symbolic`)
     give their functions, and edges that are still splines appear as
-    undefined functions ``f_{l,i,j}(u)`` of their input ``u`` (for the first
-    layer, the feature in original units), or are snapped to their best
-    candidate with ``spline_edges="snap"`` (on a copy; the estimator is
-    unchanged). :func:`symbolic_table` shows how well each spline edge fits
-    its best candidate. Input scaling (and, for regressors, target scaling)
+    functions ``f_l_i_j(u)`` of their input ``u`` (for the first layer, the
+    feature in original units; ``f_{l,i,j}`` in LaTeX), or are snapped to
+    their best candidate with ``spline_edges="snap"`` (on a copy; the
+    estimator is unchanged). Every result lambdifies, prints with sympy's
+    ``pycode``, ``ccode`` and ``jscode`` (a spline edge as a call of a
+    function the caller supplies; see :func:`symbolic_code`) and pickles.
+    :func:`symbolic_table` shows how well each spline edge fits its best
+    candidate. Input scaling (and, for regressors, target scaling)
     is undone, the expression is expanded, numbers are rounded to
     ``precision`` decimals (terms that round to zero vanish) and numbers
     within rounding distance of a simple rational or rational multiple of pi
@@ -439,7 +442,7 @@ def symbolic_formula(estimator, precision=4, *, simplify=True, spline_edges="kee
 def symbolic_function(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
     """The symbolic formula as a numpy function of ``X``.
 
-    Spline edges left in the formula (``f_{l,i,j}``) are evaluated with the
+    Spline edges left in the formula (``f_l_i_j``) are evaluated with the
     network's splines, so the function always runs.
 
     Returns
