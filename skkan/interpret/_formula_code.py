@@ -36,7 +36,9 @@ def symbolic_code(estimator, language="python", precision=4, *, simplify=True, s
     is NaN (``isnan`` conditions). Python code uses the ``math`` module, C
     code ``math.h``. A spline edge that was not snapped is a call
     ``f_l_i_j(u)`` of a function the caller must supply; pass
-    ``spline_edges="snap"`` for code that needs nothing but the language.
+    ``spline_edges="snap"`` for code that needs nothing but the language
+    (edges under ``monotonic_cst`` always stay splines: a snapped function
+    would not be monotone everywhere).
 
     Parameters
     ----------
