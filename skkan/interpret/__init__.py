@@ -16,18 +16,11 @@ from ._contributions import predict_contributions
 from ._diagram import plot_network
 from ._edge_table import symbolic_table
 from ._effects import plot_feature_effects
-from ._formula_code import symbolic_code
+from ._formula_outputs import symbolic_code, symbolic_formula, symbolic_function, symbolic_latex
 from ._importance import attribution_scores, edge_importances, feature_importances
 from ._plot import plot_edge, plot_features
 from ._pruning import prune
-from ._symbolic import (
-    auto_symbolic,
-    fix_symbolic,
-    suggest_symbolic,
-    symbolic_formula,
-    symbolic_function,
-    symbolic_latex,
-)
+from ._symbolic import auto_symbolic, fix_symbolic, suggest_symbolic
 
 #: Names of the candidate functions of the symbolic library.
 SYMBOLIC_LIBRARY = tuple(SYMBOLIC_FUNCTIONS)

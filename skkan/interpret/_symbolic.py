@@ -1,4 +1,6 @@
-"""Symbolic regression on a fitted KAN: rank, snap and read closed-form edge functions.
+"""Symbolic regression on a fitted KAN: rank closed-form candidates for edges and snap them.
+
+The formulas read from the snapped network are in :mod:`._formula_outputs`.
 
 Every function takes a fitted estimator and reads it through its public
 :class:`~skkan.FittedKAN` view (``estimator.fitted_view_``).
@@ -15,16 +17,9 @@ from .._engine.losses import prediction_loss
 from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
-from ._common import fitted_view, replace_network, single_network_view
+from ._common import replace_network, single_network_view
 
-__all__ = [
-    "auto_symbolic",
-    "fix_symbolic",
-    "suggest_symbolic",
-    "symbolic_formula",
-    "symbolic_function",
-    "symbolic_latex",
-]
+__all__ = ["auto_symbolic", "fix_symbolic", "rank_edge", "suggest_symbolic"]
 
 # Rows used to rank candidate functions on one edge (the grid search is
 # quadratic in its resolution, linear in rows).
@@ -352,121 +347,3 @@ def auto_symbolic(
     _record_snapped(estimator, network, snapped)
     replace_network(estimator, network)
     return estimator
-
-
-_SPLINE_EDGES = ("keep", "snap")
-
-
-def _has_spline_edges(view):
-    """Whether an edge is still a spline; a categorical input's edges are lookup tables, exact as they are."""
-    first_layer = view.spline_mask(0) & ~view.is_categorical[:, None]
-    return bool(first_layer.any()) or any(view.spline_mask(index).any() for index in range(1, view.n_layers))
-
-
-def _formula_view(estimator, spline_edges, library):
-    """The view whose network the formula is read from: the estimator's, or a fully snapped copy."""
-    if spline_edges not in _SPLINE_EDGES:
-        raise ValueError(f"spline_edges must be one of {list(_SPLINE_EDGES)}, got {spline_edges!r}.")
-    view = single_network_view(estimator, "A symbolic formula")
-    if spline_edges == "snap" and _has_spline_edges(view):
-        snapped = copy.deepcopy(estimator)
-        auto_symbolic(snapped, -math.inf, library=library)
-        view = fitted_view(snapped)
-    return view
-
-
-def symbolic_formula(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
-    """Closed-form expression of every output, in the original feature units.
-
-    Never fails on a fitted model: snapped edges (see :func:`auto_symbolic`)
-    give their functions, and edges that are still splines appear as
-    functions ``f_l_i_j(u)`` of their input ``u`` (for the first layer, the
-    feature in original units; ``f_{l,i,j}`` in LaTeX), or are snapped to
-    their best candidate with ``spline_edges="snap"`` (on a copy; the
-    estimator is unchanged). Every result lambdifies, prints with sympy's
-    ``pycode``, ``ccode`` and ``jscode`` (a spline edge as a call of a
-    function the caller supplies; see :func:`symbolic_code`) and pickles.
-    :func:`symbolic_table` shows how well each spline edge fits its best
-    candidate. Input scaling (and, for regressors, target scaling)
-    is undone, the expression is expanded, numbers are rounded to
-    ``precision`` decimals (terms that round to zero vanish) and numbers
-    within rounding distance of a simple rational or rational multiple of pi
-    are replaced by it. Product nodes appear as products.
-
-    Missing values and categorical inputs (see the user guide's *Tabular
-    data*) appear as :class:`sympy.Piecewise` terms of the first-layer edges:
-
-    - an input that had missing values in training:
-      ``Piecewise((m, isnan(x)), (phi(x), True))``, with ``m`` the edge's
-      learned value for a missing input. An input never missing in training
-      gets no such branch, so the formula stays compact; it is then
-      undefined (NaN) where that input is missing, whereas ``predict`` adds
-      the edge's mean value;
-    - a categorical input: ``Piecewise((v_1, Eq(c, 'blue')), (v_2, Eq(c,
-      'red')), ..., (v_default, True))`` over the categories of
-      ``categories_`` (first a missing branch if the input had missing
-      values in training); ``v_default`` is what an unknown category gets.
-
-    Their conditions print as shown and render in LaTeX (``x \\text{ is
-    missing}``, ``c = \\text{blue}``); sympy's ``simplify`` keeps them.
-    Each Piecewise is rounded branch by branch; a term that is a sum's own
-    term absorbs its numeric factor (the target scale of a one-layer model).
-
-    Parameters
-    ----------
-    estimator : KANRegressor or KANClassifier
-        A fitted estimator.
-    precision : int, default=4
-        Decimals kept.
-    simplify : bool, default=True
-        Run sympy's simplification on the rounded result.
-    spline_edges : {"keep", "snap"}, default="keep"
-        What spline edges become: undefined functions, or their best
-        candidate (with the affine numbers re-fitted, as in
-        :func:`auto_symbolic` with ``r2_threshold=-inf``).
-    library : list of str, optional
-        Candidates for ``spline_edges="snap"``.
-
-    Returns
-    -------
-    expressions : list of sympy.Expr
-        One per output (regression target, or logit for classifiers),
-        in the symbols ``feature_names_in_`` (else ``x0, x1, ...``).
-    """
-    from ._formula import network_formula
-
-    view = _formula_view(estimator, spline_edges, library)
-    return network_formula(view, precision=precision, simplify=simplify)
-
-
-def symbolic_function(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
-    """The symbolic formula as a numpy function of ``X``.
-
-    Spline edges left in the formula (``f_l_i_j``) are evaluated with the
-    network's splines, so the function always runs.
-
-    Returns
-    -------
-    function : callable
-        ``function(X)`` takes what ``predict`` takes (an array or a
-        DataFrame of shape (n_samples, n_features), validated the same way,
-        with categorical columns as their categories and NaN for missing
-        values) and returns an array of shape (n_samples,) or (n_samples,
-        n_outputs), like the raw model output. Categorical conditions
-        compare the category codes ``predict`` uses (a category's position
-        in ``categories_``; an unknown one takes the default branch).
-    """
-    from ._formula import formula_to_numpy, network_formula
-
-    view = _formula_view(estimator, spline_edges, library)
-    expressions = network_formula(view, precision=precision, simplify=simplify)
-    return formula_to_numpy(expressions, view.feature_names, view)
-
-
-def symbolic_latex(estimator, precision=4, *, simplify=True, spline_edges="keep", library=None):
-    """LaTeX strings of :func:`symbolic_formula`, one per output."""
-    from ._formula import import_sympy
-
-    sympy = import_sympy()
-    expressions = symbolic_formula(estimator, precision, simplify=simplify, spline_edges=spline_edges, library=library)
-    return [sympy.latex(expression) for expression in expressions]
