@@ -145,13 +145,18 @@ def _propagate(network, x, inputs, edges, reference, weights=None):
     computing = weights is not None
     if computing:
         reference.subnode_means, reference.subnode_centres, reference.product_centres = [], [], []
-    relevance = edges[0] - reference.first_edge_means
     for index, layer in enumerate(network.layers):
-        if index > 0:
+        products = network.multiplication_nodes[index + 1]
+        # Subnode values are needed for the background means and for product nodes; the next layer reads
+        # its inputs from the forward pass.
+        subnodes = edges[index].sum(dim=1) + layer.bias if computing or products else None
+        if index == 0:
+            # In place: the first layer's edges are not read again.
+            relevance = edges[0].sub_(reference.first_edge_means)
+        else:
             relevance = _rescale_through(
                 layer, relevance, inputs[index], reference.node_means[index], reference.node_steps[index], edges[index]
             )
-        subnodes = edges[index].sum(dim=1) + layer.bias
         if computing:
             reference.subnode_means.append(_weighted_mean(subnodes, weights))
             # First-layer relevances are centred already (each edge minus its mean).
@@ -159,7 +164,7 @@ def _propagate(network, x, inputs, edges, reference, weights=None):
         if index > 0:
             relevance = relevance - reference.subnode_centres[index]
         # Every subnode's relevances now sum to its deviation from its mean, as the product rule needs.
-        if network.multiplication_nodes[index + 1]:
+        if products:
             relevance = _combine(network, index, relevance, subnodes, reference)
             if computing:
                 reference.product_centres.append(_weighted_mean(relevance, weights))
