@@ -38,6 +38,12 @@ class _NetworkArchitecture:
             )
         return [int(s) for s in sizes]
 
+    def _constrained_widths(self, X, categorical, n_outputs):
+        """``(groups, monotone, hidden)``: the constraints resolved for validated ``X``, and the widths they need."""
+        groups = self._interaction_groups(X)
+        monotone = self._monotone_directions(X, categorical, n_outputs)
+        return groups, monotone, self._hidden_layer_sizes(n_outputs, groups, monotone)
+
     def _interaction_groups(self, X):
         """The feature groups of ``interaction_cst`` for validated ``X`` (see skkan._constraints), or None."""
         return resolve_interaction_groups(self.interaction_cst, X.shape[1], getattr(self, "feature_names_in_", None))

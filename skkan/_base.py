@@ -270,9 +270,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         sample_weight = check_sample_weight(sample_weight, X, normalize=False)
         sample_weight = check_sample_weight(self._class_weighted(y, sample_weight), X)
         targets, n_outputs, loss, target_state = self._prepare_targets(y, sample_weight)
-        groups = self._interaction_groups(X)
-        monotone = self._monotone_directions(X, categorical, n_outputs)
-        hidden = self._hidden_layer_sizes(n_outputs, groups, monotone)
+        groups, monotone, hidden = self._constrained_widths(X, categorical, n_outputs)
 
         device = resolve_device(self.device)
         task = "regression" if self._multi_output_target else "classification"
@@ -286,10 +284,8 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
         n_categories = categories_per_input(*categorical, X.shape[1])
-        shape = (X.shape[1], hidden, n_outputs, generator, dtype, recipe.ensemble_size, device, n_categories) + (
-            groups,
-            monotone,
-        )
+        members = recipe.ensemble_size
+        shape = (X.shape[1], hidden, n_outputs, generator, dtype, members, device, n_categories, groups, monotone)
 
         if reuse:
             same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)

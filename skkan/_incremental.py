@@ -68,9 +68,7 @@ class _IncrementalFit:
             input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
             # partial_fit has no validation split: the recipe's rule without early stopping.
             members = resolve_ensemble_size(self.get_params(deep=False), early_stopping=False)
-            groups = self._interaction_groups(X)
-            monotone = self._monotone_directions(X, categorical, n_outputs)
-            hidden = self._hidden_layer_sizes(n_outputs, groups, monotone)
+            groups, monotone, hidden = self._constrained_widths(X, categorical, n_outputs)
             n_categories = categories_per_input(*categorical, X.shape[1])
             network = self._new_tabular_network(
                 X.shape[1], hidden, n_outputs, generator, dtype, members, device, n_categories, groups, monotone

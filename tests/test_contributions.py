@@ -253,11 +253,16 @@ def test_waterfall_plot(regressor):
     plt.close("all")
 
 
-def test_waterfall_plot_needs_a_class_for_multiclass():
+@pytest.fixture(scope="module")
+def three_classes():
     X = _rows(90, d=2)
-    model = KANClassifier(hidden_layer_sizes=(3,), max_iter=10, random_state=0).fit(
+    return X, KANClassifier(hidden_layer_sizes=(3,), max_iter=10, random_state=0).fit(
         X, np.digitize(X[:, 0], [-0.3, 0.3])
     )
+
+
+def test_waterfall_plot_needs_a_class_for_multiclass(three_classes):
+    X, model = three_classes
     with pytest.raises(ValueError, match="classes"):
         model.plot_contributions(X)
     ax = model.plot_contributions(X, row=1, output=2)
@@ -302,11 +307,8 @@ def test_feature_effects_of_a_deep_model_show_the_spread_and_share_one_scale():
     plt.close("all")
 
 
-def test_feature_effects_need_a_class_for_multiclass():
-    X = _rows(90, d=2)
-    model = KANClassifier(hidden_layer_sizes=(3,), max_iter=10, random_state=0).fit(
-        X, np.digitize(X[:, 0], [-0.3, 0.3])
-    )
+def test_feature_effects_need_a_class_for_multiclass(three_classes):
+    _, model = three_classes
     with pytest.raises(ValueError, match="classes"):
         model.plot_feature_effects()
     assert model.plot_feature_effects(output=1) is not None

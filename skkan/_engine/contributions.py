@@ -83,7 +83,7 @@ class ContributionReference:
         self.first_edge_means = _weighted_mean(edges[0], weights)
         self.output_mean = _weighted_mean(output, weights)
         # The centring constants come from the background rows' own relevances.
-        _propagate(network, background, inputs, edges, self, weights=weights)
+        _propagate(network, inputs, edges, self, weights=weights)
 
 
 def _rescale_through(layer, relevance, values, mean, step, edges):
@@ -136,11 +136,13 @@ def _combine(network, index, relevance, subnodes, reference):
     return torch.cat([relevance[:, :, :n_sums], products], dim=2)
 
 
-def _propagate(network, x, inputs, edges, reference, weights=None):
+def _propagate(network, inputs, edges, reference, weights=None):
     """Relevance of every input for every output, (batch, n_inputs, n_outputs).
 
-    With ``weights`` (the background pass), the centring constants are
-    computed from ``x`` and stored on ``reference``; otherwise they are read.
+    ``inputs`` and ``edges`` are :meth:`KANNetwork.forward_with_edges`'s for
+    the rows. With ``weights`` (the background pass), the centring constants
+    are computed from those rows and stored on ``reference``; otherwise they
+    are read.
     """
     computing = weights is not None
     if computing:
@@ -214,7 +216,7 @@ def edge_path_contributions(network, x, reference, *, budget_bytes=32 * 2**20):
         for start in range(0, x.shape[0], chunk_rows):
             rows = x[start : start + chunk_rows]
             _, inputs, edges = network.forward_with_edges(rows)
-            parts.append(_propagate(network, rows, inputs, edges, reference))
+            parts.append(_propagate(network, inputs, edges, reference))
         n_packed = network.widths[-1]
         contributions = torch.cat(parts) if parts else x.new_zeros((0, x.shape[1], n_packed))
         members = contributions.reshape(contributions.shape[0], contributions.shape[1], network.ensemble_size, -1)

@@ -71,8 +71,8 @@ def _carriers(network, level):
 def _first_group(network):
     """Index of the first interaction group holding each input (its linear term goes there)."""
     owner = torch.zeros(network.widths[0], dtype=torch.long)
-    for group in reversed(range(network.n_groups)):
-        if network.input_groups is not None:
+    if network.input_groups is not None:
+        for group in reversed(range(network.n_groups)):
             owner[list(network.input_groups[group])] = group
     return owner
 
@@ -133,11 +133,9 @@ def start_at_linear(network, x, weights, slopes, intercept, missing_values=None,
                 per_target = before.numel() // nodes.numel()  # the groups summed into an output
                 n_outputs = network.n_outputs
                 source = torch.arange(before.numel(), device=identity.device)
-                if per_target == 1:
-                    target = source
-                else:
-                    # Carriers are ordered member, group, output: the output sums its member's groups.
-                    target = (source // (per_target * n_outputs)) * n_outputs + source % n_outputs
+                # Carriers are ordered member, group, output: an output carrier sums its member's groups
+                # (between hidden levels, per_target is 1 and every carrier feeds its own twin).
+                target = (source // (per_target * n_outputs)) * n_outputs + source % n_outputs
                 identity[before, target] = 1.0
                 _set_linear_edges(layer, identity, nodes)
             x = network.combine_subnodes(index, layer(x))

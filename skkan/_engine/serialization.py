@@ -217,7 +217,7 @@ def validate_network_data(data):
     version = data.get("format") if type(data) is dict else None
     if type(version) is not int or version != FORMAT_VERSION:
         _fail(f"network format {version!r} is not {FORMAT_VERSION}; it was written by another skkan version.")
-    # ensemble_size and input_groups are optional (files from before they existed lack them).
+    # ensemble_size, input_groups and monotone are optional (files from before they existed lack them).
     optional = ("ensemble_size", "input_groups", "monotone")
     _check_fields({k: v for k, v in data.items() if k not in optional}, _NETWORK_FIELDS, "the network")
     widths = data["widths"]

@@ -115,7 +115,7 @@ def plot_feature_effects(estimator, features=None, *, output=None, n_cols=3):
     """
     view = fitted_view(estimator)
     shares = feature_importances(estimator)
-    indices = feature_indices(estimator, view, features)
+    indices = feature_indices(view, features, shares)
     if features is None:
         indices = sorted(indices, key=lambda i: -shares[i])
     inputs = view.sample_inputs

@@ -121,10 +121,10 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     return ax
 
 
-def feature_indices(estimator, view, features):
+def feature_indices(view, features, importances):
+    """Positions of ``features`` (indices or names), or of every feature with a positive importance."""
     names = view.feature_names
     if features is None:
-        importances = feature_importances(estimator)
         return [k for k in range(len(names)) if importances[k] > 0]
     indices = []
     for feature in features:
@@ -180,10 +180,10 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
     fig : matplotlib.figure.Figure
     """
     view = fitted_view(estimator)
-    indices = feature_indices(estimator, view, features)
+    shares = feature_importances(estimator)
+    indices = feature_indices(view, features, shares)
     fig, axes = panel_grid(len(indices), n_cols)
     scores = edge_importances(estimator)[0]
-    shares = feature_importances(estimator)
     additive = view.n_layers == 1 and view.target_scale is not None
     names = view.feature_names
     # Edges fade by their importance against the strongest first-layer edge of any feature: a large edge
