@@ -103,6 +103,8 @@ class _NetworkArchitecture:
             "ensemble_size": int(members),
             "interaction_cst": None if groups is None else tuple(groups),
             "monotonic_cst": monotone,
+            # KANRegressor's loss decides what the outputs mean (a log link or not); classifiers have none.
+            "loss": self.get_params(deep=False).get("loss"),
         }
         if reuse:
             # Models saved before _architecture existed: the network tells its shape, not its grid schedule.

@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import inspect
 import math
 import os
 import sys
@@ -60,6 +61,7 @@ _PRIVATE_FITTED_ATTRIBUTES = frozenset(
         "_input_range",
         "_target_mean",
         "_target_scale",
+        "_training_loss",
         "_y_ndim",
         "_interpretation_sample",
         "_interpretation_weights",
@@ -207,7 +209,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         return sample_weight
 
     @abstractmethod
-    def _output_prior(self, targets, sample_weight, n_outputs):
+    def _output_prior(self, targets, sample_weight, n_outputs, loss):
         """The best constant network output for ``targets`` (from ``_prepare_targets``), a float64 array.
 
         A new network starts with this output bias (see ``KANNetwork.start_at_prior``).
@@ -334,7 +336,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
             keep_start=start == "linear",
             verbose=self.verbose,
         )
-        target_dtype = torch.long if loss == "log_loss" else dtype
+        target_dtype = loss.target_dtype(dtype)
         x_train = _as_tensor(X_scaled[train_rows], device, dtype)
         t_train = _as_tensor(targets[train_rows], device, target_dtype)
         w_train = _as_tensor(sample_weight[train_rows], device, dtype)
@@ -343,7 +345,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         if start == "linear":
             start_at_linear(network, x_train, w_train, *linear_start)
         elif not reuse:
-            prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs)
+            prior = self._output_prior(targets[train_rows], sample_weight[train_rows], n_outputs, loss)
             network.start_at_prior(_as_tensor(prior, device, dtype))
         validation = None
         if early_stopping:
@@ -583,3 +585,9 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         # Missing values are learned per first-layer edge (skkan._engine.tabular).
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _shared_signature_plus(*parameters):
+    """The signature of ``_BaseKAN.__init__`` with an estimator's own ``parameters`` appended."""
+    shared = inspect.signature(_BaseKAN.__init__)
+    return shared.replace(parameters=[*shared.parameters.values(), *parameters])

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import _BaseKAN
+from ._base import _BaseKAN, _shared_signature_plus
 from ._docstrings import fill_shared_docs
 from ._labels import class_targets, encode_labels
 from ._validation import check_class_labels
@@ -19,12 +19,6 @@ __all__ = ["KANClassifier"]
 # Floor of the class frequencies whose logits start the output layer: a class
 # without weight in the training rows starts very unlikely, not at -inf.
 _SMALLEST_PRIOR = 1e-12
-
-
-def _shared_signature_plus(*parameters):
-    """The signature of ``_BaseKAN.__init__`` with ``parameters`` appended."""
-    shared = inspect.signature(_BaseKAN.__init__)
-    return shared.replace(parameters=[*shared.parameters.values(), *parameters])
 
 
 def _log_proba_from_logits(logits):
@@ -179,7 +173,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
             )
         return *class_targets(encoded, classes.size), {"classes_": classes}
 
-    def _output_prior(self, targets, sample_weight, n_outputs):
+    def _output_prior(self, targets, sample_weight, n_outputs, loss):
         # The logits of the weighted class frequencies: a network that starts
         # there predicts the weighted majority everywhere, the optimum of a
         # constant model, however extreme the class weights are.

@@ -88,7 +88,7 @@ class _IncrementalFit:
             **self._regularization(),
             verbose=self.verbose,
         )
-        target_dtype = torch.long if loss == "log_loss" else dtype
+        target_dtype = loss.target_dtype(dtype)
         x = _as_tensor(X_scaled, device, dtype)
         record_missing_inputs(network, x)
         epoch_loss = train_one_epoch(

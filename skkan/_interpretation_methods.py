@@ -42,7 +42,9 @@ class _InterpretationMethods:
 
         See :func:`skkan.interpret.predict_contributions`: per row, the
         contributions plus the last column (the base value) sum to
-        ``predict(X)`` (regressor) or ``decision_function(X)`` (classifier).
+        ``predict(X)`` (regressor), ``log(predict(X))`` (regressor with
+        ``loss="poisson"`` or ``"gamma"``) or ``decision_function(X)``
+        (classifier).
         """
         from .interpret import predict_contributions
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._engine.losses import Loss
+
 __all__ = ["class_targets", "encode_labels"]
 
 
@@ -14,11 +16,11 @@ def class_targets(codes, n_classes):
         0/1 floats for two classes (one logit, ``"binary_log_loss"``),
         int64 class indices otherwise (one logit per class, ``"log_loss"``).
     n_outputs : int
-    loss : str
+    loss : Loss
     """
     if n_classes == 2:
-        return codes.astype(np.float64), 1, "binary_log_loss"
-    return codes.astype(np.int64), n_classes, "log_loss"
+        return codes.astype(np.float64), 1, Loss("binary_log_loss")
+    return codes.astype(np.int64), n_classes, Loss("log_loss")
 
 
 def encode_labels(y, classes, unseen_message):

@@ -8,11 +8,21 @@ a categorical input. Its coefficients become the network's starting state
 (:func:`skkan._engine.linear_start.start_at_linear`), so training starts
 from the linear model and, with early stopping, keeps a state that
 validates at least as well as it.
+
+Other regression losses: Poisson and Gamma deviance fit the matching
+log-link GLM (:class:`~sklearn.linear_model.PoissonRegressor`,
+:class:`~sklearn.linear_model.GammaRegressor`, with the penalty of the
+ridge in their per-row units); absolute error, Huber and quantile loss keep
+the ridge's slopes and move its intercept to that loss's best constant for
+the residuals (a close, cheap start that training then refines).
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._regression_targets import target_prior
 
 __all__ = ["LinearStart", "fit_linear_start"]
 
@@ -74,7 +84,7 @@ def fit_linear_start(X_scaled, targets, sample_weight, loss, n_outputs, n_catego
         Training targets as the network's loss takes them: standardised
         values (n_samples, n_outputs), class indices or 0/1 labels.
     sample_weight : ndarray of shape (n_samples,)
-    loss : {"squared_error", "log_loss", "binary_log_loss"}
+    loss : skkan._engine.losses.Loss
     n_outputs : int
     n_categories : list of int
         Categories of each input, 0 for a numeric one.
@@ -86,17 +96,15 @@ def fit_linear_start(X_scaled, targets, sample_weight, loss, n_outputs, n_catego
     LinearStart or None
         None when the rows hold a single class (no logistic model to fit).
     """
-    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.linear_model import LogisticRegression
 
     rows = np.flatnonzero(sample_weight > 0)
     if rows.size > _MAX_LINEAR_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, _MAX_LINEAR_ROWS, replace=False))
     design, meaning = _design(X_scaled[rows], n_categories)
     weights = sample_weight[rows] / sample_weight[rows].mean()
-    if loss == "squared_error":
-        model = Ridge(alpha=1.0).fit(design, targets[rows], sample_weight=weights)
-        coef = np.asarray(model.coef_, dtype=np.float64).reshape(n_outputs, -1)
-        intercept = np.asarray(model.intercept_, dtype=np.float64).reshape(n_outputs)
+    if not loss.is_classification:
+        coef, intercept = _linear_regression(design, targets[rows], weights, loss)
     else:
         labels = np.asarray(targets[rows]).astype(np.int64)
         if np.unique(labels).size < 2:
@@ -123,3 +131,28 @@ def fit_linear_start(X_scaled, targets, sample_weight, loss, n_outputs, n_catego
         else:
             category_values[i, :, code] = coef[:, column]
     return LinearStart(slopes, intercept, missing_values, category_values)
+
+
+def _linear_regression(design, targets, weights, loss):
+    """Coefficients (n_outputs, n_columns) and intercepts (n_outputs,) of the linear start for a regression loss."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import GammaRegressor, PoissonRegressor, Ridge
+
+    if loss.log_link:
+        glm = PoissonRegressor if loss.name == "poisson" else GammaRegressor
+        coef, intercept = [], []
+        for column in targets.T:
+            with warnings.catch_warnings():
+                # A start, not a result: a few unfinished iterations cost nothing that training does not fix.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = glm(alpha=1.0 / targets.shape[0], max_iter=300).fit(design, column, sample_weight=weights)
+            coef.append(model.coef_)
+            intercept.append(model.intercept_)
+        return np.array(coef, dtype=np.float64).reshape(targets.shape[1], -1), np.array(intercept, dtype=np.float64)
+    model = Ridge(alpha=1.0).fit(design, targets, sample_weight=weights)
+    coef = np.asarray(model.coef_, dtype=np.float64).reshape(targets.shape[1], -1)
+    intercept = np.asarray(model.intercept_, dtype=np.float64).reshape(targets.shape[1])
+    if loss.name != "squared_error":
+        residuals = targets - design @ coef.T
+        intercept = target_prior(residuals, weights, loss)
+    return coef, intercept

@@ -31,6 +31,7 @@ import numpy as np
 from ._engine.device import usable_device
 from ._engine.network import KANNetwork
 from ._engine.serialization import network_from_data, network_to_data
+from ._regression_targets import loss_from_state
 from ._version import __version__
 from .exceptions import UnsafeModelError
 
@@ -119,6 +120,11 @@ def _check_fitted_state(state, network):
     if "_target_mean" in state or "_target_scale" in state:
         _float_array(state, "_target_mean", (n_outputs,))
         _float_array(state, "_target_scale", (n_outputs,), positive=True)
+    if "_training_loss" in state:
+        try:
+            loss_from_state(state["_training_loss"], n_outputs)
+        except ValueError as error:
+            _fail(str(error))
     if "classes_" in state:
         classes = state["classes_"]
         if not isinstance(classes, np.ndarray) or classes.ndim != 1:

@@ -1,15 +1,35 @@
 """KANRegressor: a Kolmogorov-Arnold network for regression."""
 
+import inspect
+from numbers import Real
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
-from ._base import _BaseKAN
+from ._base import _BaseKAN, _shared_signature_plus
 from ._docstrings import fill_shared_docs
-from ._scaling import _weighted_mean_and_scale
+from ._engine.losses import LOG_LINK_LOSSES, REGRESSION_LOSSES, Loss
+from ._regression_targets import (
+    check_regression_targets,
+    fit_target_scaling,
+    loss_from_state,
+    loss_state,
+    regression_loss,
+    target_prior,
+)
 
 __all__ = ["KANRegressor"]
+
+
+def _finite_targets(y):
+    """``y`` as a finite float64 2-D array (one column per output), and its number of dimensions."""
+    y = _numeric_targets(y)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
+    return (y.reshape(-1, 1) if y.ndim == 1 else y), y.ndim
 
 
 def _numeric_targets(y):
@@ -37,14 +57,41 @@ class KANRegressor(RegressorMixin, _BaseKAN):
 
     Every edge of the network carries a learnable one-dimensional function
     (a B-spline plus a SiLU residual) and nodes sum their incoming edges.
-    Inputs and targets are standardised internally, so no scaler is needed
-    in front of it. Inputs outside the training range are held at its
-    edges by default (``extrapolation="constant"``), so predictions stay
-    constant beyond the data.
+    Inputs and targets are scaled internally, so no scaler is needed in
+    front of it. Inputs outside the training range are held at its edges by
+    default (``extrapolation="constant"``), so predictions stay constant
+    beyond the data.
 
     Parameters
     ----------
     {shared_parameters}
+
+    loss : {"squared_error", "absolute_error", "huber", "quantile", "poisson", "gamma"}, default="squared_error"
+        The loss the network is trained on, and that early stopping, the
+        plateau schedule and the linear start follow. ``"absolute_error"``
+        predicts the conditional median, ``"quantile"`` the conditional
+        ``quantile`` (for prediction intervals), and ``"huber"`` is squared
+        error near the fit and absolute error beyond ``huber_delta`` (for
+        heavy-tailed noise). ``"poisson"`` (counts, rates; y >= 0 with a
+        positive sum) and ``"gamma"`` (positive skewed targets such as
+        costs or waiting times; y > 0) are deviances with a log link: the
+        network predicts the log of the mean, so predictions are always
+        positive, :meth:`symbolic_formula` shows the ``exp`` and
+        :meth:`predict_contributions` adds up to ``log(predict(X))``. The
+        network starts at the loss's best constant (mean, median, quantile,
+        Huber location, or log of the mean). ``score`` stays R², as in
+        scikit-learn.
+
+    quantile : float in (0, 1), default=None
+        The quantile ``loss="quantile"`` predicts (needed with that loss,
+        ignored otherwise), e.g. 0.1 and 0.9 for an 80% prediction interval.
+
+    huber_delta : float or "auto", default="auto"
+        Threshold of ``loss="huber"`` in the units of y: residuals smaller
+        than it are squared, larger ones count linearly. ``"auto"`` is 1.35
+        robust standard deviations of y (its interquartile range / 1.349),
+        scikit-learn's ``HuberRegressor`` choice, which keeps 95% of the
+        efficiency of squared error on normal noise. Ignored by other losses.
 
     Attributes
     ----------
@@ -68,34 +115,71 @@ class KANRegressor(RegressorMixin, _BaseKAN):
     """
 
     _multi_output_target = True
+    _parameter_constraints = {
+        **_BaseKAN._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "quantile": [None, Interval(Real, 0, 1, closed="neither")],
+        "huber_delta": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes="auto",
+        *,
+        loss="squared_error",
+        quantile=None,
+        huber_delta="auto",
+        **shared_parameters,
+    ):
+        super().__init__(hidden_layer_sizes, **shared_parameters)
+        self.loss = loss
+        self.quantile = quantile
+        self.huber_delta = huber_delta
+
+    # scikit-learn reads the parameter names from the signature of __init__:
+    # the shared ones, written once in _BaseKAN, plus the loss and its parameters.
+    __init__.__signature__ = _shared_signature_plus(
+        inspect.Parameter("loss", inspect.Parameter.KEYWORD_ONLY, default="squared_error"),
+        inspect.Parameter("quantile", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("huber_delta", inspect.Parameter.KEYWORD_ONLY, default="auto"),
+    )
 
     def _prepare_targets(self, y, sample_weight):
-        y = _numeric_targets(y)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
-        y_2d = y.reshape(-1, 1) if y.ndim == 1 else y
-        mean, scale = _weighted_mean_and_scale(y_2d, sample_weight)
-        state = {"_target_mean": mean, "_target_scale": scale, "_y_ndim": y.ndim}
-        return (y_2d - mean) / scale, y_2d.shape[1], "squared_error", state
+        y_2d, y_ndim = _finite_targets(y)
+        check_regression_targets(y_2d, sample_weight, self.loss)
+        mean, scale = fit_target_scaling(y_2d, sample_weight, self.loss)
+        loss = regression_loss(self.loss, scale, self.quantile, self.huber_delta)
+        state = {"_target_mean": mean, "_target_scale": scale, "_y_ndim": y_ndim, "_training_loss": loss_state(loss)}
+        return (y_2d - mean) / scale, y_2d.shape[1], loss, state
 
-    def _output_prior(self, targets, sample_weight, n_outputs):
-        # The weighted mean of the scaled targets: zero over all rows, close to it over a training split.
-        return np.average(targets, axis=0, weights=sample_weight)
+    def _output_prior(self, targets, sample_weight, n_outputs, loss):
+        # The loss's best constant in training units: for squared error the weighted mean of the
+        # standardised targets (zero over all rows, close to it over a training split).
+        return target_prior(targets, sample_weight, loss)
+
+    def _fitted_loss(self):
+        """The engine loss the network was trained with (squared error for models saved before losses)."""
+        state = getattr(self, "_training_loss", None)
+        return Loss("squared_error") if state is None else loss_from_state(state, self._target_mean.size)
+
+    def _training_targets(self, y):
+        """Targets ``y`` in the fitted model's training units, and its loss; a ValueError for wrong ones."""
+        y_2d, y_ndim = _finite_targets(y)
+        if y_ndim != self._y_ndim or y_2d.shape[1] != self._target_mean.size:
+            raise ValueError(
+                f"y has shape {y_2d.shape if y_ndim == 2 else (y_2d.shape[0],)}, but the model was fitted on "
+                f"{self._target_mean.size} output(s) as a {self._y_ndim}-D array."
+            )
+        loss = self._fitted_loss()
+        check_regression_targets(y_2d, np.ones(y_2d.shape[0]), loss.name)
+        return (y_2d - self._target_mean) / self._target_scale, loss
 
     def _partial_targets(self, y, sample_weight, classes, first):
         if first:
             return self._prepare_targets(y, sample_weight)
-        y = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
-        y_2d = y.reshape(-1, 1) if y.ndim == 1 else y
-        if y.ndim != self._y_ndim or y_2d.shape[1] != self._target_mean.size:
-            raise ValueError(
-                f"y has shape {y.shape}, but the first call to partial_fit had {self._target_mean.size} output(s) "
-                f"as a {self._y_ndim}-D array."
-            )
         # The target scaling of the first call stays.
-        return (y_2d - self._target_mean) / self._target_scale, y_2d.shape[1], "squared_error", {}
+        targets, loss = self._training_targets(y)
+        return targets, targets.shape[1], loss, {}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -139,7 +223,10 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, in the shape of the training targets.
         """
-        output = self._raw_output(X) * self._target_scale + self._target_mean
+        output = self._raw_output(X)
+        if self._fitted_loss().log_link:
+            output = np.exp(output)
+        output = output * self._target_scale + self._target_mean
         return output[:, 0] if self._y_ndim == 1 else output
 
     def score(self, X, y, sample_weight=None):
@@ -169,4 +256,6 @@ class KANRegressor(RegressorMixin, _BaseKAN):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        # Poisson and Gamma deviance need positive targets (scikit-learn's checks then make y positive).
+        tags.target_tags.positive_only = self.loss in LOG_LINK_LOSSES
         return tags

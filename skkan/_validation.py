@@ -232,7 +232,8 @@ def check_class_labels(y):
         raise ValueError(f"Class labels must be sortable values of one type; y holds {types}: {error}.") from None
 
 
-# What the network is made of: warm_start continues the fitted network, so
+# What the network is made of (and what its outputs mean: the regression
+# loss, whose link they follow): warm_start continues the fitted network, so
 # these may not change between fits. Everything else (learning_rate,
 # max_iter, optimizer, batch_size, the lamb* penalties, tol, early stopping,
 # dtype, device, random_state, verbose) only drives training and may change.
@@ -244,6 +245,7 @@ WARM_START_FIXED_PARAMETERS = (
     "ensemble_size",
     "interaction_cst",
     "monotonic_cst",
+    "loss",
 )
 
 

@@ -267,6 +267,13 @@ class FittedKAN:
         return None if scale is None else np.array(scale, dtype=np.float64).ravel()
 
     @property
+    def target_link(self):
+        """``"log"`` when regression outputs are the log of the predicted mean (Poisson, Gamma), else ``"identity"``."""
+        if self.is_classifier:
+            return "identity"
+        return "log" if self._estimator._fitted_loss().log_link else "identity"
+
+    @property
     def is_classifier(self):
         """Whether the outputs are logits of a classifier."""
         return self.classes is not None
@@ -332,9 +339,10 @@ class FittedKAN:
         return getattr(self._estimator, "_y_ndim", 1) == 1
 
     def encode_targets(self, y, n_samples):
-        """Targets in the form the network was trained on, and the name of its loss.
+        """Targets in the form the network was trained on, and its loss (an engine ``Loss``).
 
-        Regression targets are standardised like at fit time; class labels
+        Regression targets go to the training units of the fit (see
+        ``skkan._regression_targets``) with the fitted loss; class labels
         become class indices (loss ``"log_loss"``) or 0/1 (``"binary_log_loss"``).
 
         Raises
@@ -359,14 +367,7 @@ class FittedKAN:
                 ),
             )
             return targets, loss
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"y must be numeric for a regressor: {error}") from None
-        y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if y.shape[1] != self._network.n_outputs or not np.all(np.isfinite(y)):
-            raise ValueError(f"y must be finite with {self._network.n_outputs} output column(s), got shape {y.shape}.")
-        return (y - self.target_mean) / self.target_scale, "squared_error"
+        return self._estimator._training_targets(y)
 
     def to_original_units(self, feature, values):
         """Map standardised values of input ``feature`` back to its original units."""

@@ -18,6 +18,7 @@ from skkan._engine import (
     uniform_knots,
 )
 from skkan._engine.grid import _weighted_quantiles
+from skkan._engine.losses import Loss
 
 
 def _random_knots(n_features, grid_size, spline_order, seed=0):
@@ -95,7 +96,7 @@ def test_network_training_fits_a_smooth_function_with_lbfgs():
     x = torch.rand(300, 2, generator=generator, dtype=torch.float64) * 2 - 1
     y = (torch.sin(torch.pi * x[:, 0]) + x[:, 1] ** 2)[:, None]
     network = KANNetwork([2, 1, 1], grid_size=5, spline_order=3, generator=generator, dtype=torch.float64)
-    config = TrainingConfig(loss="squared_error", optimizer="lbfgs", learning_rate=1.0, max_iter=10)
+    config = TrainingConfig(loss=Loss("squared_error"), optimizer="lbfgs", learning_rate=1.0, max_iter=10)
     result = train_network(network, x, y, torch.ones(300, dtype=torch.float64), config, generator=generator)
     assert result.n_iter >= 1 and len(result.loss_curve) == result.n_iter
     assert result.loss_curve[-1] < 1e-3 < result.loss_curve[0] * 10
@@ -106,7 +107,7 @@ def test_training_raises_when_loss_is_not_finite_from_the_start():
     x = torch.rand(50, 2, generator=generator)
     y = torch.full((50, 1), float("nan"))
     network = KANNetwork([2, 1], grid_size=3, spline_order=3, generator=generator)
-    config = TrainingConfig(loss="squared_error", optimizer="adam", max_iter=5, batch_size=16)
+    config = TrainingConfig(loss=Loss("squared_error"), optimizer="adam", max_iter=5, batch_size=16)
     with pytest.raises(TrainingDivergedError, match="learning_rate"):
         train_network(network, x, y, torch.ones(50), config, generator=generator)
 

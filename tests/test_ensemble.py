@@ -10,7 +10,7 @@ from sklearn.base import clone
 from skkan import KANClassifier, KANRegressor
 from skkan._engine import KANNetwork
 from skkan._engine.linear_start import start_at_linear
-from skkan._engine.losses import per_sample_loss
+from skkan._engine.losses import Loss, per_sample_loss
 from skkan._engine.serialization import network_from_data, network_to_data
 from skkan.exceptions import UnsafeModelError
 
@@ -40,14 +40,28 @@ def test_a_member_is_unaffected_by_the_others_parameters():
     torch.testing.assert_close(network.member_outputs(x)[:, 0], before)
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "log_loss", "binary_log_loss"])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        Loss("squared_error"),
+        Loss("absolute_error"),
+        Loss("huber", delta=(0.5, 2.0)),
+        Loss("quantile", quantile=0.2),
+        Loss("poisson"),
+        Loss("gamma"),
+        Loss("log_loss"),
+        Loss("binary_log_loss"),
+    ],
+    ids=lambda loss: loss.name,
+)
 def test_each_member_is_scored_on_its_own(loss):
     generator = torch.Generator().manual_seed(2)
-    n_outputs = {"squared_error": 2, "log_loss": 3, "binary_log_loss": 1}[loss]
+    n_outputs = {"log_loss": 3, "binary_log_loss": 1}.get(loss.name, 2)
     members = torch.randn(7, 3, n_outputs, generator=generator, dtype=torch.float64)
-    if loss == "squared_error":
-        target = torch.randn(7, 2, generator=generator, dtype=torch.float64)
-    elif loss == "log_loss":
+    if not loss.is_classification:
+        # Positive targets suit every regression loss (Gamma needs them).
+        target = torch.rand(7, 2, generator=generator, dtype=torch.float64) + 0.1
+    elif loss.name == "log_loss":
         target = torch.randint(0, 3, (7,), generator=generator)
     else:
         target = torch.randint(0, 2, (7,), generator=generator).to(torch.float64)

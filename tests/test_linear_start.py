@@ -10,6 +10,7 @@ from skkan import KANClassifier, KANRegressor
 from skkan._engine import KANNetwork
 from skkan._engine.bspline import bspline_basis, uniform_knots
 from skkan._engine.linear_start import greville_abscissae, linear_start_possible, start_at_linear
+from skkan._engine.losses import Loss
 from skkan._engine.tabular import attach_tabular_edges, record_missing_inputs
 from skkan._recipe import resolve_init
 
@@ -196,10 +197,10 @@ def test_loss_advantage_is_the_weighted_mean_gap_and_its_standard_error():
     def worse(x):
         return torch.zeros_like(target)
 
-    advantage, error = loss_advantage(better, worse, x, target, weights, "squared_error")
+    advantage, error = loss_advantage(better, worse, x, target, weights, Loss("squared_error"))
     gap = (target.square() - (0.5 * target).square())[:, 0].numpy()
     share = (weights / weights.sum()).numpy()
     assert advantage == pytest.approx(share @ gap)
     assert error == pytest.approx(np.sqrt(share**2 @ (gap - share @ gap) ** 2))
-    assert advantage > 0 and loss_advantage(worse, better, x, target, weights, "squared_error")[0] == -advantage
-    assert loss_advantage(better, better, x, target, weights, "squared_error") == (0.0, 0.0)
+    assert advantage > 0 and loss_advantage(worse, better, x, target, weights, Loss("squared_error"))[0] == -advantage
+    assert loss_advantage(better, better, x, target, weights, Loss("squared_error")) == (0.0, 0.0)

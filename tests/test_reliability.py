@@ -7,6 +7,7 @@ import torch
 from skkan import KANClassifier, KANRegressor
 from skkan._engine import KANNetwork
 from skkan._engine.kernel import compiled_kernel_available, spline_kernel
+from skkan._engine.losses import Loss
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -31,13 +32,14 @@ def test_start_at_prior_sets_the_output_bias():
 )
 def test_classifier_prior_is_the_logit_of_the_weighted_class_frequencies(y, weight, expected):
     n_outputs = 1 if y.dtype == np.float64 else 3
-    prior = KANClassifier()._output_prior(y, weight, n_outputs)
+    loss = Loss("binary_log_loss" if n_outputs == 1 else "log_loss")
+    prior = KANClassifier()._output_prior(y, weight, n_outputs, loss)
     np.testing.assert_allclose(prior, expected, rtol=1e-12)
 
 
 def test_regressor_prior_is_the_weighted_target_mean():
     targets = np.array([[0.0, 1.0], [2.0, 3.0]])
-    prior = KANRegressor()._output_prior(targets, np.array([1.0, 3.0]), 2)
+    prior = KANRegressor()._output_prior(targets, np.array([1.0, 3.0]), 2, Loss("squared_error"))
     np.testing.assert_allclose(prior, [1.5, 2.5])
 
 

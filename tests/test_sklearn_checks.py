@@ -40,3 +40,29 @@ def test_sklearn_compatible_estimator_as_an_ensemble_that_extrapolates(estimator
 @parametrize_with_checks([KANRegressor(interaction_cst="pairwise")])
 def test_sklearn_compatible_estimator_with_interaction_constraints(estimator, check):
     check(estimator)
+
+
+# Every regression loss (the quantile loss needs its quantile).
+@parametrize_with_checks(
+    [
+        KANRegressor(loss="absolute_error"),
+        KANRegressor(loss="huber"),
+        KANRegressor(loss="quantile", quantile=0.3),
+    ]
+)
+def test_sklearn_compatible_estimator_with_each_loss(estimator, check):
+    check(estimator)
+
+
+# The log-link losses pass every check but one: check_regressor_multioutput fits make_regression's
+# targets, negative ones included, without the positive_only tag's shift that every other check
+# applies; Poisson and Gamma deviance refuse them (as PoissonRegressor would), so that check is
+# replaced by test_losses.py::test_log_link_losses_fit_several_outputs on positive targets.
+@parametrize_with_checks(
+    [KANRegressor(loss="poisson"), KANRegressor(loss="gamma")],
+    expected_failed_checks=lambda estimator: {
+        "check_regressor_multioutput": "negative targets, outside the deviance's domain"
+    },
+)
+def test_sklearn_compatible_estimator_with_a_log_link(estimator, check):
+    check(estimator)

@@ -14,7 +14,7 @@ import skkan._engine.training as training
 from skkan import KANClassifier, KANRegressor, TrainingDivergedError
 from skkan._engine import KANNetwork, TrainingConfig, train_network
 from skkan._engine.grid import _weighted_quantiles
-from skkan._engine.losses import evaluation_loss
+from skkan._engine.losses import Loss, evaluation_loss
 from skkan._engine.steps import clip_gradients
 
 RNG = np.random.default_rng(0)
@@ -102,7 +102,7 @@ def test_engine_raises_when_no_sound_epoch_exists():
     x = torch.rand(64, 2, generator=generator)
     y = x[:, :1] * 2
     network = KANNetwork([2, 2, 1], grid_size=3, spline_order=3, generator=generator)
-    config = TrainingConfig(loss="squared_error", optimizer="adam", learning_rate=1e30, max_iter=5, batch_size=16)
+    config = TrainingConfig(loss=Loss("squared_error"), optimizer="adam", learning_rate=1e30, max_iter=5, batch_size=16)
     with pytest.raises(TrainingDivergedError, match="learning_rate"):
         train_network(network, x, y, torch.ones(64), config, generator=generator)
 
@@ -150,7 +150,7 @@ def test_validation_loss_is_weighted():
     x_val = torch.tensor([[0.2], [0.9]], dtype=torch.float64)
     y_val = torch.tensor([[0.0], [100.0]], dtype=torch.float64)
     network = KANNetwork([1, 1], grid_size=3, spline_order=3, generator=generator, dtype=torch.float64)
-    config = TrainingConfig(loss="squared_error", max_iter=2, batch_size=40, early_stopping=True)
+    config = TrainingConfig(loss=Loss("squared_error"), max_iter=2, batch_size=40, early_stopping=True)
     weights = torch.ones(40, dtype=torch.float64)
     validation = (x_val, y_val, torch.tensor([1.0, 0.0], dtype=torch.float64))
     result = train_network(network, x, y, weights, config, generator=generator, validation=validation)
@@ -213,7 +213,7 @@ def test_engine_reraises_an_interrupt_before_any_epoch_and_keeps_the_best_after(
     y = x[:, :1]
     weights = torch.ones(64)
     network = KANNetwork([2, 1], grid_size=3, spline_order=3, generator=generator)
-    config = TrainingConfig(loss="squared_error", max_iter=10, batch_size=16, callback=_interrupt_on_epoch(1))
+    config = TrainingConfig(loss=Loss("squared_error"), max_iter=10, batch_size=16, callback=_interrupt_on_epoch(1))
     # The callback runs after the epoch is recorded, so epoch 1 is a state to keep.
     result = train_network(network, x, y, weights, config, generator=generator)
     assert result.interrupted and result.n_iter == 1
@@ -257,7 +257,7 @@ def test_callback_receives_one_dict_per_epoch_over_the_grid_stages():
     target = torch.as_tensor(y, dtype=torch.float32)[:, None]
     network = KANNetwork([2, 2, 1], grid_size=3, spline_order=3, generator=generator)
     config = TrainingConfig(
-        loss="squared_error", max_iter=3, batch_size=64, extra_grid_sizes=(6,), callback=seen.append, tol=0.0
+        loss=Loss("squared_error"), max_iter=3, batch_size=64, extra_grid_sizes=(6,), callback=seen.append, tol=0.0
     )
     result = train_network(network, x, target, torch.ones(120), config, generator=generator)
     assert [(i["stage"], i["grid_size"], i["epoch"]) for i in seen] == [
@@ -315,7 +315,7 @@ def test_early_stopping_keeps_the_best_validated_state_over_all_grid_stages():
     seen = []
     network = KANNetwork([2, 1], grid_size=2, spline_order=3, generator=generator, dtype=torch.float64)
     config = TrainingConfig(
-        loss="squared_error",
+        loss=Loss("squared_error"),
         optimizer="lbfgs",
         learning_rate=1.0,
         max_iter=8,
@@ -330,7 +330,7 @@ def test_early_stopping_keeps_the_best_validated_state_over_all_grid_stages():
     best_per_stage = [min(i["validation_loss"] for i in seen if i["stage"] == stage) for stage in (0, 1)]
     assert best_per_stage[0] < best_per_stage[1]
     assert network.grid_size == 2
-    final = evaluation_loss(network, *validation, "squared_error").item()
+    final = evaluation_loss(network, *validation, Loss("squared_error")).item()
     assert final == pytest.approx(best_per_stage[0], rel=1e-12)
     assert -result.best_validation_score == pytest.approx(final, rel=1e-12)
 
@@ -346,7 +346,7 @@ def _adam_run(decays, n_iter_no_change=1, plateau_patience=None):
     seen = []
     # tol=0.5 and a patience of 1: a plateau after every two epochs that do not halve the loss.
     config = TrainingConfig(
-        loss="squared_error",
+        loss=Loss("squared_error"),
         optimizer="adam",
         learning_rate=1e-2,
         max_iter=200,

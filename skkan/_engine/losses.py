@@ -1,4 +1,14 @@
-"""Losses of a network's predictions: the weighted prediction loss, the training objective, reference losses."""
+"""Losses of a network's predictions: the weighted prediction loss, the training objective, reference losses.
+
+A :class:`Loss` names the loss and holds its parameters. Regression losses
+read float targets of the output's shape (in the scaled units the estimator
+trains in); ``"poisson"`` and ``"gamma"`` read the outputs as the log of the
+mean (a log link). Classification losses read class indices
+(``"log_loss"``) or 0/1 floats (``"binary_log_loss"``).
+"""
+
+import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -6,6 +16,9 @@ from torch import nn
 from .regularization import smoothness_penalty, sparsity_penalty
 
 __all__ = [
+    "Loss",
+    "best_constant_output",
+    "weighted_quantile",
     "constant_prediction_loss",
     "evaluation_loss",
     "loss_advantage",
@@ -16,31 +29,96 @@ __all__ = [
 
 # Rows per forward pass when a loss is evaluated without gradients.
 _EVALUATION_CHUNK_ROWS = 65_536
+# Iteratively reweighted means that find Huber's best constant from the median (each halves the error or better).
+_HUBER_LOCATION_ITERATIONS = 50
+
+REGRESSION_LOSSES = ("squared_error", "absolute_error", "huber", "quantile", "poisson", "gamma")
+CLASSIFICATION_LOSSES = ("log_loss", "binary_log_loss")
+LOG_LINK_LOSSES = ("poisson", "gamma")
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A prediction loss and its parameters.
+
+    Parameters
+    ----------
+    name : str
+        One of ``REGRESSION_LOSSES`` or ``CLASSIFICATION_LOSSES``.
+    quantile : float or None
+        The quantile level in (0, 1) of ``"quantile"`` (pinball) loss.
+    delta : tuple of float or None
+        Huber's threshold per output, in the units of the targets: residuals
+        within it are squared, larger ones count linearly.
+    """
+
+    name: str
+    quantile: float | None = None
+    delta: tuple | None = None
+
+    def __post_init__(self):
+        if self.name not in REGRESSION_LOSSES + CLASSIFICATION_LOSSES:
+            raise ValueError(f"Unknown loss {self.name!r}.")
+        if self.name == "quantile" and not (self.quantile is not None and 0 < self.quantile < 1):
+            raise ValueError(f"The quantile loss needs a quantile in (0, 1), got {self.quantile!r}.")
+        if self.name == "huber" and not (self.delta and all(d > 0 and math.isfinite(d) for d in self.delta)):
+            raise ValueError(f"The Huber loss needs positive finite deltas, got {self.delta!r}.")
+
+    @property
+    def is_classification(self):
+        """Whether the targets are class labels (indices or 0/1)."""
+        return self.name in CLASSIFICATION_LOSSES
+
+    @property
+    def log_link(self):
+        """Whether the outputs are the log of the predicted mean."""
+        return self.name in LOG_LINK_LOSSES
+
+    def target_dtype(self, dtype):
+        """The torch dtype of this loss's targets, for a network of ``dtype``."""
+        return torch.long if self.name == "log_loss" else dtype
+
+
+def _regression_loss(output, target, loss):
+    """Elementwise loss of ``output`` against ``target`` (broadcast to the same shape)."""
+    name = loss.name
+    if name == "squared_error":
+        return (output - target).square()
+    if name == "absolute_error":
+        return (output - target).abs()
+    if name == "quantile":
+        residual = target - output
+        return torch.maximum(loss.quantile * residual, (loss.quantile - 1) * residual)
+    if name == "huber":
+        delta = torch.as_tensor(loss.delta, dtype=output.dtype, device=output.device)
+        distance = (output - target).abs()
+        return torch.where(distance <= delta, 0.5 * distance.square(), delta * (distance - 0.5 * delta))
+    if name == "poisson":
+        # Half the Poisson deviance: zero at output = log(target).
+        return torch.exp(output) - target * output + torch.special.xlogy(target, target) - target
+    # Half the Gamma deviance: zero at output = log(target).
+    return output + target * torch.exp(-output) - torch.log(target) - 1
 
 
 def per_sample_loss(output, target, loss):
-    """Unweighted loss of each row (shape (batch,)), for ``loss`` as in :func:`prediction_loss`.
+    """Unweighted loss of each row (shape (batch,)) for a :class:`Loss`.
 
     An ``output`` of shape (batch, n_members, n_outputs) holds the outputs
     of an ensemble's members: each is scored on its own and the row's loss
     is their mean.
     """
-    if output.dim() == 3:
-        if loss == "squared_error":
-            return (output - target[:, None, :]).square().mean(dim=(1, 2))
-        if loss == "log_loss":
-            members = target[:, None].expand(-1, output.shape[1])
-            return nn.functional.cross_entropy(output.transpose(1, 2), members, reduction="none").mean(dim=1)
-        if loss == "binary_log_loss":
-            members = target[:, None].expand(-1, output.shape[1])
-            return nn.functional.binary_cross_entropy_with_logits(output[..., 0], members, reduction="none").mean(1)
-    if loss == "squared_error":
-        return (output - target).square().mean(dim=1)
-    if loss == "log_loss":
+    members = output.dim() == 3
+    if loss.name == "log_loss":
+        if members:
+            labels = target[:, None].expand(-1, output.shape[1])
+            return nn.functional.cross_entropy(output.transpose(1, 2), labels, reduction="none").mean(dim=1)
         return nn.functional.cross_entropy(output, target, reduction="none")
-    if loss == "binary_log_loss":
+    if loss.name == "binary_log_loss":
+        if members:
+            labels = target[:, None].expand(-1, output.shape[1])
+            return nn.functional.binary_cross_entropy_with_logits(output[..., 0], labels, reduction="none").mean(1)
         return nn.functional.binary_cross_entropy_with_logits(output[:, 0], target, reduction="none")
-    raise ValueError(f"Unknown loss {loss!r}.")
+    return _regression_loss(output, target[:, None, :] if members else target, loss).flatten(1).mean(dim=1)
 
 
 def prediction_loss(output, target, weights, loss):
@@ -50,10 +128,10 @@ def prediction_loss(output, target, weights, loss):
     ----------
     output : torch.Tensor of shape (batch, n_outputs)
     target : torch.Tensor
-        Float targets of the output's shape for ``"squared_error"``, class
+        Float targets of the output's shape for a regression loss, class
         indices for ``"log_loss"``, 0/1 floats for ``"binary_log_loss"``.
     weights : torch.Tensor of shape (batch,)
-    loss : {"squared_error", "log_loss", "binary_log_loss"}
+    loss : Loss
     """
     return (weights * per_sample_loss(output, target, loss)).sum() / weights.sum()
 
@@ -85,13 +163,60 @@ def loss_advantage(network, reference, x, target, weights, loss):
     return float(advantage), float(standard_error)
 
 
-def constant_prediction_loss(target, weights, loss):
-    """Loss of the best constant prediction: the weighted variance, or the entropy of the class frequencies."""
+def weighted_quantile(target, share, level):
+    """Per-column weighted quantile of ``target`` (n, n_outputs) with row shares ``share`` summing to one.
+
+    The smallest value whose cumulative share reaches ``level`` (the
+    inverse of the weighted empirical distribution function).
+    """
+    values, order = torch.sort(target, dim=0)
+    cumulative = torch.cumsum(share[order], dim=0)
+    # Rounding may leave the last cumulative share a hair below one.
+    index = torch.searchsorted(cumulative.T.contiguous(), torch.full_like(cumulative[:1].T, level * (1 - 1e-12)))
+    index = index.clamp(max=target.shape[0] - 1).T
+    return values.gather(0, index)[0]
+
+
+def _huber_location(target, share, delta):
+    """Per-column minimiser of the weighted Huber loss: reweighted means started at the median."""
+    location = weighted_quantile(target, share, 0.5)
+    for _ in range(_HUBER_LOCATION_ITERATIONS):
+        distance = (target - location).abs()
+        # Each row's weight in the mean: 1 within delta, delta / distance beyond (its influence is capped).
+        reweight = share[:, None] * torch.clamp(delta / distance.clamp(min=torch.finfo(target.dtype).tiny), max=1.0)
+        location = (reweight * target).sum(dim=0) / reweight.sum(dim=0)
+    return location
+
+
+def best_constant_output(target, weights, loss):
+    """The network output that minimises a regression ``loss`` among constants, shape (n_outputs,).
+
+    The weighted mean for squared error, the weighted median for absolute
+    error, the weighted quantile for quantile loss, Huber's location
+    estimate for Huber loss and the log of the weighted mean for the
+    log-link losses (Poisson and Gamma).
+    """
     share = weights / weights.sum()
-    if loss == "squared_error":
-        mean = share @ target
-        return share @ (target - mean).square().mean(dim=1)
-    if loss == "log_loss":
+    if loss.name == "squared_error":
+        return share @ target
+    if loss.name == "absolute_error":
+        return weighted_quantile(target, share, 0.5)
+    if loss.name == "quantile":
+        return weighted_quantile(target, share, loss.quantile)
+    if loss.name == "huber":
+        return _huber_location(target, share, torch.as_tensor(loss.delta, dtype=target.dtype, device=target.device))
+    if loss.log_link:
+        return torch.log(share @ target)
+    raise ValueError(f"{loss.name!r} is not a regression loss.")
+
+
+def constant_prediction_loss(target, weights, loss):
+    """Loss of the best constant prediction (:func:`best_constant_output`), or the entropy of the class frequencies."""
+    share = weights / weights.sum()
+    if not loss.is_classification:
+        constant = best_constant_output(target, weights, loss)
+        return share @ per_sample_loss(constant.expand_as(target), target, loss)
+    if loss.name == "log_loss":
         frequencies = torch.bincount(target, weights=share)
     else:
         positive = share @ target

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..exceptions import TrainingDivergedError
-from .losses import constant_prediction_loss, evaluation_loss, objective, prediction_loss
+from .losses import Loss, constant_prediction_loss, evaluation_loss, objective, prediction_loss
 from .steps import adam_epoch, grid_rows, lbfgs_iteration, make_optimizer
 
 __all__ = ["TrainingConfig", "TrainingResult", "TrainingDivergedError", "train_network", "prediction_loss"]
@@ -81,7 +81,7 @@ class TrainingConfig:
     validating at least as well as that model.
     """
 
-    loss: str
+    loss: Loss
     optimizer: str = "adam"
     learning_rate: float = 1e-2
     max_iter: int = 200
@@ -184,7 +184,6 @@ class _Snapshot:
 
 # The smallest loss scale of :class:`_Progress`'s relative improvement for log losses (nats).
 _LOG_LOSS_SCALE = 1e-2
-_LOG_LOSSES = ("log_loss", "binary_log_loss")
 
 
 class _Progress:
@@ -207,7 +206,7 @@ class _Progress:
         self.no_improvement = 0
 
     def update(self, loss):
-        scale = max(self.best, _LOG_LOSS_SCALE if self.config.loss in _LOG_LOSSES else 0.0)
+        scale = max(self.best, _LOG_LOSS_SCALE if self.config.loss.is_classification else 0.0)
         threshold = self.best - self.config.tol * scale if math.isfinite(self.best) else math.inf
         self.no_improvement = self.no_improvement + 1 if loss > threshold else 0
         self.best = min(self.best, loss)

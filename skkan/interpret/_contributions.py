@@ -65,8 +65,10 @@ def _network_and_reference(view):
 def predict_contributions(estimator, X, *, as_frame=False):
     """Each input feature's contribution to every row's raw prediction, plus a base value.
 
-    The contributions are on the scale of ``predict`` for a regressor and of
-    ``decision_function`` (logits) for a classifier. For every row, the
+    The contributions are on the scale of ``predict`` for a regressor, of
+    ``log(predict)`` for a regressor with a log link (``loss="poisson"`` or
+    ``"gamma"``: features add up on the log scale and multiply the mean),
+    and of ``decision_function`` (logits) for a classifier. For every row, the
     features' contributions plus the base value sum to that raw prediction,
     to rounding.
 
@@ -145,7 +147,10 @@ def contributions_of_network_inputs(view, x):
     contributions, base = edge_path_contributions(network, torch.as_tensor(x, dtype=torch.float64), reference)
     contributions, base = contributions.numpy(), base.numpy()
     scale, mean = view.target_scale, view.target_mean
-    if scale is not None:
+    if view.target_link == "log":
+        # The outputs are log means: contributions stay on that scale and add up to log(predict).
+        base = base + np.log(scale)
+    elif scale is not None:
         contributions = contributions * scale
         base = base * scale + mean
     base_column = np.broadcast_to(base, (contributions.shape[0], 1, base.shape[0]))

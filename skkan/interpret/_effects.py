@@ -76,8 +76,9 @@ def plot_feature_effects(estimator, features=None, *, output=None, n_cols=3):
 
     The effect of a feature on a row is its contribution
     (:func:`predict_contributions`): what it adds to the raw prediction
-    (``predict`` for a regressor, the logit of ``decision_function`` for a
-    classifier) against the base value, the mean prediction. This is what
+    (``predict`` for a regressor, its log for a log-link regressor
+    (``loss="poisson"`` or ``"gamma"``), the logit of ``decision_function``
+    for a classifier) against the base value, the mean prediction. This is what
     EBM's shape plots show, and unlike the first-layer edges of
     :func:`plot_features` it includes what later layers make of the feature.
 
@@ -122,7 +123,7 @@ def plot_feature_effects(estimator, features=None, *, output=None, n_cols=3):
     effects = contributions_of_network_inputs(view, inputs)
     effects = effects[:, :, 0] if effects.shape[2] == 1 else effects[:, :, output_index(view, output)]
     exact = is_additive(view)
-    target = "logit" if view.is_classifier else "prediction"
+    target = "logit" if view.is_classifier else "log prediction" if view.target_link == "log" else "prediction"
     # One y scale for every panel, as the effects add up: a feature that barely moves predictions looks flat.
     fig, axes = panel_grid(len(indices), n_cols, sharey=True)
     for ax, i in zip(axes, indices):

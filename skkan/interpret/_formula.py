@@ -205,7 +205,9 @@ def network_formula(view, precision=4, simplify=True):
                     terms[expressions[i]] = branches
             subnodes.append(sympy.Float(bias[j]) + sum(e for e in expressions if e is not None))
         nodes = _combine(view, index, subnodes)
-    if view.target_scale is not None:
+    if view.target_link == "log":
+        nodes = [sympy.exp(node) * float(s) for node, s in zip(nodes, view.target_scale)]
+    elif view.target_scale is not None:
         nodes = [node * float(s) + float(m) for node, s, m in zip(nodes, view.target_scale, view.target_mean)]
     results = []
     for node in nodes:

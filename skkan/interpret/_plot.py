@@ -185,6 +185,10 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
     fig, axes = panel_grid(len(indices), n_cols)
     scores = edge_importances(estimator)[0]
     additive = view.n_layers == 1 and view.target_scale is not None
+    # An additive regressor's edges are the target's terms in training units: the target scale makes them the
+    # target's. With a log link they add up to log(predict), where the target scale is an offset, not a factor.
+    log_link = view.target_link == "log"
+    factors = view.target_scale if additive and not log_link else np.ones(view.widths[1])
     names = view.feature_names
     # Edges fade by their importance against the strongest first-layer edge of any feature: a large edge
     # that later layers cancel (its feature barely moves predictions) is drawn faint, not solid.
@@ -198,15 +202,15 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
             label = f"to {_node_name(view, 1, j)}"
             if view.is_categorical[i]:
                 # One value per category (the lookup table), not a curve.
-                values = view.category_values(i)[:-1, j] * (view.target_scale[j] if additive else 1.0)
+                values = view.category_values(i)[:-1, j] * factors[j]
                 ax.plot([str(c) for c in view.categories(i)], values, "o", alpha=alpha, label=label)
                 continue
             x, values = _edge_curve(view, 0, i, j, n_points)
-            if additive:
-                values = values * view.target_scale[j]
-            ax.plot(_original_units(view, 0, i, x), values, alpha=alpha, label=label)
+            ax.plot(_original_units(view, 0, i, x), values * factors[j], alpha=alpha, label=label)
         ax.set_xlabel(textwrap.fill(names[i], _LABEL_WIDTH))
-        ax.set_ylabel("contribution to target" if additive else "edge value")
+        ax.set_ylabel(
+            ("contribution to log target" if log_link else "contribution to target") if additive else "edge value"
+        )
         if outgoing and (len(outgoing) > 1 or view.widths[1] > 1):
             # Which node an edge feeds is only obvious when the next layer has a single node.
             ax.legend(fontsize=7)

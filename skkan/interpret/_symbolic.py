@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from .._engine.losses import prediction_loss
+from .._engine.losses import Loss, prediction_loss
 from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
 from .._engine.symbolic_tuning import fine_tune, polish_symbolic
@@ -109,11 +109,11 @@ def _tuning_data(view, network, X, y):
         x, weights = view.sample_tensors(network)
         with torch.no_grad():
             target = network(x)
-        return x, target, weights, "squared_error"
+        return x, target, weights, Loss("squared_error")
     x = torch.as_tensor(view.standardize(X), dtype=dtype)
     target, loss = view.encode_targets(y, x.shape[0])
     weights = torch.ones(x.shape[0], dtype=dtype)
-    return x, torch.as_tensor(target, dtype=torch.long if loss == "log_loss" else dtype), weights, loss
+    return x, torch.as_tensor(target, dtype=loss.target_dtype(dtype)), weights, loss
 
 
 def _near_ties(fits, max_alternatives=2):
@@ -318,7 +318,7 @@ def auto_symbolic(
     for index, layer in enumerate(network.layers):
         if layers is not None and index not in layers:
             continue
-        output_layer = index == len(network.layers) - 1 and loss == "squared_error"
+        output_layer = index == len(network.layers) - 1 and loss.name == "squared_error"
         if output_layer:
             inputs, sample_weights = network.layer_inputs(x), weights
             residuals = _partial_residuals(network, x, target)
@@ -337,7 +337,7 @@ def auto_symbolic(
                 snapped[(index, i, j)] = fits[0].r2
                 alternatives[(index, i, j)] = _near_ties(fits)
         fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
-        if max_iter and fully_symbolic and loss == "squared_error":
+        if max_iter and fully_symbolic and loss.name == "squared_error":
             # Levenberg-Marquardt converges far faster than L-BFGS here.
             loss_value = polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
             _revise_edges(network, x, target, weights, library, loss_value, 2 * max_iter, snapped, alternatives)
