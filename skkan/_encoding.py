@@ -17,10 +17,21 @@ validates such a dict field by field before it builds anything.
 
 import numpy as np
 
-from ._scaling import _hold_within, _merged_range, _standardize, _training_range, _weighted_mean_and_scale
+from ._scaling import (
+    _STANDARDIZED_CLIP,
+    _hold_within,
+    _merged_range,
+    _standardize,
+    _training_range,
+    _weighted_mean_and_scale,
+)
 from .exceptions import UnsafeModelError
 
-__all__ = ["InputEncoding", "MAX_CATEGORIES"]
+__all__ = ["InputEncoding", "MAX_CATEGORIES", "STANDARDIZED_CLIP"]
+
+#: Standardised inputs are clipped to this many training standard deviations
+#: (see :func:`skkan._scaling._standardize`); the ONNX export does the same.
+STANDARDIZED_CLIP = _STANDARDIZED_CLIP
 
 #: Version of the plain-data form written by :meth:`InputEncoding.to_data`.
 FORMAT_VERSION = 1
