@@ -143,8 +143,8 @@ def test_clear_errors():
         to_onnx(model, X[:, :2])
     with pytest.raises(ValueError, match="float32 or numpy.float64"):
         to_onnx(model, X, dtype=np.int64)
-    with pytest.raises(ValueError, match="target_opset >= 13"):
-        to_onnx(model, X, target_opset=12)
+    with pytest.raises(ValueError, match="target_opset >= 15"):
+        to_onnx(model, X, target_opset=14)
     words = np.array(["a", "b", "c"], dtype=object)[RNG.integers(0, 3, len(X))]
     data = np.column_stack([X, words]).astype(object)
     categorical = KANRegressor(**FAST, categorical_features=[3]).fit(data, Y)

@@ -9,8 +9,8 @@ import numpy as np
 
 __all__ = ["OnnxBuilder", "MIN_OPSET"]
 
-# ReduceSum and Unsqueeze take their axes as an input from opset 13 on.
-MIN_OPSET = 13
+# ReduceSum and Unsqueeze take their axes as an input from opset 13 on, Shape its start and end from 15.
+MIN_OPSET = 15
 
 
 class OnnxBuilder:

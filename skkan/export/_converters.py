@@ -206,7 +206,7 @@ def to_onnx(estimator, X_sample, *, dtype=np.float32, target_opset=None):
         The network computes in its own dtype and the scaling in float64,
         as ``predict`` does.
     target_opset : int, optional
-        ONNX opset (13 or later); skl2onnx's default when None.
+        ONNX opset (15 or later); skl2onnx's default when None.
 
     Returns
     -------

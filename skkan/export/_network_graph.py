@@ -103,39 +103,64 @@ def check_exportable(network):
                 )
 
 
-def _basis(b, x, knots, spline_order, dtype):
-    """Dense B-spline basis of ``x`` (n, in) on ``knots`` (in, n_knots): shape (n, in, n_knots - k - 1)."""
+def _dense_basis(b, x, knots, spline_order, dtype):
+    """Dense B-spline basis of ``x`` (n, in) on ``knots`` (in, n_knots), flattened: shape (n, in * n_basis).
+
+    As the engine's fast path computes it (:mod:`skkan._engine.local_bspline`):
+    only the ``k + 1`` non-zero values per input, by de Boor's triangle on
+    the ``2k`` fitted knots around the input's interval, scattered into
+    their columns.
+    """
     k = spline_order
-    n_knots = knots.shape[1]
+    n_features, n_knots = knots.shape
     grid_size = n_knots - 2 * k - 1
+    n_basis = n_knots - k - 1
     x = b.clip(x, knots[:, k], knots[:, -k - 1], dtype)
-    x3 = b.op("Unsqueeze", x, b.constant([2], np.int64, "axes"))
     if grid_size > 1:
         # Interval j = k + the number of interior knots at or below x (the top of the range in the last one).
+        x3 = b.op("Unsqueeze", x, b.constant([2], np.int64, "axes"))
         below = b.op("GreaterOrEqual", x3, b.constant(knots[None, :, k + 1 : k + grid_size], dtype, "interior"))
-        count = b.op("ReduceSum", b.cast(below, dtype), b.constant([2], np.int64, "axes"), keepdims=1)
+        count = b.op("ReduceSum", b.cast(below, np.float32), b.constant([2], np.int64, "axes"), keepdims=0)
+        start = b.cast(count, np.int64)  # j - k
     else:
-        count = b.op("Mul", x3, b.constant(0.0, dtype, "zero"))
-    positions = b.constant((np.arange(n_knots - 1) - k)[None, None, :], dtype, "positions")
-    basis = b.cast(b.op("Equal", count, positions), dtype)
-    axis = b.constant([2], np.int64, "axis")
-    for order in range(1, k + 1):
-        start, stop = knots[:, : -(order + 1)], knots[:, order + 1 :]
-        left = b.op(
-            "Div",
-            b.op("Sub", x3, b.constant(start[None], dtype, "knots")),
-            b.constant((knots[:, order:-1] - start)[None], dtype, "spans"),
-        )
-        right = b.op(
-            "Div",
-            b.op("Sub", b.constant(stop[None], dtype, "knots"), x3),
-            b.constant((stop - knots[:, 1:-order])[None], dtype, "spans"),
-        )
-        width = n_knots - order
-        lower = b.op("Slice", basis, b.constant([0], np.int64, "start"), b.constant([width - 1], np.int64, "end"), axis)
-        upper = b.op("Slice", basis, b.constant([1], np.int64, "start"), b.constant([width], np.int64, "end"), axis)
-        basis = b.op("Add", b.op("Mul", left, lower), b.op("Mul", right, upper))
-    return basis
+        start = b.cast(b.op("Mul", x, b.constant(0.0, dtype, "zero")), np.int64)
+    if k == 0:
+        values = [b.op("Add", b.op("Mul", x, b.constant(0.0, dtype, "zero")), b.constant(1.0, dtype, "one"))]
+    else:
+        # t[m] is knot t_{j-k+1+m}, m = 0 .. 2k-1, gathered from the flattened knot rows.
+        offsets = np.arange(n_features)[None, :] * n_knots + 1
+        flat = b.constant(knots.ravel(), dtype, "knots")
+        t = [
+            b.op("Gather", flat, b.op("Add", start, b.constant(offsets + m, np.int64, "offset"))) for m in range(2 * k)
+        ]
+        left = [None] + [b.op("Sub", x, t[k - d]) for d in range(1, k + 1)]
+        right = [None] + [b.op("Sub", t[k - 1 + d], x) for d in range(1, k + 1)]
+        values = [None]
+        for degree in range(1, k + 1):
+            previous, saved, values = values, None, []
+            for r in range(degree):
+                span = b.op("Sub", t[k + r], t[k - degree + r])
+                term = b.op("Div", previous[r], span) if previous[r] is not None else b.op("Reciprocal", span)
+                value = b.op("Mul", right[r + 1], term)
+                values.append(value if saved is None else b.op("Add", value, saved))
+                saved = b.op("Mul", left[degree - r], term)
+            values.append(saved)
+    columns = b.op("Add", start, b.constant(np.arange(n_features)[None, :] * n_basis, np.int64, "columns"))
+    one = b.constant(1, np.int64, "one")
+    all_columns = [columns]
+    for _ in range(k):
+        all_columns.append(b.op("Add", all_columns[-1], one))
+    rows = b.op("Shape", x, start=0, end=1)
+    zeros = b.op("ConstantOfShape", b.op("Concat", rows, b.constant([n_features * n_basis], np.int64, "width"), axis=0))
+    if np.dtype(dtype) != np.float32:
+        zeros = b.cast(zeros, dtype)
+    return b.op(
+        "ScatterElements",
+        zeros,
+        b.op("Concat", *all_columns, axis=1),
+        b.op("Concat", *values, axis=1),
+        axis=1,
+    )
 
 
 def _snapped_edges(b, x, layer, dtype):
@@ -163,10 +188,7 @@ def _numeric_layer(b, x, layer, dtype):
     """``layer.numeric_forward(x)`` for finite ``x`` of shape (n, in)."""
     mask = _array(layer.mask)
     base = b.op("MatMul", b.op("Mul", x, b.op("Sigmoid", x)), b.constant(_array(layer.base_weight) * mask, dtype, "w"))
-    knots = _array(layer.knots)
-    basis = _basis(b, x, knots, layer.spline_order, dtype)
-    n_basis = knots.shape[1] - layer.spline_order - 1
-    flat = b.op("Reshape", basis, b.constant([-1, layer.in_features * n_basis], np.int64, "shape"))
+    flat = _dense_basis(b, x, _array(layer.knots), layer.spline_order, dtype)
     coefficients = _array(layer.spline_coef) * (_array(layer.spline_weight) * mask)[..., None]
     matrix = coefficients.transpose(0, 2, 1).reshape(-1, layer.out_features)
     spline = b.op("MatMul", flat, b.constant(matrix, dtype, "coef"))
