@@ -6,6 +6,7 @@ from ._regressor import KANRegressor
 from ._version import __version__
 from ._view import FittedKAN
 from .exceptions import TrainingDivergedError, UnsafeModelError
+from .export import register_skl2onnx, to_onnx
 
 __all__ = [
     "FittedKAN",
@@ -15,4 +16,6 @@ __all__ = [
     "UnsafeModelError",
     "__version__",
     "get_trusted_types",
+    "register_skl2onnx",
+    "to_onnx",
 ]

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._architecture import _NetworkArchitecture
+from ._encoding import InputEncoding
 from ._engine import TrainingConfig, resolve_device, train_network
 from ._engine.device import forward_on, usable_device
 from ._engine.linear_start import linear_start_possible, start_at_linear
@@ -31,8 +32,7 @@ from ._linear_reference import fit_linear_start
 from ._persistence import dump_state, load_state
 from ._progress import progress_reporter
 from ._recipe import resolve_init, resolve_recipe
-from ._scaling import _hold_within, _merged_range, _standardize, _training_range
-from ._tabular import categories_per_input, input_scaling, validate_tabular_data
+from ._tabular import categories_per_input, validate_tabular_data
 from ._tensors import _as_tensor
 from ._threads import fit_threads
 from ._validation import (
@@ -56,9 +56,7 @@ _INTERPRETATION_ROWS = 2000
 _PRIVATE_FITTED_ATTRIBUTES = frozenset(
     {
         "_architecture",
-        "_input_mean",
-        "_input_scale",
-        "_input_range",
+        "_input_encoding",
         "_target_mean",
         "_target_scale",
         "_training_loss",
@@ -293,12 +291,12 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
             same_classes = "classes_" not in target_state or np.array_equal(target_state["classes_"], self.classes_)
             if self.network_.n_outputs != n_outputs or not same_classes:
                 raise ValueError("warm_start=True needs the same outputs (or classes) as the previous fit.")
-            input_mean, input_scale = self._input_mean, self._input_scale
+            encoding = self._input_encoding
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
         else:
-            input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
+            encoding = InputEncoding.fit(X, sample_weight, categorical[1])
             network = self._new_tabular_network(*shape)
-        X_scaled = _standardize(X, input_mean, input_scale)
+        X_scaled = encoding.standardize(X)
 
         early_stopping = recipe.early_stopping
         train_rows, validation_rows = self._train_validation_rows(X.shape[0], targets, seed, early_stopping)
@@ -374,11 +372,10 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         # Only now, with training done, does the estimator change.
         self._store_fitted_network(
             result.network,
-            (input_mean, input_scale),
+            encoding,
             X_scaled,
             sample_weight,
             seed,
-            categorical,
             target_state,
             device,
             extend_range=reuse,
@@ -480,7 +477,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         }
 
     def _store_fitted_network(
-        self, network, input_scaling, X_scaled, sample_weight, seed, categorical, target_state, device, extend_range
+        self, network, encoding, X_scaled, sample_weight, seed, target_state, device, extend_range
     ):
         """Set the fitted state a training run (fit or partial_fit) produced; called only once it succeeded.
 
@@ -488,22 +485,18 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
         inputs' training range grows by the new rows instead of being replaced.
         """
         self.network_ = network.to("cpu")
-        self._input_mean, self._input_scale = input_scaling
         # Rows of zero weight are not training data (they must not change predictions).
-        input_range = _training_range(X_scaled[sample_weight > 0], categorical[0])
-        previous_range = getattr(self, "_input_range", None) if extend_range else None
-        self._input_range = input_range if previous_range is None else _merged_range(previous_range, input_range)
+        self._input_encoding = encoding.with_training_range(X_scaled[sample_weight > 0], extend=extend_range)
         self._store_interpretation_sample(X_scaled, sample_weight, seed)
-        self._finish_tabular(categorical)
+        self._fill_unobserved_values()
         for name, value in target_state.items():
             setattr(self, name, value)
         self.device_ = str(device)
         self.n_params_ = self.network_.n_active_parameters()
         self.ensemble_size_ = self.network_.ensemble_size
 
-    def _finish_tabular(self, categorical):
-        """Store the categorical spec; fill the values training could not learn (see _engine/tabular.py)."""
-        self.is_categorical_, self.categories_ = categorical
+    def _fill_unobserved_values(self):
+        """Fill the values training could not learn (see _engine/tabular.py)."""
         dtype = next(self.network_.parameters()).dtype
         sample = _as_tensor(self._interpretation_sample, "cpu", dtype)
         fill_unobserved_values(self.network_, sample, _as_tensor(self._interpretation_weights, "cpu", dtype))
@@ -514,6 +507,16 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
             rows = np.sort(check_random_state(seed).choice(rows, _INTERPRETATION_ROWS, replace=False))
         self._interpretation_sample = np.asarray(X_scaled[rows], dtype=np.float64)
         self._interpretation_weights = np.asarray(sample_weight[rows], dtype=np.float64)
+
+    @property
+    def is_categorical_(self):
+        """Boolean mask of the categorical features (fitted), or None when there are none."""
+        return self._input_encoding.is_categorical
+
+    @property
+    def categories_(self):
+        """Sorted categories of each categorical feature (None for a numeric one), or None (fitted)."""
+        return self._input_encoding.categories
 
     @property
     def fitted_view_(self):
@@ -540,11 +543,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
 
     def _network_inputs(self, X):
         """What the network receives for validated rows ``X``: standardised and, by default, held in range."""
-        X_scaled = _standardize(X, self._input_mean, self._input_scale)
-        # extrapolation="constant": every input is held within its training range, so predictions stay
-        # constant beyond the data as a tree ensemble's do (models saved before 0.2 have no range).
-        input_range = getattr(self, "_input_range", None) if self.extrapolation == "constant" else None
-        return X_scaled if input_range is None else _hold_within(X_scaled, input_range)
+        return self._input_encoding.network_inputs(X, hold_within_range=self.extrapolation == "constant")
 
     def _network_output(self, X):
         # Inputs are scaled chunk by chunk, so no full scaled copy of X exists.

@@ -15,13 +15,13 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from ._encoding import InputEncoding
 from ._engine import TrainingConfig, resolve_device
 from ._engine.device import device_dtype
 from ._engine.incremental import train_one_epoch
 from ._engine.tabular import record_missing_inputs
 from ._recipe import resolve_ensemble_size
-from ._scaling import _standardize
-from ._tabular import categories_per_input, input_scaling, validate_tabular_data
+from ._tabular import categories_per_input, validate_tabular_data
 from ._tensors import _as_tensor
 from ._threads import fit_threads
 from ._validation import check_sample_weight, fitted_state_guard
@@ -65,7 +65,7 @@ class _IncrementalFit:
         seed = (int(seed) + (0 if first else int(self.n_iter_))) % np.iinfo(np.int32).max
         generator = torch.Generator().manual_seed(seed)
         if first:
-            input_mean, input_scale = input_scaling(X, sample_weight, categorical[0])
+            encoding = InputEncoding.fit(X, sample_weight, categorical[1])
             # partial_fit has no validation split: the recipe's rule without early stopping.
             members = resolve_ensemble_size(self.get_params(deep=False), early_stopping=False)
             groups, monotone, hidden = self._constrained_widths(X, categorical, n_outputs)
@@ -74,9 +74,9 @@ class _IncrementalFit:
                 X.shape[1], hidden, n_outputs, generator, dtype, members, device, n_categories, groups, monotone
             )
         else:
-            input_mean, input_scale = self._input_mean, self._input_scale
+            encoding = self._input_encoding
             network = copy.deepcopy(self.network_).to(device=device, dtype=dtype)
-        X_scaled = _standardize(X, input_mean, input_scale)
+        X_scaled = encoding.standardize(X)
         learning_rate = _PARTIAL_FIT_LEARNING_RATE if self.learning_rate == "auto" else float(self.learning_rate)
         batch_size = _PARTIAL_FIT_BATCH_SIZE if self.batch_size == "auto" else self.batch_size
         config = TrainingConfig(
@@ -103,11 +103,10 @@ class _IncrementalFit:
 
         self._store_fitted_network(
             network,
-            (input_mean, input_scale),
+            encoding,
             X_scaled,
             sample_weight,
             seed,
-            categorical,
             target_state,
             device,
             extend_range=not first,

@@ -12,7 +12,12 @@ anything is built:
   (closed dtype table, shapes that agree with the architecture, finite
   numbers), so nothing named in the file is resolved and nothing larger
   than the file is allocated;
-* the scaling arrays and class labels must agree with the network;
+* the input encoding (:class:`skkan._encoding.InputEncoding`: scaling,
+  training range, categories) is validated from its plain-data form, and it,
+  the target scaling and the class labels must agree with the network;
+  models written before the encoding existed (separate ``_input_mean``,
+  ``_input_scale``, ``_input_range``, ``is_categorical_`` and
+  ``categories_``) are read into one and checked the same way;
 * a model fitted on a device this machine lacks loads on the CPU, with a
   warning, and a model saved by another skkan version loads with a warning.
 
@@ -28,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from ._encoding import InputEncoding
 from ._engine.device import usable_device
 from ._engine.network import KANNetwork
 from ._engine.serialization import network_from_data, network_to_data
@@ -38,6 +44,14 @@ from .exceptions import UnsafeModelError
 __all__ = ["dump_state", "get_trusted_types", "load_state"]
 
 _NETWORK_KEY = "__skkan_network__"
+_ENCODING_KEY = "__skkan_input_encoding__"
+# How models saved before the input encoding existed held it.
+_LEGACY_ENCODING = {
+    "_input_mean": "mean",
+    "_input_scale": "scale",
+    "_input_range": "input_range",
+    "categories_": "categories",
+}
 
 
 def get_trusted_types():
@@ -72,11 +86,28 @@ def get_trusted_types():
 
 
 def dump_state(state):
-    """An estimator's ``__getstate__`` dict with its network made plain data."""
+    """An estimator's ``__getstate__`` dict with its network and input encoding made plain data."""
     state = dict(state)
     network = state.get("network_")
     if isinstance(network, KANNetwork):
         state["network_"] = {_NETWORK_KEY: network_to_data(network)}
+    encoding = state.get("_input_encoding")
+    if isinstance(encoding, InputEncoding):
+        state["_input_encoding"] = {_ENCODING_KEY: encoding.to_data()}
+    return state
+
+
+def _legacy_encoding(state):
+    """A state saved before the input encoding existed, with its separate attributes made one encoding."""
+    if not any(name in state for name in _LEGACY_ENCODING) or "_input_encoding" in state:
+        return state
+    state = dict(state)
+    data = {"format": 1, "input_range": None, "categories": None}
+    for old, new in _LEGACY_ENCODING.items():
+        if old in state:
+            data[new] = state.pop(old)
+    state.pop("is_categorical_", None)  # the categories say which inputs are categorical
+    state["_input_encoding"] = {_ENCODING_KEY: data}
     return state
 
 
@@ -112,11 +143,6 @@ def _check_fitted_state(state, network):
     n_features, n_outputs = network.widths[0], network.n_outputs
     if state.get("n_features_in_", n_features) != n_features:
         _fail(f"n_features_in_={state['n_features_in_']!r} disagrees with the network's {n_features} inputs.")
-    _float_array(state, "_input_mean", (n_features,))
-    _float_array(state, "_input_scale", (n_features,), positive=True)
-    if "_input_range" in state:
-        # NaN: an input without limits (categorical, or never observed).
-        _float_array(state, "_input_range", (2, n_features), allow_nan=True)
     if "_target_mean" in state or "_target_scale" in state:
         _float_array(state, "_target_mean", (n_outputs,))
         _float_array(state, "_target_scale", (n_outputs,), positive=True)
@@ -139,6 +165,20 @@ def _check_fitted_state(state, network):
         # NaN marks a missing input in the training sample.
         _float_array(state, "_interpretation_sample", sample.shape, allow_nan=True)
         _float_array(state, "_interpretation_weights", (sample.shape[0],))
+
+
+def _loaded_encoding(saved, network):
+    """The input encoding of a saved state, validated and checked against ``network``."""
+    if type(saved) is not dict or set(saved) != {_ENCODING_KEY}:
+        _fail("_input_encoding is not an input encoding written by skkan.")
+    encoding = InputEncoding.from_data(saved[_ENCODING_KEY])
+    if encoding.n_features != network.widths[0]:
+        _fail(f"the input encoding has {encoding.n_features} features, but the network needs {network.widths[0]}.")
+    tabular = network.layers[0].tabular
+    counts = [0] * encoding.n_features if tabular is None else [int(n) for n in tabular.n_categories]
+    if encoding.n_categories() != counts:
+        _fail(f"the input encoding's categories per feature {encoding.n_categories()} disagree with the network's.")
+    return encoding
 
 
 def load_state(state, estimator_class, private_names):
@@ -165,8 +205,8 @@ def load_state(state, estimator_class, private_names):
     """
     if type(state) is not dict:
         _fail(f"the saved state must be a dict, got {type(state).__name__}.")
+    state = _legacy_encoding(dict(state))
     _check_names(state, estimator_class, private_names)
-    state = dict(state)
     name = estimator_class.__name__
     if "network_" in state:
         saved = state["network_"]
@@ -175,6 +215,9 @@ def load_state(state, estimator_class, private_names):
         network = network_from_data(saved[_NETWORK_KEY])
         _check_fitted_state(state, network)
         state["network_"] = network
+        state["_input_encoding"] = _loaded_encoding(state.get("_input_encoding"), network)
+    elif "_input_encoding" in state:
+        _fail("_input_encoding without a network.")
     version = state.get("_skkan_version")
     if version is not None and version != __version__:
         warnings.warn(

@@ -12,14 +12,10 @@ edge and every input a learned value for NaN (see
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from ._scaling import _weighted_mean_and_scale
+from ._encoding import MAX_CATEGORIES
 from ._validation import check_numeric_input
 
-__all__ = ["categories_per_input", "input_scaling", "validate_tabular_data"]
-
-# Most categories one categorical feature may have: each is a learned value
-# per first-layer edge, and the table is padded to the largest feature.
-MAX_CATEGORIES = 1024
+__all__ = ["categories_per_input", "validate_tabular_data"]
 
 
 def _is_dataframe(X):
@@ -226,8 +222,8 @@ def validate_tabular_data(estimator, X, y="no_validation", *, reset, **kwargs):
     reset : bool
         True in ``fit``: the categorical columns are resolved from
         ``estimator.categorical_features`` and their categories read from
-        ``X``. False afterwards: the fitted ``is_categorical_`` and
-        ``categories_`` are used.
+        ``X``. False afterwards: the categories of the fitted input encoding
+        (:class:`skkan._encoding.InputEncoding`) are used.
     **kwargs
         Passed to :func:`sklearn.utils.validation.validate_data`.
 
@@ -245,7 +241,8 @@ def validate_tabular_data(estimator, X, y="no_validation", *, reset, **kwargs):
         names = [str(c) for c in X.columns] if _is_dataframe(X) and mask is not None else None
         categories = _fit_categories(X, mask, names) if mask is not None else None
     else:
-        mask, categories = getattr(estimator, "is_categorical_", None), getattr(estimator, "categories_", None)
+        encoding = estimator._input_encoding
+        mask, categories = encoding.is_categorical, encoding.categories
     shape = None if mask is None else np.shape(X)
     if mask is not None and len(shape) == 2 and shape[1] == mask.size and not hasattr(X, "toarray"):
         names = [str(c) for c in X.columns] if _is_dataframe(X) else None
@@ -257,14 +254,6 @@ def validate_tabular_data(estimator, X, y="no_validation", *, reset, **kwargs):
         return validate_data(estimator, X, **kwargs), (mask, categories)
     X, y = validate_data(estimator, X, y, **kwargs)
     return X, y, (mask, categories)
-
-
-def input_scaling(X, sample_weight, is_categorical):
-    """NaN-aware weighted mean and scale of the inputs; categorical codes stay as they are (0, 1)."""
-    mean, scale = _weighted_mean_and_scale(X, sample_weight)
-    if is_categorical is not None:
-        mean[is_categorical], scale[is_categorical] = 0.0, 1.0
-    return mean, scale
 
 
 def categories_per_input(is_categorical, categories, n_features):

@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from ._labels import encode_labels
-from ._scaling import _standardize
 from ._tabular import validate_tabular_data
 
 __all__ = ["FittedKAN"]
@@ -213,12 +212,12 @@ class FittedKAN:
     @property
     def is_categorical(self):
         """Boolean (n_features,): inputs with a lookup-table edge instead of a spline."""
-        mask = getattr(self._estimator, "is_categorical_", None)
+        mask = self._estimator._input_encoding.is_categorical
         return np.zeros(self.widths[0], dtype=bool) if mask is None else np.array(mask, dtype=bool)
 
     def categories(self, feature):
         """Sorted categories of a categorical input (codes are their positions), else None."""
-        categories = getattr(self._estimator, "categories_", None)
+        categories = self._estimator._input_encoding.categories
         return None if categories is None or categories[feature] is None else np.array(categories[feature])
 
     def category_values(self, feature):
@@ -247,12 +246,35 @@ class FittedKAN:
     @property
     def input_mean(self):
         """Per-feature centre subtracted before the network, shape (n_features,)."""
-        return np.array(self._estimator._input_mean, dtype=np.float64)
+        return self._estimator._input_encoding.mean.copy()
 
     @property
     def input_scale(self):
         """Per-feature scale divided out before the network, shape (n_features,)."""
-        return np.array(self._estimator._input_scale, dtype=np.float64)
+        return self._estimator._input_encoding.scale.copy()
+
+    @property
+    def input_encoding(self):
+        """What a validated row goes through before the network, as plain data (a dict of copies).
+
+        Keys: ``mean`` and ``scale`` (standardisation), ``input_range``
+        (shape (2, n_features): the standardised training range that
+        ``extrapolation="constant"`` holds inputs within, NaN for no limit;
+        None for old models), ``categories`` (per feature, the sorted
+        categories whose positions are the codes, None for a numeric
+        feature; None without categorical features) and ``format``.
+        """
+        return self._estimator._input_encoding.to_data()
+
+    @property
+    def extrapolation(self):
+        """The estimator's ``extrapolation``: "constant" holds inputs within the training range."""
+        return self._estimator.extrapolation
+
+    @property
+    def target_link(self):
+        """Link of the regression target: "identity", or "log" (``predict`` exponentiates the output)."""
+        return getattr(self._estimator, "_target_link", "identity")
 
     @property
     def target_mean(self):
@@ -319,7 +341,7 @@ class FittedKAN:
     def standardize(self, X):
         """Validate raw inputs as ``predict`` does and standardise them, float64 array."""
         X, _ = validate_tabular_data(self._estimator, X, reset=False)
-        return _standardize(X, self._estimator._input_mean, self._estimator._input_scale)
+        return self._estimator._input_encoding.standardize(X)
 
     def network_inputs(self, X):
         """Validate raw inputs as ``predict`` does: what the network receives, float64 array.

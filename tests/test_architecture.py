@@ -92,6 +92,16 @@ def test_interpret_uses_only_the_public_face_and_the_engine(path):
             )
 
 
+@pytest.mark.parametrize("path", _modules("export"), ids=_name)
+def test_export_uses_the_public_face_the_engine_and_the_input_encoding(path):
+    for name in _imports(path):
+        if _is_under(name, "skkan") and not _is_under(name, "skkan.export"):
+            public = not any(part.startswith("_") for part in name.split(".")[1:])
+            assert public or _is_under(name, "skkan._engine") or _is_under(name, "skkan._encoding"), (
+                f"{_name(path)} imports {name}"
+            )
+
+
 @pytest.mark.parametrize("path", _modules("benchmark"), ids=_name)
 def test_the_benchmark_uses_only_public_names(path):
     for name in _imports(path):

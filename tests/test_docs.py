@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 DOC = Path(__file__).resolve().parents[1] / "doc"
 # Pages whose snippets a new user copies first; add a page here to test its snippets too.
-PAGES = ["index.rst", "user_guide.rst"]
+PAGES = ["index.rst", "user_guide.rst", "deployment.rst"]
 _CODE_BLOCK = re.compile(r"^\.\. code-block:: python[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*\n|[ \t]+\n)+)", re.MULTILINE)
 
 

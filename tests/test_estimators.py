@@ -229,7 +229,7 @@ def test_sparsity_penalty_shrinks_edge_activations():
         import torch
 
         dtype = next(model.network_.parameters()).dtype
-        x = torch.as_tensor((X - model._input_mean) / model._input_scale, dtype=dtype)
+        x = torch.as_tensor(model.fitted_view_.standardize(X), dtype=dtype)
         with torch.no_grad():
             _, inputs, edges = model.network_.forward_with_edges(x)
             weights = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=dtype)

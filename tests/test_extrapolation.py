@@ -8,6 +8,11 @@ import pytest
 from skkan import KANClassifier, KANRegressor
 
 
+def _range(model):
+    """The fitted inputs' standardised training range, shape (2, n_features)."""
+    return model.fitted_view_.input_encoding["input_range"]
+
+
 def _linear_data(n_samples=300, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, (n_samples, 2))
@@ -61,7 +66,7 @@ def test_missing_values_and_categories_are_not_clipped():
     X[::10, 0] = np.nan
     y = np.nan_to_num(X[:, 0]) + (X[:, 1] == 2)
     model = KANRegressor(hidden_layer_sizes=(2,), max_iter=5, random_state=0, categorical_features=[1]).fit(X, y)
-    limits = model._input_range
+    limits = _range(model)
     assert np.isnan(limits[:, 1]).all()  # the categorical input has no limits
     assert np.isfinite(limits[:, 0]).all()
     # A missing value stays missing (its learned value), a new category gets the unseen-category value.
@@ -76,22 +81,23 @@ def test_zero_weight_rows_do_not_widen_the_range():
     y_wide = np.append(y, 0.0)
     model = KANRegressor(hidden_layer_sizes=(2,), max_iter=5, random_state=0)
     model.fit(X_wide, y_wide, sample_weight=np.append(weights, 0.0))
-    assert model._input_range[1, 0] == pytest.approx((X[:, 0].max() - model._input_mean[0]) / model._input_scale[0])
+    view = model.fitted_view_
+    assert _range(model)[1, 0] == pytest.approx((X[:, 0].max() - view.input_mean[0]) / view.input_scale[0])
 
 
 def test_partial_fit_and_warm_start_widen_the_range():
     X, y = _linear_data()
     model = KANRegressor(hidden_layer_sizes=(2,), random_state=0)
     model.partial_fit(X[:100] * 0.5, y[:100])
-    first = model._input_range.copy()
+    first = _range(model).copy()
     model.partial_fit(X[100:], y[100:])
-    assert np.all(model._input_range[0] <= first[0]) and np.all(model._input_range[1] >= first[1])
-    assert np.any(model._input_range != first)
+    assert np.all(_range(model)[0] <= first[0]) and np.all(_range(model)[1] >= first[1])
+    assert np.any(_range(model) != first)
 
     warm = KANRegressor(hidden_layer_sizes=(2,), max_iter=2, random_state=0, warm_start=True).fit(X * 0.5, y)
-    before = warm._input_range.copy()
+    before = _range(warm).copy()
     warm.fit(X, y)
-    assert np.all(warm._input_range[1] >= before[1]) and np.any(warm._input_range != before)
+    assert np.all(_range(warm)[1] >= before[1]) and np.any(_range(warm) != before)
 
 
 def test_classifier_holds_inputs_too_and_the_range_survives_pickling():
@@ -101,7 +107,7 @@ def test_classifier_holds_inputs_too_and_the_range_survives_pickling():
     proba = model.predict_proba(far)
     np.testing.assert_allclose(proba[0], proba[1], atol=1e-12)
     loaded = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(loaded._input_range, model._input_range)
+    np.testing.assert_array_equal(_range(loaded), _range(model))
     np.testing.assert_array_equal(loaded.predict_proba(far), proba)
 
 
@@ -116,6 +122,6 @@ def test_a_tampered_range_is_refused_on_loading():
 
     model, _ = _fit()
     state = model.__getstate__()
-    state["_input_range"] = np.zeros((3, 1))
-    with pytest.raises(UnsafeModelError, match="_input_range"):
+    state["_input_encoding"]["__skkan_input_encoding__"]["input_range"] = np.zeros((3, 1))
+    with pytest.raises(UnsafeModelError, match="input_range"):
         KANRegressor().__setstate__(state)

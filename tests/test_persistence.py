@@ -95,6 +95,10 @@ def _network(state):
     return state["network_"]["__skkan_network__"]
 
 
+def _encoding(state):
+    return state["_input_encoding"]["__skkan_input_encoding__"]
+
+
 ATTACKS = {
     "dtype names a torch function": lambda s: _network(s).update(dtype="load"),
     "dtype names a torch module": lambda s: _network(s).update(dtype="nn"),
@@ -122,8 +126,16 @@ ATTACKS = {
         }
     ),
     "network as a live object": lambda s: s.update(network_=KANNetwork([3, 2], 3, 3)),
-    "input scaling of the wrong size": lambda s: s.update(_input_mean=np.zeros(7)),
-    "zero input scale": lambda s: s.update(_input_scale=np.zeros(3)),
+    "input scaling of the wrong size": lambda s: _encoding(s).update(mean=np.zeros(7), scale=np.ones(7)),
+    "zero input scale": lambda s: _encoding(s).update(scale=np.zeros(3)),
+    "input scaling as a list": lambda s: _encoding(s).update(mean=[0.0, 0.0, 0.0]),
+    "infinite input mean": lambda s: _encoding(s)["mean"].__setitem__(0, np.inf),
+    "unknown input encoding field": lambda s: _encoding(s).update(evil="os.system"),
+    "input encoding as a live object": lambda s: s.update(_input_encoding=object()),
+    "input encoding from the future": lambda s: _encoding(s).update(format=2),
+    "input range of the wrong shape": lambda s: _encoding(s).update(input_range=np.zeros((3, 1))),
+    "categories the network lacks": lambda s: _encoding(s).update(categories=[None, np.array([0.0, 1.0]), None]),
+    "separate scaling beside the encoding": lambda s: s.update(_input_mean=np.zeros(3)),
     "feature count that disagrees": lambda s: s.update(n_features_in_=5),
     "format from the future": lambda s: _network(s).update(format=99),
     "missing values of the wrong shape": lambda s: _network(s)["layers"][0]["tabular"].update(
