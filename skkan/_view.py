@@ -272,11 +272,6 @@ class FittedKAN:
         return self._estimator.extrapolation
 
     @property
-    def target_link(self):
-        """Link of the regression target: "identity", or "log" (``predict`` exponentiates the output)."""
-        return getattr(self._estimator, "_target_link", "identity")
-
-    @property
     def target_mean(self):
         """Per-output centre added to the network output (regression), else None."""
         mean = getattr(self._estimator, "_target_mean", None)

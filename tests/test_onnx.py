@@ -126,13 +126,20 @@ def test_snapped_symbolic_edges():
     _check_regressor(model, X_TEST)
 
 
-def test_log_target_link_applies_exp():
-    model = KANRegressor(**FAST, dtype="float64").fit(X, Y)
-    raw = model._raw_output(X_TEST)
-    model._target_link = "log"  # what loss="poisson" will set
+@pytest.mark.parametrize("loss", ["poisson", "gamma"])
+def test_log_link_regressors_export_their_mean(loss):
+    positive = np.exp(Y - Y.max()) + 0.1
+    model = KANRegressor(**FAST, dtype="float64", loss=loss).fit(X, positive)
     assert model.fitted_view_.target_link == "log"
     got = _run(to_onnx(model, X[:2], dtype=np.float64), X_TEST)["variable"]
-    np.testing.assert_allclose(got, np.exp(raw) * model._target_scale + model._target_mean, rtol=1e-10)
+    np.testing.assert_allclose(got[:, 0], model.predict(X_TEST), rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber", "quantile"])
+def test_robust_losses_export(loss):
+    model = KANRegressor(**FAST, dtype="float64", loss=loss, quantile=0.7 if loss == "quantile" else None).fit(X, Y)
+    got = _run(to_onnx(model, X[:2], dtype=np.float64), X_TEST)["variable"]
+    np.testing.assert_allclose(got[:, 0], model.predict(X_TEST), rtol=1e-10)
 
 
 def test_clear_errors():
