@@ -11,7 +11,14 @@ from scipy.optimize import minimize_scalar
 from sklearn import metrics
 
 from skkan import KANRegressor
-from skkan._engine.losses import Loss, best_constant_output, per_sample_loss, weighted_quantile
+from skkan._engine import KANNetwork
+from skkan._engine.losses import (
+    Loss,
+    best_constant_output,
+    calibrate_quantile_output,
+    per_sample_loss,
+    weighted_quantile,
+)
 from skkan.exceptions import UnsafeModelError
 
 LOSSES = ["squared_error", "absolute_error", "huber", "quantile", "poisson", "gamma"]
@@ -146,6 +153,37 @@ def test_quantile_models_cover_their_level_on_held_out_rows():
     high = KANRegressor(loss="quantile", quantile=0.9, random_state=0).fit(X[:800], y[:800])
     assert abs(np.mean(y[800:] <= low.predict(X[800:])) - 0.1) < 0.05
     assert abs(np.mean(y[800:] <= high.predict(X[800:])) - 0.9) < 0.05
+
+
+@pytest.mark.parametrize("level", [0.1, 0.5, 0.9])
+def test_quantile_calibration_sets_the_coverage_of_the_rows_it_sees(level):
+    generator = torch.Generator().manual_seed(7)
+    network = KANNetwork([2, 4, 2], 4, 3, ensemble_size=2, generator=generator, dtype=torch.float64)
+    x = torch.randn(500, 2, generator=generator, dtype=torch.float64)
+    target = torch.randn(500, 1, generator=generator, dtype=torch.float64) + 3.0
+    weights = torch.ones(500, dtype=torch.float64)
+    loss = Loss("quantile", quantile=level)
+    calibrate_quantile_output(network, x, target, weights, loss)
+    with torch.no_grad():
+        below = (target <= network(x)).double().mean().item()
+    # The smallest shift reaching the level: one row fewer would fall short of it.
+    assert level <= below < level + 1 / 500 + 1e-12
+
+
+def test_an_early_stopped_quantile_fit_is_calibrated_on_enough_validation_rows(monkeypatch):
+    import skkan._base
+
+    X, y, _ = _count_data(n=400)
+    y = y + np.random.default_rng(0).uniform(size=400)  # continuous: no ties at the quantile
+    params = {"early_stopping": True, "validation_fraction": 0.5, "max_iter": 5, "random_state": 0}
+    monkeypatch.setattr(skkan._base, "_MIN_CALIBRATION_ROWS", 200)
+    calibrated = KANRegressor(loss="quantile", quantile=0.9, **params).fit(X, y)
+    monkeypatch.setattr(skkan._base, "_MIN_CALIBRATION_ROWS", 201)
+    plain = KANRegressor(loss="quantile", quantile=0.9, **params).fit(X, y)
+    # The same fit, shifted so that 90% of the 200 validation rows lie at or below it.
+    shift = calibrated.predict(X) - plain.predict(X)
+    np.testing.assert_allclose(shift, shift[0], rtol=1e-9)
+    assert shift[0] != 0
 
 
 def test_huber_resists_outliers_that_pull_squared_error():

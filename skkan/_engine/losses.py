@@ -18,6 +18,7 @@ from .regularization import smoothness_penalty, sparsity_penalty
 __all__ = [
     "Loss",
     "best_constant_output",
+    "calibrate_quantile_output",
     "weighted_quantile",
     "constant_prediction_loss",
     "evaluation_loss",
@@ -208,6 +209,27 @@ def best_constant_output(target, weights, loss):
     if loss.log_link:
         return torch.log(share @ target)
     raise ValueError(f"{loss.name!r} is not a regression loss.")
+
+
+def calibrate_quantile_output(network, x, target, weights, loss):
+    """Shift a quantile network's output bias so that a share ``loss.quantile`` of the rows lie at or below it.
+
+    The shift is the weighted quantile of the rows' residuals, the best
+    constant correction of the pinball loss on them: on held-out rows this
+    is split-conformal calibration of a one-sided quantile, which makes
+    the coverage on new rows match the level up to the sampling error of
+    those rows, where a fit that over- or underfits its training rows
+    would be off by more (a few points on 10,000 rows).
+    """
+    with torch.no_grad():
+        output = torch.cat(
+            [
+                network(x[start : start + _EVALUATION_CHUNK_ROWS])
+                for start in range(0, x.shape[0], _EVALUATION_CHUNK_ROWS)
+            ]
+        )
+        shift = weighted_quantile(target - output, weights / weights.sum(), loss.quantile)
+        network.layers[-1].bias.add_(shift.repeat(network.ensemble_size))
 
 
 def constant_prediction_loss(target, weights, loss):
