@@ -3,6 +3,7 @@
 from ._classifier import KANClassifier
 from ._persistence import get_trusted_types
 from ._regressor import KANRegressor
+from ._symbolic_regressor import KANSymbolicRegressor
 from ._version import __version__
 from ._view import FittedKAN
 from .exceptions import TrainingDivergedError, UnsafeModelError
@@ -12,6 +13,7 @@ __all__ = [
     "FittedKAN",
     "KANClassifier",
     "KANRegressor",
+    "KANSymbolicRegressor",
     "TrainingDivergedError",
     "UnsafeModelError",
     "__version__",

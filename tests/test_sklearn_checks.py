@@ -12,11 +12,19 @@ expected failures.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skkan import KANClassifier, KANRegressor
+from skkan import KANClassifier, KANRegressor, KANSymbolicRegressor
 
 
 @parametrize_with_checks([KANRegressor(), KANClassifier()])
 def test_sklearn_compatible_estimator_with_defaults(estimator, check):
+    check(estimator)
+
+
+# The symbolic regressor with its defaults: on the checks' small tables (at most 200 rows) its search
+# tries only the structures the rows support (10 training rows per edge), so it ends within its budget
+# and the result does not depend on the machine's speed.
+@parametrize_with_checks([KANSymbolicRegressor()])
+def test_sklearn_compatible_symbolic_regressor(estimator, check):
     check(estimator)
 
 
