@@ -12,6 +12,8 @@ from sklearn.preprocessing import FunctionTransformer
 from skkan import KANSymbolicRegressor
 
 sympy = pytest.importorskip("sympy")
+# Every search trains one or more networks: several seconds per test.
+pytestmark = pytest.mark.slow
 
 
 def _inputs(n=300, n_features=2, seed=0):

@@ -1,0 +1,183 @@
+"""KANSymbolicRegressor against gplearn's SymbolicRegressor on the formulas of ``bench_formulas.py``.
+
+The same thirteen noise-free formulas, rows and recovery criterion as
+``bench_formulas.py`` (500 training rows, 1,000 test rows; a formula is
+recovered when, with its constants rounded to simple numbers within 1e-3, it
+simplifies to the truth). No structure is given:
+
+* skkan: ``KANSymbolicRegressor(time_budget=B, random_state=0)`` with its
+  defaults (the structure search of its docstring);
+* gplearn: ``SymbolicRegressor(population_size=1000, function_set=(add, sub,
+  mul, div, sqrt, log, sin, cos, protected exp), parsimony_coefficient=1e-3,
+  random_state=0)``, grown one generation at a time (``warm_start``) until
+  ``B`` seconds have passed, its fitness (mean absolute error) is below
+  1e-10, or 200 generations. Its protected ``div``, ``sqrt``, ``log`` and
+  ``exp`` are read as the plain functions when judging recovery (test RMSE
+  uses gplearn's own ``predict``).
+
+Both get the same budget ``B`` (``--budget``, default 60 s); skkan finishes
+the candidate it started when the budget ends, so its seconds can exceed it.
+Test rows never choose anything. Run
+``OMP_NUM_THREADS=1 python benchmarks/bench_symbolic_regressor.py`` (``--tool
+skkan`` or ``--tool gplearn``, ``--only NAME,NAME``); results go to
+``benchmarks/results/symbolic_regressor_<tool>.json`` and the table to
+``benchmarks/results/symbolic_regressor.md``.
+"""
+
+import argparse
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sympy
+from bench_formulas import _LOCALS, FORMULAS, SYMBOLS, _rmse, is_recovered, make_data
+
+from skkan import KANSymbolicRegressor
+
+RESULTS = Path(__file__).resolve().parent / "results" / "symbolic_regressor.md"
+_MAX_GENERATIONS = 200
+
+
+def run_skkan(X, y, budget):
+    """KANSymbolicRegressor's defaults; the formula and a numpy function of X."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = KANSymbolicRegressor(time_budget=budget, random_state=0).fit(X, y)
+    return model.formula_, model.predict, {"candidates": model.n_candidates_, "structure": model.structure_}
+
+
+def _protected_exp(x):
+    with np.errstate(over="ignore"):
+        return np.where(x < 100, np.exp(np.minimum(x, 100)), 0.0)
+
+
+def run_gplearn(X, y, budget):
+    """gplearn grown generation by generation within ``budget`` seconds; the formula and a numpy function."""
+    from gplearn.functions import make_function
+    from gplearn.genetic import SymbolicRegressor
+
+    exp = make_function(function=_protected_exp, name="exp", arity=1)
+    model = SymbolicRegressor(
+        population_size=1000,
+        generations=1,
+        function_set=("add", "sub", "mul", "div", "sqrt", "log", "sin", "cos", exp),
+        parsimony_coefficient=1e-3,
+        stopping_criteria=1e-10,
+        warm_start=True,
+        random_state=0,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+        while (
+            time.perf_counter() - start < budget
+            and model.run_details_["best_fitness"][-1] > 1e-10
+            and model.generations < _MAX_GENERATIONS
+        ):
+            model.set_params(generations=model.generations + 1).fit(X, y)
+    return _gplearn_formula(str(model)), model.predict, {"generations": model.generations}
+
+
+def _gplearn_formula(program):
+    """gplearn's program string as sympy, its protected functions read as the plain ones."""
+    names = {f"X{i}": symbol for i, symbol in enumerate(SYMBOLS)}
+    names.update(
+        add=lambda a, b: a + b,
+        sub=lambda a, b: a - b,
+        mul=lambda a, b: a * b,
+        div=lambda a, b: a / b,
+        sqrt=sympy.sqrt,
+        log=sympy.log,
+        sin=sympy.sin,
+        cos=sympy.cos,
+        exp=sympy.exp,
+    )
+    return sympy.sympify(program, locals=names)
+
+
+def run(tool, only, budget):
+    runner = run_skkan if tool == "skkan" else run_gplearn
+    path = RESULTS.with_name(f"symbolic_regressor_{tool}.json")
+    results = json.loads(path.read_text()) if path.exists() else {}
+    names = None if only is None else only.split(",")
+    for name, truth, n_vars, bounds, _, _ in FORMULAS:
+        if names is not None and name not in names:
+            continue
+        X, y, X_test, y_test = make_data(truth, n_vars, bounds)
+        start = time.perf_counter()
+        formula, predict, details = runner(X, y, budget)
+        seconds = time.perf_counter() - start
+        results[name] = {
+            "formula": sympy.sstr(formula),
+            "recovered": bool(is_recovered(formula, truth)),
+            "rmse": _rmse(predict, X_test, y_test),
+            "seconds": seconds,
+            **details,
+        }
+        print(tool, name, results[name], flush=True)
+        path.write_text(json.dumps(results, indent=1, default=str))
+
+
+def report(budget):
+    tools = {}
+    for tool in ("skkan", "gplearn"):
+        path = RESULTS.with_name(f"symbolic_regressor_{tool}.json")
+        tools[tool] = json.loads(path.read_text()) if path.exists() else {}
+    lines, counts = [], {tool: [0, 0, 0.0] for tool in tools}
+    for name, truth, *_ in FORMULAS:
+        cells = [name]
+        for tool, results in tools.items():
+            result = results.get(name)
+            if result is None:
+                cells += ["not run", "", "", ""]
+                continue
+            recovered = is_recovered(sympy.sympify(result["formula"], locals=_LOCALS), truth)
+            counts[tool][0] += recovered
+            counts[tool][1] += 1
+            counts[tool][2] += result["seconds"]
+            rmse = "inf" if not math.isfinite(result["rmse"]) else f"{result['rmse']:.1e}"
+            formula = result["formula"] if len(result["formula"]) < 90 else result["formula"][:87] + "..."
+            cells += ["yes" if recovered else "no", rmse, f"{result['seconds']:.0f}", f"`{formula}`"]
+        lines.append("| " + " | ".join(cells) + " |")
+    summary = "; ".join(
+        f"{tool}: {hits} of {total} recovered, {seconds:.0f} s in all"
+        for tool, (hits, total, seconds) in counts.items()
+        if total
+    )
+    header = (
+        "| formula | skkan recovered | skkan test RMSE | skkan seconds | skkan formula "
+        "| gplearn recovered | gplearn test RMSE | gplearn seconds | gplearn formula |\n|" + "---|" * 9
+    )
+    text = (
+        "# KANSymbolicRegressor against gplearn\n\n"
+        f"{summary}. Budget {budget:g} s per formula, noise-free data, defaults (no structure given).\n\n"
+        "Generated by `python benchmarks/bench_symbolic_regressor.py` (settings and criterion in its docstring).\n\n"
+        + header
+        + "\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    RESULTS.write_text(text)
+    print(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tool", choices=["skkan", "gplearn", "both"], default="both")
+    parser.add_argument("--only", help="run only these formulas (names, comma-separated)")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per formula and tool")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite the table from saved results")
+    arguments = parser.parse_args()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if not arguments.report_only:
+        for tool in ("skkan", "gplearn") if arguments.tool == "both" else (arguments.tool,):
+            run(tool, arguments.only, arguments.budget)
+    report(arguments.budget)
+
+
+if __name__ == "__main__":
+    main()
