@@ -13,6 +13,7 @@ the kinetic energy of a body from a table with named columns.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import sympy
 
 from skkan import KANSymbolicRegressor
 
@@ -44,8 +45,6 @@ fig.tight_layout()
 # The formula is a sympy expression
 # ---------------------------------
 # ``predict`` evaluates it; it also prints as C code for deployment.
-import sympy  # noqa: E402
-
 print(sympy.ccode(reg.formula_))
 X_new = pd.DataFrame({"mass": [1.0, 2.0], "velocity": [2.0, -1.0]})
 print(reg.predict(X_new))
