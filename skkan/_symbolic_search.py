@@ -20,7 +20,19 @@ from ._regressor import KANRegressor
 from ._threads import fit_threads, threads_for_fit
 from .exceptions import TrainingDivergedError
 
-__all__ = ["Structure", "candidate_structures", "choose", "import_sympy", "run_candidate"]
+__all__ = [
+    "CandidateResult",
+    "Structure",
+    "candidate_structures",
+    "check_library",
+    "choose",
+    "complexity",
+    "formula_function",
+    "import_sympy",
+    "is_exact",
+    "pareto_front",
+    "run_candidate",
+]
 
 # A structure is tried only when the training rows number at least this many
 # times its edges: with fewer, spline edges follow the rows rather than a law,
