@@ -171,6 +171,8 @@ def main():
             f"| {table} | {loss} | {kan:.4f} ± {spread:.4f} | {hgb:.4f} | {squared:.4f} ({clipped} predictions <= 0) "
             f"| {kan / hgb:.3f} | {kan / squared:.3f} |"
         )
+    if "coverage" not in frame:
+        frame["coverage"] = np.nan
     coverage = frame.dropna(subset=["coverage"]).pivot_table(
         index="table", columns="model", values="coverage", aggfunc="mean"
     )
