@@ -30,6 +30,8 @@ jump: 37% of the visits are 0).
 """
 
 import argparse
+import json
+import os
 import time
 import warnings
 
@@ -129,18 +131,35 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=10_000)
+    parser.add_argument("--tables", default=",".join(name for name, _, _ in TABLES), help="comma-separated tables")
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="JSON file of result rows: rows of the tables run now replace theirs, the others are kept and reported",
+    )
     parser.add_argument("--output", default=None, help="write the markdown tables to this file")
     args = parser.parse_args()
+    chosen = args.tables.split(",")
     rows = []
+    if args.results and os.path.exists(args.results):
+        with open(args.results) as handle:
+            rows = [row for row in json.load(handle) if row["table"] not in chosen]
     for name, load, loss in TABLES:
+        if name not in chosen:
+            continue
         X, y = load()
         for seed in range(args.seeds):
             rows.extend(_run(name, X, y, loss, seed, args.max_rows))
+    if args.results:
+        with open(args.results, "w") as handle:
+            json.dump(rows, handle, indent=1)
     frame = pd.DataFrame(rows)
+    seeds = frame.groupby("table").seed.nunique()
     deviance = frame.dropna(subset=["deviance"]).pivot_table(
         index="table", columns="model", values="deviance", aggfunc="mean"
     )
-    lines = [f"Mean test deviance over {args.seeds} seeds (Poisson for counts, Gamma for positive targets)", ""]
+    seed_counts = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
+    lines = [f"Mean test deviance over {seed_counts} seeds (Poisson for counts, Gamma for positive targets)", ""]
     lines += ["| table | loss | KAN | HGB | KAN squared error | KAN/HGB | KAN/squared |", "|---" * 7 + "|"]
     for table, values in deviance.iterrows():
         values = values.dropna()
@@ -152,6 +171,8 @@ def main():
             f"| {table} | {loss} | {kan:.4f} ± {spread:.4f} | {hgb:.4f} | {squared:.4f} ({clipped} predictions <= 0) "
             f"| {kan / hgb:.3f} | {kan / squared:.3f} |"
         )
+    if "coverage" not in frame:
+        frame["coverage"] = np.nan
     coverage = frame.dropna(subset=["coverage"]).pivot_table(
         index="table", columns="model", values="coverage", aggfunc="mean"
     )

@@ -112,6 +112,11 @@ def _generate_benchmark_fragments():
         "*No results yet: run* `python benchmarks/bench_monotone.py`.",
         drop_title=True,
     )
+    _fragment(
+        "losses.md",
+        RESULTS / "losses.md",
+        "*No results yet: run* `python benchmarks/bench_losses.py --output benchmarks/results/losses.md`.",
+    )
     plots = []
     for png in [*sorted(RESULTS.glob("*_score_vs_*.png")), *sorted(RESULTS.glob("win_rates.png"))]:
         shutil.copyfile(png, GENERATED / png.name)

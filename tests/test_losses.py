@@ -298,3 +298,14 @@ def test_a_tampered_loss_is_refused_on_load(tampered):
     state["_training_loss"] = tampered
     with pytest.raises(UnsafeModelError, match="Refusing to load"):
         KANRegressor().__setstate__(state)
+
+
+def test_snapping_a_poisson_model_fine_tunes_on_its_deviance():
+    sympy = pytest.importorskip("sympy")
+    X, y, _ = _count_data(n=200)
+    model = KANRegressor(hidden_layer_sizes=(), ensemble_size=1, max_iter=30, random_state=0, loss="poisson").fit(X, y)
+    model.auto_symbolic(0.5, X=X, y=y)
+    formula = model.symbolic_formula()[0]
+    assert formula.has(sympy.exp)
+    np.testing.assert_allclose(model.symbolic_function(precision=12)(X), model.predict(X), rtol=1e-6)
+    assert np.all(model.predict(X) > 0)

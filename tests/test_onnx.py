@@ -159,3 +159,24 @@ def test_clear_errors():
         to_onnx(categorical, X)
     with pytest.raises(ValueError, match="numbers only"):
         to_onnx(model, [["a", "b", "c"]])
+
+
+@pytest.mark.parametrize(("spline_order", "grid_size"), [(1, 6), (2, 8), (3, 20), (4, 8)])
+def test_other_spline_orders_and_grid_sizes(spline_order, grid_size):
+    # The power form on most; a cubic grid of 20 intervals takes the local-basis fallback.
+    params = {**FAST, "grid_size": grid_size, "spline_order": spline_order, "max_iter": 20}
+    _check_regressor(KANRegressor(**params, dtype="float64").fit(X, Y), X_TEST)
+    model = KANRegressor(**params, dtype="float32").fit(X, Y)
+    X32 = X_TEST.astype(np.float32)
+    got = _run(to_onnx(model, X[:2]), X32, np.float32)["variable"][:, 0]
+    np.testing.assert_allclose(got, model.predict(X32), rtol=1e-5, atol=1e-5 * np.abs(model.predict(X32)).max())
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 1500])
+def test_any_number_of_rows_runs_in_row_blocks(n_rows):
+    model = KANRegressor(**FAST, dtype="float64").fit(X, Y)
+    rows = np.resize(X_TEST, (n_rows, 3))
+    got = _run(to_onnx(model, X[:2], dtype=np.float64), rows)["variable"]
+    assert got.shape == (n_rows, 1)
+    if n_rows:
+        np.testing.assert_allclose(got[:, 0], model.predict(rows), rtol=1e-10, atol=1e-10 * np.abs(got).max())

@@ -137,12 +137,16 @@ def prediction_loss(output, target, weights, loss):
     return (weights * per_sample_loss(output, target, loss)).sum() / weights.sum()
 
 
+def _row_chunks(n_rows):
+    """Slices of at most ``_EVALUATION_CHUNK_ROWS`` rows covering ``n_rows``, for forward passes without gradients."""
+    return [slice(start, start + _EVALUATION_CHUNK_ROWS) for start in range(0, n_rows, _EVALUATION_CHUNK_ROWS)]
+
+
 def evaluation_loss(network, x, target, weights, loss):
     """Weighted mean loss of ``network`` on ``x`` without gradients, in bounded chunks (a tensor)."""
     total = torch.zeros((), dtype=weights.dtype, device=weights.device)
     with torch.no_grad():
-        for start in range(0, x.shape[0], _EVALUATION_CHUNK_ROWS):
-            rows = slice(start, start + _EVALUATION_CHUNK_ROWS)
+        for rows in _row_chunks(x.shape[0]):
             total += (weights[rows] * per_sample_loss(network(x[rows]), target[rows], loss)).sum()
     return total / weights.sum()
 
@@ -222,12 +226,7 @@ def calibrate_quantile_output(network, x, target, weights, loss):
     would be off by more (a few points on 10,000 rows).
     """
     with torch.no_grad():
-        output = torch.cat(
-            [
-                network(x[start : start + _EVALUATION_CHUNK_ROWS])
-                for start in range(0, x.shape[0], _EVALUATION_CHUNK_ROWS)
-            ]
-        )
+        output = torch.cat([network(x[rows]) for rows in _row_chunks(x.shape[0])])
         shift = weighted_quantile(target - output, weights / weights.sum(), loss.quantile)
         network.layers[-1].bias.add_(shift.repeat(network.ensemble_size))
 

@@ -1,8 +1,9 @@
 """skl2onnx converters for KANRegressor and KANClassifier, and :func:`to_onnx`.
 
 A converter writes what ``predict`` computes: the input encoding (in float64,
-as ``predict`` standardises), the network in its own dtype (see
-:mod:`._network_graph`), and the estimator's output step in float64 before a
+as ``predict`` standardises), the network (see :mod:`._network_graph`; in
+float64, also for a float32 network, whose power form needs the digits),
+run on blocks of rows, and the estimator's output step in float64 before a
 cast to the input's dtype. Regressors output ``variable`` of shape
 (n, n_outputs); classifiers ``label`` and ``probabilities``, as skl2onnx's
 scikit-learn converters do (with its ``zipmap`` option).
@@ -59,7 +60,13 @@ def _input_dtype(operator):
 
 
 def _network_inputs(b, x, view, network_dtype):
-    """Raw inputs as float64 and what the network receives (standardised, clipped, held in range)."""
+    """Raw inputs as float64, the standardised inputs in the network's dtype, and the bounds they are held in.
+
+    ``predict`` clips the standardised inputs, and with
+    ``extrapolation="constant"`` holds them within the training range; the
+    two clips are one, at the returned ``(low, high)`` (NaN passes; see
+    :func:`~._network_graph.network_output`).
+    """
     encoding = view.input_encoding
     raw = b.cast(x, np.float64)
     scaled = b.op(
@@ -67,10 +74,19 @@ def _network_inputs(b, x, view, network_dtype):
         b.op("Sub", raw, b.constant(encoding["mean"], np.float64, "mean")),
         b.constant(encoding["scale"], np.float64, "scale"),
     )
-    scaled = b.clip(scaled, -STANDARDIZED_CLIP, STANDARDIZED_CLIP, np.float64)
+    n_features = np.shape(encoding["mean"])[-1]
+    low, high = np.full(n_features, -STANDARDIZED_CLIP), np.full(n_features, STANDARDIZED_CLIP)
     if view.extrapolation == "constant" and encoding["input_range"] is not None:
-        scaled = b.clip(scaled, encoding["input_range"][0], encoding["input_range"][1], np.float64)
-    return raw, b.cast(scaled, network_dtype)
+        # clip(clip(s, a1, b1), a2, b2) = clip(s, min(max(a1, a2), b2), max(min(b1, b2), a2)); a NaN limit is none.
+        range_low = np.nan_to_num(encoding["input_range"][0], nan=-np.inf)
+        range_high = np.nan_to_num(encoding["input_range"][1], nan=np.inf)
+        low, high = (
+            np.minimum(np.maximum(low, range_low), range_high),
+            np.maximum(np.minimum(high, range_high), range_low),
+        )
+    if network_dtype != np.float64:
+        scaled = b.cast(scaled, network_dtype)
+    return raw, scaled, (low, high)
 
 
 def _raw_output(scope, operator, container):
@@ -80,10 +96,20 @@ def _raw_output(scope, operator, container):
     view = _checked_view(operator.raw_operator)
     b = OnnxBuilder(scope, container)
     network = view.network
-    network_dtype = np.float64 if next(network.parameters()).dtype.itemsize == 8 else np.float32
-    raw, x = _network_inputs(b, operator.inputs[0].full_name, view, network_dtype)
-    output = network_output(b, x, raw, network, view.input_encoding["categories"], network_dtype)
-    return b, view, b.cast(output, np.float64)
+    # float64 also for a float32 network: its power form needs the digits (float32 predict is matched to 1e-6);
+    # float32 lost up to 1e-4 relative on default grids.
+    network_dtype = np.float64
+
+    def body(inner, x):
+        raw, x, bounds = _network_inputs(inner, x, view, network_dtype)
+        output = network_output(inner, x, raw, bounds, network, view.input_encoding["categories"], network_dtype)
+        return output if network_dtype == np.float64 else inner.cast(output, np.float64)
+
+    n_columns = len(view.feature_names)
+    output = b.by_row_blocks(
+        operator.inputs[0].full_name, n_columns, _input_dtype(operator), body, network.n_outputs, np.float64
+    )
+    return b, view, output
 
 
 def _convert_regressor(scope, operator, container):
@@ -203,8 +229,9 @@ def to_onnx(estimator, X_sample, *, dtype=np.float32, target_opset=None):
         A few numeric input rows; only their number of columns is used.
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         Element type of the model's input tensor ``X`` and its outputs.
-        The network computes in its own dtype and the scaling in float64,
-        as ``predict`` does.
+        The scaling and the network compute in float64 (for a float32
+        network too, which then matches its ``predict`` to float32
+        rounding).
     target_opset : int, optional
         ONNX opset (15 or later); skl2onnx's default when None.
 

@@ -1,27 +1,32 @@
-"""A fitted KAN network as ONNX operators, exactly as the engine's forward computes it.
+"""A fitted KAN network as ONNX operators, computing what the engine's forward computes.
 
-Every layer computes ``bias + silu(x) @ W_base + basis(x) @ C`` (plus snapped
-edges), with ``W_base = base_weight * mask`` and ``C`` the spline
-coefficients scaled by ``spline_weight * mask`` (see
-:class:`skkan._engine.layer.KANLayer`). The B-spline basis is the dense
-Cox-de Boor recursion on each input's own knot vector, so adaptive
-(non-uniform) and extended grids export as they are: inputs are clamped to
-the grid's interior range, the interval holding each input is found by
-counting the interior knots at or below it, and the recursion divides by the
-fitted knot spans. Product nodes multiply their two subnodes, and an
-ensemble's output is the mean of its members'.
+Every layer computes ``bias + silu(x) @ W_base + splines(x)`` (plus snapped
+edges), with ``W_base = base_weight * mask`` and the splines scaled by
+``spline_weight * mask`` (see :class:`skkan._engine.layer.KANLayer`). The
+splines are column blocks computed as :mod:`skkan.export._spline_graph`
+says (an exact power form, or the local basis on large grids), with
+broadcasts over rows only; each block is multiplied by its weights (a chain
+of Gemms), with masks, scales, constant terms and an ensemble's mean folded
+in. Inputs are clamped to the grid's interior range as the engine does.
+Product nodes multiply their two subnodes.
 
 The first layer's missing values and categorical lookup tables follow
-:class:`skkan._engine.tabular.TabularEdges`: the spline path sees 0 at a
-missing or categorical entry, its value there is taken back out, and the
-learned value of the missing entry, or of the category (matched against the
-fitted categories; an unknown one reads the default slot), is added.
+:class:`skkan._engine.tabular.TabularEdges`: the spline path sees a fixed
+value at a missing or categorical entry, its value there is taken back out,
+and the learned value of the missing entry, or of the category (matched
+against the fitted categories; an unknown one reads the default slot), is
+added.
+
+The converters run all of this on blocks of rows (a Scan,
+:meth:`~._builder.OnnxBuilder.by_row_blocks`), so that the temporaries stay
+in cache.
 """
 
 import numpy as np
 import torch
 
 from .._engine.symbolic_library import function_names
+from ._spline_graph import MAX_POWER_FORM_GROWTH, dense_basis, power_form_growth, spline_features, spline_power_form
 
 __all__ = ["network_output", "check_exportable"]
 
@@ -103,68 +108,15 @@ def check_exportable(network):
                 )
 
 
-def _dense_basis(b, x, knots, spline_order, dtype):
-    """Dense B-spline basis of ``x`` (n, in) on ``knots`` (in, n_knots), flattened: shape (n, in * n_basis).
-
-    As the engine's fast path computes it (:mod:`skkan._engine.local_bspline`):
-    only the ``k + 1`` non-zero values per input, by de Boor's triangle on
-    the ``2k`` fitted knots around the input's interval, scattered into
-    their columns.
-    """
-    k = spline_order
-    n_features, n_knots = knots.shape
-    grid_size = n_knots - 2 * k - 1
-    n_basis = n_knots - k - 1
-    x = b.clip(x, knots[:, k], knots[:, -k - 1], dtype)
-    if grid_size > 1:
-        # Interval j = k + the number of interior knots at or below x (the top of the range in the last one).
-        x3 = b.op("Unsqueeze", x, b.constant([2], np.int64, "axes"))
-        below = b.op("GreaterOrEqual", x3, b.constant(knots[None, :, k + 1 : k + grid_size], dtype, "interior"))
-        count = b.op("ReduceSum", b.cast(below, np.float32), b.constant([2], np.int64, "axes"), keepdims=0)
-        start = b.cast(count, np.int64)  # j - k
-    else:
-        start = b.cast(b.op("Mul", x, b.constant(0.0, dtype, "zero")), np.int64)
-    if k == 0:
-        values = [b.op("Add", b.op("Mul", x, b.constant(0.0, dtype, "zero")), b.constant(1.0, dtype, "one"))]
-    else:
-        # t[m] is knot t_{j-k+1+m}, m = 0 .. 2k-1, gathered from the flattened knot rows.
-        offsets = np.arange(n_features)[None, :] * n_knots + 1
-        flat = b.constant(knots.ravel(), dtype, "knots")
-        t = [
-            b.op("Gather", flat, b.op("Add", start, b.constant(offsets + m, np.int64, "offset"))) for m in range(2 * k)
-        ]
-        left = [None] + [b.op("Sub", x, t[k - d]) for d in range(1, k + 1)]
-        right = [None] + [b.op("Sub", t[k - 1 + d], x) for d in range(1, k + 1)]
-        values = [None]
-        for degree in range(1, k + 1):
-            previous, saved, values = values, None, []
-            for r in range(degree):
-                span = b.op("Sub", t[k + r], t[k - degree + r])
-                term = b.op("Div", previous[r], span) if previous[r] is not None else b.op("Reciprocal", span)
-                value = b.op("Mul", right[r + 1], term)
-                values.append(value if saved is None else b.op("Add", value, saved))
-                saved = b.op("Mul", left[degree - r], term)
-            values.append(saved)
-    columns = b.op("Add", start, b.constant(np.arange(n_features)[None, :] * n_basis, np.int64, "columns"))
-    one = b.constant(1, np.int64, "one")
-    all_columns = [columns]
-    for _ in range(k):
-        all_columns.append(b.op("Add", all_columns[-1], one))
-    rows = b.op("Shape", x, start=0, end=1)
-    zeros = b.op("ConstantOfShape", b.op("Concat", rows, b.constant([n_features * n_basis], np.int64, "width"), axis=0))
-    if np.dtype(dtype) != np.float32:
-        zeros = b.cast(zeros, dtype)
-    return b.op(
-        "ScatterElements",
-        zeros,
-        b.op("Concat", *all_columns, axis=1),
-        b.op("Concat", *values, axis=1),
-        axis=1,
-    )
+def _silu(b, x, dtype):
+    """``x * sigmoid(x)`` as ``h + h * tanh(h)``, ``h = x / 2``: onnxruntime's Tanh is twice as fast as its
+    Sigmoid for doubles. The two agree to rounding (absolute errors of ``|x|`` ulps, where silu is near 0)."""
+    half = b.op("Mul", x, b.constant(0.5, dtype, "half"))
+    return b.op("Add", half, b.op("Mul", half, b.op("Tanh", half)))
 
 
-def _snapped_edges(b, x, layer, dtype):
-    """Sum of the snapped edges ``c * f(a * x + b) + d`` at every output, or None."""
+def _snapped_edges(b, x, layer, dtype, projection):
+    """Sum of the snapped edges ``c * f(a * x + b) + d`` at every output (times ``projection``), or None."""
     total = None
     affine = None if layer.symbolic is None else _array(layer.symbolic.affine)
     for name, rows, cols in _snapped_groups(layer):
@@ -179,26 +131,53 @@ def _snapped_edges(b, x, layer, dtype):
         )
         scatter = np.zeros((rows.size, layer.out_features))
         scatter[np.arange(rows.size), cols] = 1.0
-        part = b.op("MatMul", value, b.constant(scatter, dtype, "scatter"))
+        part = b.op("MatMul", value, b.constant(scatter @ projection, dtype, "scatter"))
         total = part if total is None else b.op("Add", total, part)
     return total
 
 
-def _numeric_layer(b, x, layer, dtype):
-    """``layer.numeric_forward(x)`` for finite ``x`` of shape (n, in)."""
+def _numeric_layer(b, x, layer, dtype, extra=(), projection=None):
+    """``layer.numeric_forward(x) @ projection`` for finite ``x`` of shape (n, in), as a chain of Gemms.
+
+    The columns ``silu(x)``, the powers and the truncated powers of the
+    splines (:func:`spline_features`), and the ``extra`` ``(column, weights,
+    bias)`` triples are multiplied by their weights, computed at export time:
+    masks, spline weights, the polynomial's constant term and ``projection``
+    (an ensemble's mean) are folded into them.
+    """
     mask = _array(layer.mask)
-    base = b.op("MatMul", b.op("Mul", x, b.op("Sigmoid", x)), b.constant(_array(layer.base_weight) * mask, dtype, "w"))
-    flat = _dense_basis(b, x, _array(layer.knots), layer.spline_order, dtype)
-    coefficients = _array(layer.spline_coef) * (_array(layer.spline_weight) * mask)[..., None]
-    matrix = coefficients.transpose(0, 2, 1).reshape(-1, layer.out_features)
-    spline = b.op("MatMul", flat, b.constant(matrix, dtype, "coef"))
-    output = b.op("Add", b.op("Add", base, spline), b.constant(_array(layer.bias), dtype, "bias"))
-    snapped = _snapped_edges(b, x, layer, dtype)
+    projection = np.eye(layer.out_features) if projection is None else projection
+    knots = _array(layer.knots)
+    k = layer.spline_order
+    coefficients = (_array(layer.spline_coef) * (_array(layer.spline_weight) * mask)[..., None]).transpose(0, 2, 1)
+    centers, poly, trunc = spline_power_form(knots, coefficients, k)
+    columns, weights = [_silu(b, x, dtype)], [_array(layer.base_weight) * mask]
+    if power_form_growth(knots, k, centers, coefficients, poly, trunc) < MAX_POWER_FORM_GROWTH:
+        columns += spline_features(b, x, knots, k, dtype)
+        weights += list(poly[1:])
+        if layer.grid_size > 1:
+            weights.append(trunc.reshape(-1, layer.out_features))
+        bias = _array(layer.bias) + poly[0].sum(axis=0)
+    else:
+        columns.append(dense_basis(b, x, knots, k, dtype))
+        weights.append(coefficients.reshape(-1, layer.out_features))
+        bias = _array(layer.bias)
+    for column, extra_weights, extra_bias in extra:
+        columns.append(column)
+        weights.append(extra_weights)
+        bias = bias + extra_bias
+    matrix = np.concatenate(weights, axis=0) @ projection
+    # One Gemm per group of columns, each adding to the last: cheaper than concatenating them.
+    output = b.constant((bias @ projection)[None, :], dtype, "bias")
+    rows = np.cumsum([0] + [block.shape[0] for block in weights])
+    for column, first, last in zip(columns, rows[:-1], rows[1:]):
+        output = b.op("Gemm", column, b.constant(matrix[first:last], dtype, "weights"), output)
+    snapped = _snapped_edges(b, x, layer, dtype, projection)
     return output if snapped is None else b.op("Add", output, snapped)
 
 
-def _category_values(b, raw, layer, categories, dtype):
-    """Learned values of the categorical inputs' edges (zero where missing), summed: shape (n, out)."""
+def _category_values(b, raw, layer, categories, dtype, projection):
+    """Learned values of the categorical inputs' edges (zero where missing), summed, times ``projection``."""
     tabular = layer.tabular
     mask = _array(tabular.edge_mask(layer))
     table = _array(tabular.category_value)
@@ -209,34 +188,49 @@ def _category_values(b, raw, layer, categories, dtype):
         count = values.size
         column = b.column(raw, feature)  # float64: the raw value, as predict compares it
         matches = b.cast(b.op("Equal", column, b.constant(values[None, :], np.float64, "categories")), dtype)
-        known = b.op("MatMul", matches, b.constant(table[feature, :, :count].T * mask[feature], dtype, "table"))
+        known = b.op(
+            "MatMul", matches, b.constant((table[feature, :, :count].T * mask[feature]) @ projection, dtype, "table")
+        )
         found = b.op("ReduceSum", matches, b.constant([1], np.int64, "axes"), keepdims=1)
         absent = b.op("Add", found, b.cast(b.op("IsNaN", column), dtype))
         unknown = b.op("Sub", b.constant(1.0, dtype, "one"), absent)
-        default = b.constant((table[feature, :, count] * mask[feature])[None, :], dtype, "default")
+        default = b.constant(((table[feature, :, count] * mask[feature]) @ projection)[None, :], dtype, "default")
         part = b.op("Add", known, b.op("Mul", unknown, default))
         total = part if total is None else b.op("Add", total, part)
     return total
 
 
-def _first_layer(b, x, raw, layer, categories, dtype):
-    """``layer(x)`` for the first layer, with missing values and categorical inputs (see the module docstring)."""
+def _first_layer(b, x, raw, bounds, layer, categories, dtype, projection):
+    """``layer(x) @ projection`` for the first layer, with missing and categorical inputs (see the module docstring).
+
+    ``x`` is standardised but not yet held within ``bounds``: the clip comes
+    after NaN entries are set aside, so that it cannot meet them.
+    """
+    projection = np.eye(layer.out_features) if projection is None else projection
+    low, high = (b.constant(bound[None, :], dtype, "bound") for bound in bounds)
     if layer.tabular is None:
-        return _numeric_layer(b, x, layer, dtype)
+        return _numeric_layer(b, b.op("Min", b.op("Max", x, low), high), layer, dtype, projection=projection)
     is_categorical = np.zeros(layer.in_features, dtype=bool)
     if categories is not None:
         is_categorical = np.array([values is not None for values in categories])
     missing = b.op("IsNaN", x)
-    special = b.op("Or", missing, b.constant(is_categorical[None, :], bool, "categorical"))
-    clean = b.op("Where", special, b.constant(0.0, dtype, "zero"), x)
-    output = _numeric_layer(b, clean, layer, dtype)
+    special = missing
+    if is_categorical.any():
+        special = b.op("Or", missing, b.constant(is_categorical[None, :], bool, "categorical"))
+    # predict feeds 0 to the spline path at special entries, after the clip; here they hold
+    # clip(0), and the edges' value there comes back out.
+    clean = b.op("Min", b.op("Max", b.op("Where", special, b.constant(0.0, dtype, "zero"), x), low), high)
+    at = torch.as_tensor(np.clip(0.0, *bounds)[None, :], dtype=layer.mask.dtype)
     with torch.no_grad():
-        at_zero = _array(layer.numeric_edge_activations(torch.zeros_like(layer.mask[:, :1].T)))[0]
-    output = b.op("Sub", output, b.op("MatMul", b.cast(special, dtype), b.constant(at_zero, dtype, "at_zero")))
+        at_zero = _array(layer.numeric_edge_activations(at))[0]
+    # The spline path's value there comes back out where a numeric input is
+    # missing, and always for categorical ones; a missing input's learned value goes in.
     missing_values = _array(layer.tabular.missing_value) * _array(layer.tabular.edge_mask(layer))
-    output = b.op("Add", output, b.op("MatMul", b.cast(missing, dtype), b.constant(missing_values, dtype, "missing")))
+    missing_weights = missing_values - at_zero * ~is_categorical[:, None]
+    extra = [(b.cast(missing, dtype), missing_weights, -at_zero[is_categorical].sum(axis=0))]
+    output = _numeric_layer(b, clean, layer, dtype, extra, projection)
     if categories is not None:
-        output = b.op("Add", output, _category_values(b, raw, layer, categories, dtype))
+        output = b.op("Add", output, _category_values(b, raw, layer, categories, dtype, projection))
     return output
 
 
@@ -258,32 +252,37 @@ def _combine_subnodes(b, subnodes, network, index):
     return b.op("Concat", sums, products, axis=1)
 
 
-def network_output(b, x, raw, network, categories, dtype):
+def network_output(b, x, raw, bounds, network, categories, dtype):
     """The network's output for inputs ``x`` (what it receives in predict), shape (n, n_outputs).
 
     Parameters
     ----------
     b : OnnxBuilder
     x : str
-        Network inputs, of ``dtype``: standardised (and held within range),
-        NaN for missing; categorical columns are ignored.
+        Network inputs, of ``dtype``: standardised, NaN for missing;
+        categorical columns are ignored.
     raw : str
         The raw inputs in float64, whose categorical columns hold the
         category values.
+    bounds : tuple of ndarray
+        ``(low, high)``, of shape (in,): ``predict`` holds ``x`` within
+        them (its clip of standardised values, and the training range).
     network : KANNetwork
     categories : list of (ndarray or None) or None
         The fitted categories of each input.
     dtype : numpy dtype
         The network's dtype, in which every layer computes.
     """
+    last = len(network.layers) - 1
+    # An ensemble's mean over its members is folded into the last layer's weights.
+    mean = None
+    if network.ensemble_size > 1:
+        mean = np.tile(np.eye(network.n_outputs), (network.ensemble_size, 1)) / network.ensemble_size
     for index, layer in enumerate(network.layers):
+        projection = mean if index == last else None
         if index == 0:
-            subnodes = _first_layer(b, x, raw, layer, categories, dtype)
+            subnodes = _first_layer(b, x, raw, bounds, layer, categories, dtype, projection)
         else:
-            subnodes = _numeric_layer(b, x, layer, dtype)
+            subnodes = _numeric_layer(b, x, layer, dtype, projection=projection)
         x = _combine_subnodes(b, subnodes, network, index)
-    if network.ensemble_size == 1:
-        return x
-    members = b.op("Reshape", x, b.constant([-1, network.ensemble_size, network.n_outputs], np.int64, "shape"))
-    total = b.op("ReduceSum", members, b.constant([1], np.int64, "axes"), keepdims=0)
-    return b.op("Div", total, b.constant(float(network.ensemble_size), dtype, "members"))
+    return x

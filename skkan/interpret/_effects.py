@@ -4,11 +4,9 @@ import textwrap
 
 import numpy as np
 
-from ._common import fitted_view
 from ._contribution_plot import output_index
 from ._contributions import contributions_of_network_inputs
-from ._importance import feature_importances
-from ._plot import feature_indices, panel_grid
+from ._plot import features_to_show, panel_grid
 
 __all__ = ["is_additive", "plot_feature_effects"]
 
@@ -114,9 +112,7 @@ def plot_feature_effects(estimator, features=None, *, output=None, n_cols=3):
     -------
     fig : matplotlib.figure.Figure
     """
-    view = fitted_view(estimator)
-    shares = feature_importances(estimator)
-    indices = feature_indices(view, features, shares)
+    view, shares, indices = features_to_show(estimator, features)
     if features is None:
         indices = sorted(indices, key=lambda i: -shares[i])
     inputs = view.sample_inputs

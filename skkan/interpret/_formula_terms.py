@@ -68,14 +68,11 @@ class IsMissing(Application, Boolean):
     def _latex(self, printer):
         return rf"{printer.parenthesize(self.args[0], 0)} \text{{ is missing}}"
 
-    def _numpycode(self, printer):
-        return f"isnan({printer.parenthesize(self.args[0], 0)})"
+    # numpy and C spell the test as sympy's own printer does.
+    _numpycode = _ccode = _sympystr
 
     def _pythoncode(self, printer):
         return f"math.isnan({printer.parenthesize(self.args[0], 0)})"
-
-    def _ccode(self, printer):
-        return f"isnan({printer.parenthesize(self.args[0], 0)})"
 
     def _javascript(self, printer):
         return f"isNaN({printer.parenthesize(self.args[0], 0)})"

@@ -121,7 +121,18 @@ def plot_edge(estimator, layer_index, i, j, *, ax=None, n_points=200):
     return ax
 
 
-def feature_indices(view, features, importances):
+def features_to_show(estimator, features):
+    """The fitted view, the feature importance shares, and the positions of the ``features`` a plot shows.
+
+    ``features`` are indices or names; None means every feature with a
+    positive importance.
+    """
+    view = fitted_view(estimator)
+    shares = feature_importances(estimator)
+    return view, shares, _feature_indices(view, features, shares)
+
+
+def _feature_indices(view, features, importances):
     """Positions of ``features`` (indices or names), or of every feature with a positive importance."""
     names = view.feature_names
     if features is None:
@@ -179,9 +190,7 @@ def plot_features(estimator, features=None, *, n_cols=3, n_points=200):
     -------
     fig : matplotlib.figure.Figure
     """
-    view = fitted_view(estimator)
-    shares = feature_importances(estimator)
-    indices = feature_indices(view, features, shares)
+    view, shares, indices = features_to_show(estimator, features)
     fig, axes = panel_grid(len(indices), n_cols)
     scores = edge_importances(estimator)[0]
     additive = view.n_layers == 1 and view.target_scale is not None
