@@ -22,22 +22,8 @@ def test_sklearn_compatible_estimator_with_defaults(estimator, check):
 
 # The symbolic regressor with its defaults: on the checks' small tables (at most 200 rows) its search
 # tries only the structures the rows support (20 training rows per edge), so it ends within its budget
-# and the result does not depend on the machine's speed. Three checks compare two fits on the same
-# noisy data and fail: auto_symbolic is not bit-reproducible from run to run in one process (after
-# identical fit, prune and refit, the snapped network's predictions differ by up to 1.5e-2 on the
-# checks' regression data with two torch threads), so the formulas' constants differ. To be fixed in
-# the engine's symbolic fitting, not hidden here.
-_SYMBOLIC_NOT_REPRODUCIBLE = "auto_symbolic is not bit-reproducible run to run on noisy data (see the comment above)"
-
-
-@parametrize_with_checks(
-    [KANSymbolicRegressor()],
-    expected_failed_checks=lambda estimator: {
-        "check_pipeline_consistency": _SYMBOLIC_NOT_REPRODUCIBLE,
-        "check_regressor_data_not_an_array": _SYMBOLIC_NOT_REPRODUCIBLE,
-        "check_regressors_int": _SYMBOLIC_NOT_REPRODUCIBLE,
-    },
-)
+# and the result does not depend on the machine's speed.
+@parametrize_with_checks([KANSymbolicRegressor()])
 def test_sklearn_compatible_symbolic_regressor(estimator, check):
     check(estimator)
 
