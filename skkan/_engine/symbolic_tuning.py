@@ -10,6 +10,13 @@ from .optimizers import LBFGS
 
 __all__ = ["fine_tune", "polish_symbolic"]
 
+# Levenberg-Marquardt stops once a step lowers the loss by less than this share of it.
+# Gauss-Newton steps on data a formula fits exactly gain orders of magnitude a step until
+# the loss reaches rounding error; on noisy data the loss settles at the noise and the
+# steps then creep along flat valleys (an edge's offset against the bias), 1e-8 of the loss
+# a step for hundreds of steps, moving no printed digit.
+_LM_RELATIVE_TOLERANCE = 1e-6
+
 # Up to this many rows, fine-tuning runs on the dense reference path.
 _DENSE_ROWS = 4096
 
@@ -165,10 +172,21 @@ def _levenberg_marquardt(residuals, flat, max_iter):
         if not torch.isfinite(jac).all():
             break
         gram, gradient = jac.T @ jac, jac.T @ r
-        diagonal = gram.diagonal().clamp(min=1e-12)
+        # Marquardt's damping, gram + damping * diag(gram), solved in the scaled form
+        # (unit diagonal + damping * I, the numbers' scales divided out): the same step,
+        # with a condition the solver sees correctly whatever units the numbers have.
+        scale = gram.diagonal().clamp(min=1e-12).sqrt()
+        scaled_gram = gram / (scale[:, None] * scale[None, :])
+        identity = torch.eye(scale.numel(), dtype=gram.dtype, device=gram.device)
         improved = False
         for _ in range(10):
-            step = torch.linalg.lstsq(gram + damping * torch.diag(diagonal), -gradient[:, None]).solution[:, 0]
+            # The SVD driver: its minimum-norm step leaves the directions the residuals do not
+            # see (an edge's offset against the bias) alone, and it gives the same step for the
+            # same system every time. The default QR driver (gelsy) does not on such nearly
+            # singular systems: its rank decision differed from call to call on one matrix, so
+            # the constants of a formula changed from one run to the next.
+            system = scaled_gram + damping * identity
+            step = torch.linalg.lstsq(system, -(gradient / scale)[:, None], driver="gelsd").solution[:, 0] / scale
             candidate = flat + step
             with torch.no_grad():
                 candidate_r = residuals(candidate)
@@ -181,7 +199,7 @@ def _levenberg_marquardt(residuals, flat, max_iter):
             break
         relative = (loss - new_loss) / max(loss, 1e-300)
         flat, r, loss, damping = candidate, candidate_r, new_loss, max(damping / 10.0, 1e-12)
-        if relative < 1e-10 or loss < 1e-30:
+        if relative < _LM_RELATIVE_TOLERANCE or loss < 1e-30:
             break
     return flat, loss
 
