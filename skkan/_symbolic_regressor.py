@@ -190,13 +190,12 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=2)
         if np.ptp(y) == 0:
             raise ValueError(f"y is constant (every value is {y[0]!r}): there is no formula to search for.")
-        import_sympy()
+        sympy = import_sympy()  # before the search: a missing sympy fails at once
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         data = self._split(X, y, seed)
         structures = candidate_structures(self.structures, data[0].shape[0], X.shape[1])
         results = self._search(structures, data, library, seed)
         chosen = choose(results, self.tolerance, float(np.std(y)))
-        sympy = import_sympy()
         if chosen is None:
             chosen = self._constant_formula(results, y, data[3], sympy)
         names = self._feature_names()
