@@ -104,7 +104,16 @@ class _InterpretationMethods:
         return fix_symbolic(self, layer, i, j, name)
 
     def auto_symbolic(
-        self, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=0.2
+        self,
+        r2_threshold=0.99,
+        *,
+        library=None,
+        layers=None,
+        X=None,
+        y=None,
+        max_iter=50,
+        simplicity_weight=0.2,
+        time_budget=None,
     ):
         """Snap every edge whose best closed-form fit is good enough; see :func:`skkan.interpret.auto_symbolic`.
 
@@ -123,6 +132,7 @@ class _InterpretationMethods:
             y=y,
             max_iter=max_iter,
             simplicity_weight=simplicity_weight,
+            time_budget=time_budget,
         )
 
     def symbolic_table(self, library=None, *, simplicity_weight=0.2):

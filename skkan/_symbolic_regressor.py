@@ -63,11 +63,14 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     time_budget : float, default=60.0
-        Seconds after which no new candidate starts (one that has started
-        runs to its end, so ``fit`` can take one candidate's time longer).
-        The first candidate always runs. When the budget stops the search
-        before every structure was tried, ``fit`` warns; the result then
-        depends on the machine's speed.
+        Seconds after which no new candidate starts. A candidate running
+        when the budget ends finishes its training and snapping but stops
+        polishing its constants there (``auto_symbolic``'s
+        ``time_budget``), so ``fit`` overruns the budget by at most one
+        candidate's training, and that candidate's complete formula is
+        judged as any other. The first candidate always runs. When the
+        budget stops the search before every structure was tried, ``fit``
+        warns; the result then depends on the machine's speed.
     structures : list, default=None
         Structures to try, in order, instead of the default search: each
         ``(hidden_layer_sizes, multiplication_nodes)``, e.g. ``((1,), 0)``,
@@ -256,7 +259,8 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
                 )
                 break
             batch = structures[first : first + batch_size]
-            jobs = (delayed(run_candidate)(s, data, names, library, self.precision, seed) for s in batch)
+            seconds_left = self.time_budget - (time.perf_counter() - start)
+            jobs = (delayed(run_candidate)(s, data, names, library, self.precision, seed, seconds_left) for s in batch)
             for result in Parallel(n_jobs=min(n_jobs, len(batch)))(jobs):
                 if self.verbose:
                     print(

@@ -195,10 +195,14 @@ class CandidateResult:
         }
 
 
-def run_candidate(structure, data, feature_names, library, precision, seed):
+def run_candidate(structure, data, feature_names, library, precision, seed, seconds_left=None):
     """Train, prune, refit, snap and polish one structure; its formula judged on the validation rows.
 
-    ``data`` is ``(X_train, y_train, X_validation, y_validation)``. Torch
+    ``data`` is ``(X_train, y_train, X_validation, y_validation)``.
+    ``seconds_left`` (None: no limit) is the search's remaining time: the
+    polishing of the snapped network stops there (its ``time_budget``), so
+    a candidate ends soon after the search's budget with a complete
+    formula, judged as any other. Torch
     uses one thread (candidates run in parallel instead: ``n_jobs``) unless
     ``SKKAN_NUM_THREADS`` says otherwise.
     """
@@ -222,7 +226,8 @@ def run_candidate(structure, data, feature_names, library, precision, seed):
             regressor.fit(X_train, y_train).prune(structure.prune_threshold)
             regressor.set_params(warm_start=True, lamb=0.0, max_iter=20).fit(X_train, y_train)
             # Every edge is snapped (r2_threshold=-inf), so the formula holds no spline edge.
-            regressor.auto_symbolic(-math.inf, library=library, X=X_train, y=y_train)
+            budget = None if seconds_left is None else max(seconds_left - (time.perf_counter() - start), 1e-3)
+            regressor.auto_symbolic(-math.inf, library=library, X=X_train, y=y_train, time_budget=budget)
             formula = regressor.symbolic_formula(precision)[0]
     except (ValueError, RuntimeError, ArithmeticError, TrainingDivergedError) as error:
         return CandidateResult(structure, None, math.inf, 0, time.perf_counter() - start, f"{error}")

@@ -202,18 +202,41 @@ def test_snapping_is_pickled_and_survives_warm_start():
         reg.auto_symbolic(X=X)
 
 
-def test_polished_network_trades_a_mimicking_function_for_a_simpler_one():
-    # sqrt(u + large offset) is nearly linear: snapped by hand on a linear
-    # law, the polished network must give it up for ``x`` (the data decide).
+def _linear_law_with_a_mimicking_sqrt():
+    # sqrt(u + large offset) is nearly linear: snapped by hand on a linear law.
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (60, 1))
     y = 2 * X[:, 0] + 1
     reg = KANRegressor((1,), max_iter=2, early_stopping=False, random_state=0, dtype="float64").fit(X, y)
     reg.fix_symbolic(0, 0, 0, "x")
     reg.fix_symbolic(1, 0, 0, "sqrt")
+    return X, y, reg
+
+
+def test_polished_network_trades_a_mimicking_function_for_a_simpler_one():
+    # The polished network must give the sqrt up for ``x`` (the data decide).
+    X, y, reg = _linear_law_with_a_mimicking_sqrt()
     reg.auto_symbolic(X=X, y=y, max_iter=10)
     assert [edge[3] for edge in reg.symbolic_edges_] == ["x", "x"]
     assert reg.symbolic_formula()[0] == 2 * sympy.Symbol("x0") + 1
+
+
+def test_a_spent_time_budget_keeps_every_snapped_edge_and_skips_the_revision():
+    # With no time left, no alternative is tried (the least-squares output numbers are still
+    # solved), yet the network stays fully symbolic (a complete formula).
+    from skkan.interpret._spline_edge import SplineEdge
+
+    X, y, reg = _linear_law_with_a_mimicking_sqrt()
+    reg.auto_symbolic(X=X, y=y, max_iter=10, time_budget=1e-9)
+    assert [edge[3] for edge in reg.symbolic_edges_] == ["x", "sqrt"]
+    assert not reg.symbolic_formula()[0].atoms(SplineEdge)
+
+
+@pytest.mark.parametrize("time_budget", [0, -1.0, float("nan"), True, "10"])
+def test_auto_symbolic_refuses_a_bad_time_budget(time_budget):
+    X, y, reg = _additive_model()
+    with pytest.raises(ValueError, match="time_budget"):
+        reg.auto_symbolic(X=X, y=y, time_budget=time_budget)
 
 
 def test_near_ties_are_the_runners_up_within_a_factor_ten():
@@ -244,7 +267,8 @@ def test_polished_network_trades_a_mimicking_cosine_for_the_gaussian():
     x, target, weights, _ = _tuning_data(view, network, X, y)
     cosine_loss = polish_symbolic(network, x, target, weights, max_iter=50)
     snapped = {}
-    loss = _revise_edges(network, x, target, weights, None, cosine_loss, 50, snapped, {(0, 0, 0): ["gaussian"]})
+    ties = {(0, 0, 0): ["gaussian"]}
+    loss = _revise_edges(network, x, target, weights, None, cosine_loss, 50, snapped, ties, deadline=None)
     assert network.layers[0].symbolic.names == [["gaussian"]]
     assert list(snapped) == [(0, 0, 0)]
     assert loss < 1e-6 * cosine_loss

@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skkan import KANSymbolicRegressor
+from skkan import KANRegressor, KANSymbolicRegressor
 
 sympy = pytest.importorskip("sympy")
 # Every search trains one or more networks: several seconds per test.
@@ -173,3 +173,21 @@ def test_same_random_state_gives_the_same_formula_on_noisy_data():
     second = KANSymbolicRegressor(structures=structures, random_state=0).fit(X, y)
     assert str(first.formula_) == str(second.formula_)
     np.testing.assert_array_equal(first.predict(X), second.predict(X))
+
+
+def test_the_running_candidate_gets_the_rest_of_the_time_budget(monkeypatch):
+    # The candidate's polishing stops where the search's budget ends (auto_symbolic's time_budget),
+    # so one slow candidate cannot run on for minutes past it.
+    budgets = []
+    original = KANRegressor.auto_symbolic
+
+    def recording(self, *args, **kwargs):
+        budgets.append(kwargs.get("time_budget"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(KANRegressor, "auto_symbolic", recording)
+    X = _inputs(n=60)
+    KANSymbolicRegressor(time_budget=30.0, structures=[((), 0), ((1,), 0)], random_state=0).fit(X, X[:, 0] * X[:, 1])
+    assert len(budgets) == 2
+    assert all(0 < budget <= 30.0 for budget in budgets)
+    assert budgets[1] < budgets[0]

@@ -2,13 +2,14 @@
 
 import contextlib
 import math
+import time
 import warnings
 
 import torch
 
 from .optimizers import LBFGS
 
-__all__ = ["fine_tune", "polish_symbolic"]
+__all__ = ["fine_tune", "past_deadline", "polish_symbolic"]
 
 # Levenberg-Marquardt stops once a step lowers the loss by less than this share of it.
 # Gauss-Newton steps on data a formula fits exactly gain orders of magnitude a step until
@@ -21,7 +22,7 @@ _LM_RELATIVE_TOLERANCE = 1e-6
 _DENSE_ROWS = 4096
 
 
-def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
+def fine_tune(network, x, target, weights, loss_fn, max_iter=50, deadline=None):
     """Full-batch L-BFGS on all parameters, without grid updates.
 
     Used after edges are snapped: the affine numbers of symbolic edges and
@@ -37,6 +38,8 @@ def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
         ``loss_fn(output, target, weights) -> scalar tensor``.
     max_iter : int
         Number of L-BFGS steps (of up to 20 inner iterations).
+    deadline : float, optional
+        A :func:`time.perf_counter` value after which no further step starts.
 
     Returns
     -------
@@ -67,13 +70,22 @@ def fine_tune(network, x, target, weights, loss_fn, max_iter=50):
     # formula is fitted to; the dense reference path is faster there.
     small = x.shape[0] <= _DENSE_ROWS
     with _dense_reference_path(network) if small else contextlib.nullcontext():
-        best_loss, best_state = _lbfgs_rounds(optimizer, closure, current, best_loss, best_state, network, max_iter)
+        best_loss, best_state = _lbfgs_rounds(
+            optimizer, closure, current, best_loss, best_state, network, max_iter, deadline
+        )
     network.load_state_dict(best_state)
     return best_loss
 
 
-def _lbfgs_rounds(optimizer, closure, current, best_loss, best_state, network, max_iter):
+def past_deadline(deadline):
+    """Whether the :func:`time.perf_counter` ``deadline`` (None: none) has passed."""
+    return deadline is not None and time.perf_counter() >= deadline
+
+
+def _lbfgs_rounds(optimizer, closure, current, best_loss, best_state, network, max_iter, deadline):
     for _ in range(max_iter):
+        if past_deadline(deadline):
+            break
         optimizer.step(closure)
         network.enforce_constraints()
         value = current()
@@ -121,7 +133,7 @@ def _dense_reference_path(network):
                 layer.use_fast_path = value
 
 
-def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
+def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4, deadline=None):
     """Levenberg-Marquardt on the numbers of a network whose edges are all symbolic.
 
     Snapped networks have few parameters but badly conditioned valleys (a
@@ -141,6 +153,10 @@ def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
       data are fitted to rounding error, or once a start ends where the
       best one did).
 
+    At ``deadline`` (a :func:`time.perf_counter` value; None: none) no
+    further step or start begins: the network keeps the best numbers
+    reached.
+
     Returns
     -------
     loss : float
@@ -149,11 +165,11 @@ def polish_symbolic(network, x, target, weights, max_iter=100, n_starts=4):
     with _dense_reference_path(network):
         last = network.layers[-1]
         if last.symbolic is None or last.tabular is not None:
-            return _polish(network, x, target, weights, max_iter)
-        return _projected_polish(network, x, target, weights, max_iter, n_starts)
+            return _polish(network, x, target, weights, max_iter, deadline)
+        return _projected_polish(network, x, target, weights, max_iter, n_starts, deadline)
 
 
-def _levenberg_marquardt(residuals, flat, max_iter):
+def _levenberg_marquardt(residuals, flat, max_iter, deadline=None):
     """Minimise ``residuals(flat).square().sum()``; returns the best ``flat`` and its loss."""
     with torch.no_grad():
         r = residuals(flat)
@@ -164,6 +180,8 @@ def _levenberg_marquardt(residuals, flat, max_iter):
     # Forward mode: few parameters, many residuals.
     jacobian_fn = torch.func.jacfwd(residuals)
     for _ in range(max_iter):
+        if past_deadline(deadline):
+            break
         with warnings.catch_warnings():
             # torch loads its forward-mode decompositions through the
             # deprecated torch.jit.script on first use; nothing for users to act on.
@@ -204,7 +222,7 @@ def _levenberg_marquardt(residuals, flat, max_iter):
     return flat, loss
 
 
-def _polish(network, x, target, weights, max_iter):
+def _polish(network, x, target, weights, max_iter, deadline):
     names = _symbolic_parameters(network)
     parameters = dict(network.named_parameters())
     shapes = [parameters[name].shape for name in names]
@@ -217,7 +235,7 @@ def _polish(network, x, target, weights, max_iter):
         return ((output - target) * sqrt_weights).reshape(-1)
 
     flat = torch.cat([parameters[name].detach().reshape(-1) for name in names])
-    flat, loss = _levenberg_marquardt(residuals, flat, max_iter)
+    flat, loss = _levenberg_marquardt(residuals, flat, max_iter, deadline)
     if math.isfinite(loss):
         with torch.no_grad():
             for name, chunk, shape in zip(names, flat.split(sizes), shapes):
@@ -321,7 +339,7 @@ class _ProjectedProblem:
                 self.last.bias[j] = outer[j][-1]
 
 
-def _projected_polish(network, x, target, weights, max_iter, n_starts):
+def _projected_polish(network, x, target, weights, max_iter, n_starts, deadline):
     problem = _ProjectedProblem(network, x, target, weights)
     start = problem.initial()
     generator = torch.Generator().manual_seed(0)
@@ -329,11 +347,13 @@ def _projected_polish(network, x, target, weights, max_iter, n_starts):
     exact = 1e-20 * max(float(target.square().mean()), 1e-300)
     best_theta, best_loss = start, math.inf
     for attempt in range(max(n_starts, 1)):
+        if attempt and past_deadline(deadline):
+            break
         theta = start
         if attempt:
             noise = torch.randn(start.shape, generator=generator, dtype=start.dtype)
             theta = start + 0.5 * noise * (start.abs() + 0.5)
-        theta, loss = _levenberg_marquardt(problem.residuals, theta, max_iter)
+        theta, loss = _levenberg_marquardt(problem.residuals, theta, max_iter, deadline)
         # A second start that ends where the best one did (within 1%)
         # suggests the others would too: stop there.
         agree = math.isfinite(best_loss) and abs(loss - best_loss) <= 1e-2 * best_loss

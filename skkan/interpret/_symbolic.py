@@ -8,6 +8,8 @@ Every function takes a fitted estimator and reads it through its public
 
 import copy
 import math
+import time
+from numbers import Real
 
 import numpy as np
 import torch
@@ -16,7 +18,7 @@ from sklearn.utils import check_random_state
 from .._engine.losses import Loss, prediction_loss
 from .._engine.symbolic import canonicalize_network, rank_symbolic, snap_edge
 from .._engine.symbolic_library import SYMBOLIC_FUNCTIONS
-from .._engine.symbolic_tuning import fine_tune, polish_symbolic
+from .._engine.symbolic_tuning import fine_tune, past_deadline, polish_symbolic
 from ._common import replace_network, single_network_view
 
 __all__ = ["auto_symbolic", "fix_symbolic", "rank_edge", "suggest_symbolic"]
@@ -127,7 +129,7 @@ def _near_ties(fits, max_alternatives=2):
     return [fit.name for fit in fits[1:] if 1.0 - fit.r2 <= 10.0 * floor][:max_alternatives]
 
 
-def _revise_edges(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives):
+def _revise_edges(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives, deadline):
     """Try other functions on the snapped edges of a polished network; keep those the data prefer.
 
     Once the whole network is symbolic and polished, the data decide
@@ -146,17 +148,17 @@ def _revise_edges(network, x, target, weights, library, loss_value, max_iter, sn
     Simpler candidates go first, over all edges (a factor's runner-up can
     only win once the other edges are right), then the runners-up, then
     simpler candidates again. Nothing is tried once the loss is at
-    rounding error. Changes ``network`` and ``snapped``; returns the final
+    rounding error, nor after ``deadline`` (a :func:`time.perf_counter`
+    value or None). Changes ``network`` and ``snapped``; returns the final
     loss.
     """
     for runners_up in (False, True, False):
-        loss_value = _revise_pass(
-            network, x, target, weights, library, loss_value, max_iter, snapped, alternatives if runners_up else None
-        )
+        ties = alternatives if runners_up else None
+        loss_value = _revise_pass(network, x, target, weights, library, loss_value, max_iter, snapped, ties, deadline)
     return loss_value
 
 
-def _revise_pass(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives):
+def _revise_pass(network, x, target, weights, library, loss_value, max_iter, snapped, alternatives, deadline):
     """One pass of :func:`_revise_edges`: the runners-up in ``alternatives``, or simpler candidates if None."""
     names = list(SYMBOLIC_FUNCTIONS) if library is None else list(library)
     exact = 1e-20 * max(float(target.square().mean()), 1e-300)
@@ -164,7 +166,7 @@ def _revise_pass(network, x, target, weights, library, loss_value, max_iter, sna
         if layer.symbolic is None:
             continue
         for i, j in (layer.symbolic.mask != 0).nonzero().tolist():
-            if loss_value <= exact:
+            if loss_value <= exact or past_deadline(deadline):
                 return loss_value
             name = layer.symbolic.names[i][j]
             # Candidates start from their fit to the edge's current (polished) values.
@@ -185,7 +187,7 @@ def _revise_pass(network, x, target, weights, library, loss_value, max_iter, sna
                 snap_edge(trial.layers[index], i, j, fit)
                 # One start: the trial's own numbers. Perturbed restarts are for the polish
                 # after snapping; here they multiplied the cost of every trial by up to four.
-                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=steps, n_starts=1)
+                trial_loss = polish_symbolic(trial, x, target, weights, max_iter=steps, n_starts=1, deadline=deadline)
                 if trial_loss <= tolerance * loss_value or trial_loss <= exact:
                     network.load_state_dict(trial.state_dict())
                     snapped[(index, i, j)] = fit.r2
@@ -262,7 +264,16 @@ def fix_symbolic(estimator, layer, i, j, name):
 
 
 def auto_symbolic(
-    estimator, r2_threshold=0.99, *, library=None, layers=None, X=None, y=None, max_iter=50, simplicity_weight=0.2
+    estimator,
+    r2_threshold=0.99,
+    *,
+    library=None,
+    layers=None,
+    X=None,
+    y=None,
+    max_iter=50,
+    simplicity_weight=0.2,
+    time_budget=None,
 ):
     """Snap every edge whose best closed-form fit is good enough.
 
@@ -300,6 +311,14 @@ def auto_symbolic(
         The trade-off between accuracy and simplicity (pykan's
         ``weight_simple``): see :func:`suggest_symbolic`. Larger values
         prefer simpler functions among good fits.
+    time_budget : float, optional
+        Seconds after which the numerical work stops early: fine-tuning
+        and polishing end at their next step, and no further alternative
+        function is tried on a snapped edge. Ranking and snapping always
+        finish, so every edge that reaches ``r2_threshold`` is still
+        snapped and the formula is complete; only its constants may be
+        less polished, and with a budget the result depends on the
+        machine's speed. None (default): no limit.
 
     Returns
     -------
@@ -310,6 +329,11 @@ def auto_symbolic(
     view = single_network_view(estimator, "auto_symbolic")
     if (X is None) != (y is None):
         raise ValueError("Pass both X and y to fine-tune on data, or neither.")
+    if time_budget is not None and (
+        isinstance(time_budget, bool) or not (isinstance(time_budget, Real) and time_budget > 0)
+    ):
+        raise ValueError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}.")
+    deadline = None if time_budget is None else time.perf_counter() + float(time_budget)
     network = copy.deepcopy(view.network)
     x, target, weights, loss = _tuning_data(view, network, X, y)
 
@@ -341,11 +365,13 @@ def auto_symbolic(
         fully_symbolic = all(not bool((other.mask != 0).any()) for other in network.layers)
         if max_iter and fully_symbolic and loss.name == "squared_error":
             # Levenberg-Marquardt converges far faster than L-BFGS here.
-            loss_value = polish_symbolic(network, x, target, weights, max_iter=2 * max_iter)
-            _revise_edges(network, x, target, weights, library, loss_value, 2 * max_iter, snapped, alternatives)
+            loss_value = polish_symbolic(network, x, target, weights, max_iter=2 * max_iter, deadline=deadline)
+            _revise_edges(
+                network, x, target, weights, library, loss_value, 2 * max_iter, snapped, alternatives, deadline
+            )
             break
         if max_iter:
-            fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter)
+            fine_tune(network, x, target, weights, loss_fn, max_iter=max_iter, deadline=deadline)
     _record_snapped(estimator, network, snapped)
     replace_network(estimator, network)
     return estimator
