@@ -87,6 +87,9 @@ def test_predictions_do_not_depend_on_the_thread_count(kernel, optimizer, estima
         np.testing.assert_array_equal(one, two)
     else:
         # torch's BLAS products may split their sums by thread: the last
-        # bits differ, and L-BFGS amplifies them (measured here: up to 7e-9
-        # for the regressor, 3e-5 for the classifier's probabilities).
-        np.testing.assert_allclose(one, two, rtol=0, atol=1e-3)
+        # bits differ (1e-12 after one L-BFGS step here), and the steps of
+        # an unconverged fit amplify them, by an amount that depends on the
+        # path (measured here: up to 7e-9 for the regressor, 5e-3 for the
+        # classifier's probabilities after three steps; 3e-5 before the
+        # grid refit changed its summation order).
+        np.testing.assert_allclose(one, two, rtol=0, atol=2e-2)

@@ -106,30 +106,28 @@ def _banded_normal_equations(points, point_weights, knots, spline_order, targets
     """Normal equations ``B^T W B`` and ``B^T W y`` of the B-spline basis on ``knots``, per feature.
 
     Each point touches only its ``spline_order + 1`` non-zero basis
-    functions, so the Gram matrix is banded: it is summed from the local
-    values with one ``bincount`` (sequential, hence deterministic on the
-    CPU, and three times faster there than a scatter-add) instead of a
-    dense design matrix. All arguments are float64.
+    functions; they are written into one small dense design matrix per
+    feature (``n_basis`` columns), and both products are batched matrix
+    products over the features. Index arithmetic on the local form (one
+    index per point, basis pair, feature and output, then a ``bincount``)
+    cost eight to fourteen times more on the CPU: its index and product
+    tensors have ``(spline_order + 1)`` times as many entries as the targets,
+    which are large for a wide layer (110 inputs, 32 outputs: 58 million).
+    All arguments are float64.
 
     Returns
     -------
     gram : torch.Tensor of shape (n_features, n_basis, n_basis)
     rhs : torch.Tensor of shape (n_features, n_basis, n_outputs)
     """
-    n_features = points.shape[1]
+    n_features, n_points = points.shape[1], points.shape[0]
     n_basis = knots.shape[1] - spline_order - 1
-    n_outputs = targets.shape[2]
     start, values = local_basis(points, knots, spline_order)  # (n, f), (n, k + 1, f)
-    weighted = values * point_weights[:, None, None]
-    basis = start[:, None, :] + torch.arange(spline_order + 1, device=points.device)[None, :, None]  # (n, k + 1, f)
-    row = basis + torch.arange(n_features, device=points.device) * n_basis  # row of the stacked systems
-    cell = row[:, :, None, :] * n_basis + basis[:, None, :, :]  # (n, k + 1, k + 1, f)
-    products = weighted[:, :, None, :] * values[:, None, :, :]
-    gram = torch.bincount(cell.flatten(), products.flatten(), minlength=n_features * n_basis * n_basis)
-    target_cell = row[..., None] * n_outputs + torch.arange(n_outputs, device=points.device)  # (n, k + 1, f, out)
-    contributions = weighted[..., None] * targets[:, None, :, :]
-    rhs = torch.bincount(target_cell.flatten(), contributions.flatten(), minlength=n_features * n_basis * n_outputs)
-    return gram.view(n_features, n_basis, n_basis), rhs.view(n_features, n_basis, n_outputs)
+    columns = start.T[:, :, None] + torch.arange(spline_order + 1, device=points.device)  # (f, n, k + 1)
+    design = torch.zeros(n_features, n_points, n_basis, dtype=values.dtype, device=points.device)
+    design.scatter_(2, columns, values.permute(2, 0, 1))
+    weighted_transposed = (design * point_weights[None, :, None]).transpose(1, 2)  # (f, n_basis, n)
+    return weighted_transposed @ design, weighted_transposed @ targets.transpose(0, 1)
 
 
 def _refit_coefficients(layer, x, weights, new_knots):
