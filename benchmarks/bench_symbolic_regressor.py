@@ -15,8 +15,9 @@ simplifies to the truth). No structure is given:
   ``exp`` are read as the plain functions when judging recovery (test RMSE
   uses gplearn's own ``predict``).
 
-Both get the same budget ``B`` (``--budget``, default 60 s); skkan finishes
-the candidate it started when the budget ends, so its seconds can exceed it.
+Both get the same budget ``B`` (``--budget``, default 60 s); the candidate skkan
+runs when the budget ends stops polishing there, so its seconds exceed the
+budget by at most that candidate's training.
 Test rows never choose anything. Run
 ``OMP_NUM_THREADS=1 python benchmarks/bench_symbolic_regressor.py`` (``--tool
 skkan`` or ``--tool gplearn``, ``--only NAME,NAME``); results go to

@@ -336,6 +336,7 @@ class _BaseKAN(_NetworkArchitecture, _IncrementalFit, _InterpretationMethods, Ba
             n_iter_no_change=self.n_iter_no_change,
             learning_rate_decays=recipe.learning_rate_decays,
             plateau_patience=recipe.plateau_patience,
+            lbfgs_inner_iter=recipe.lbfgs_inner_iter,
             early_stopping=early_stopping,
             keep_start=start == "linear",
             verbose=self.verbose,

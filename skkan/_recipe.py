@@ -10,10 +10,17 @@ each threshold are in ``benchmarks/results/recipes.md``):
   the finer grid has fewer spline coefficients than training rows.
   Full-batch and deterministic, so a fit does not depend on row order or on
   how weights are spread over rows. With ``max_iter="auto"`` a stage ends
-  after ``n_iter_no_change // 2`` steps (5) without improvement: each step
-  is up to 20 iterations, and the further steps of a 10-step patience only
-  overfitted (seed 0 at 10,000 rows: ``cps1988``, ``magic``, ``phoneme``
-  and ``nyc_weather`` kept their test scores and took 55-70% of the time).
+  after ``n_iter_no_change // 2`` steps (5) without improvement: the
+  further steps of a 10-step patience only overfitted (seed 0 at 10,000
+  rows: ``cps1988``, ``magic``, ``phoneme`` and ``nyc_weather`` kept their
+  test scores and took 55-70% of the time). A step is 20 iterations (the
+  KAN paper's), and 10 when early stopping guards the fit: the validation
+  loss is then checked twice as often, so the fit stops nearer its best
+  point, at a lower cost. 10 against 20 iterations on those four tables,
+  seeds 1 and 2 (and seed 0 of the last three, measured before the patience
+  change): ``phoneme`` accuracy up 0.3-1.2 points, ``cps1988`` and
+  ``nyc_weather`` within 1e-4 R², ``magic`` within 0.05 points on two seeds
+  and 0.56 points lower on one; 30-45% less time.
 * **small data with more spline coefficients than training rows** (noisy
   tables such as ``load_diabetes``: 704 coefficients, 317 rows): Adam as
   for larger data. Full-batch L-BFGS fits the noise of such data within a
@@ -90,6 +97,10 @@ _AUTO_LEARNING_RATE = {"adam": 2e-2, "lbfgs": 1.0}
 # training, and the plateau's length as a share of n_iter_no_change.
 _ADAM_LEARNING_RATE_DECAYS = 2
 _PLATEAU_PATIENCE_DIVISOR = 2
+# L-BFGS iterations per step: the KAN paper's 20, and 10 for max_iter="auto" with early
+# stopping (noisy tables, where validation after every 10 iterations stops closer to the
+# best point; see the module docstring).
+_LBFGS_INNER_ITER, _GUARDED_LBFGS_INNER_ITER = 20, 10
 # max_iter="auto" with L-BFGS: a stage ends after n_iter_no_change // _PLATEAU_PATIENCE_DIVISOR
 # steps without improvement (each up to 20 iterations; see the module docstring).
 # max_iter="auto": L-BFGS steps (of up to 20 inner iterations) per grid stage, as
@@ -134,6 +145,8 @@ class Recipe:
     dtype : torch.dtype
     ensemble_size : int
         KANs packed into the network (see :func:`resolve_ensemble_size`).
+    lbfgs_inner_iter : int
+        Iterations of one L-BFGS step.
     """
 
     optimizer: str
@@ -147,6 +160,7 @@ class Recipe:
     extra_grid_sizes: tuple
     dtype: torch.dtype
     ensemble_size: int = 1
+    lbfgs_inner_iter: int = 20
 
 
 def validation_size(n_samples, validation_fraction):
@@ -398,4 +412,5 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
         extra_grid_sizes=extra_grid_sizes,
         dtype=dtype,
         ensemble_size=ensemble_size,
+        lbfgs_inner_iter=_GUARDED_LBFGS_INNER_ITER if lbfgs_budget and early_stopping else _LBFGS_INNER_ITER,
     )

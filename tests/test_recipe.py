@@ -35,6 +35,39 @@ def test_small_data_with_a_validation_split_gets_the_paper_protocol():
     assert recipe.warn_at_max_iter
 
 
+def test_lbfgs_with_the_auto_budget_gets_short_patience_and_shorter_steps_only_when_guarded():
+    guarded = _recipe(3000, ensemble_size=1)
+    assert guarded.plateau_patience == 5 and guarded.lbfgs_inner_iter == 10
+    assert _recipe(3000, ensemble_size=1, n_iter_no_change=1).plateau_patience == 1
+    # No validation split: the KAN paper's 20-iteration steps for precise fits of noise-free targets.
+    unguarded = _recipe(290)
+    assert unguarded.plateau_patience == 5 and unguarded.lbfgs_inner_iter == 20
+    # An explicit budget keeps the plain rule: n_iter_no_change steps of 20 iterations.
+    explicit = _recipe(3000, ensemble_size=1, max_iter=50)
+    assert explicit.plateau_patience is None and explicit.lbfgs_inner_iter == 20
+    # Adam does not take L-BFGS steps.
+    assert _recipe(100_000).lbfgs_inner_iter == 20
+
+
+def test_the_recipe_sets_the_lbfgs_step_of_a_fit(monkeypatch):
+    import skkan._engine.steps as steps
+
+    sizes = []
+    original = steps.LBFGS
+
+    def recording(*args, **kwargs):
+        sizes.append(kwargs["max_iter"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "LBFGS", recording)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=400)
+    KANRegressor(hidden_layer_sizes=(2,), ensemble_size=1, grid_extension=None, random_state=0).fit(X, y)
+    KANRegressor(hidden_layer_sizes=(2,), early_stopping=False, max_iter=2, random_state=0).fit(X, y)
+    assert sizes and sizes[0] == 10 and sizes[-1] == 20
+
+
 def test_grid_extension_stops_where_the_finer_grid_has_more_coefficients_than_rows():
     params = _params(ensemble_size=1)
     device = torch.device("cpu")
