@@ -102,23 +102,26 @@ def _refit_rows(x, weights):
     return x[rows], weights[rows]
 
 
-def _banded_normal_equations(points, point_weights, knots, spline_order, targets):
-    """Normal equations ``B^T W B`` and ``B^T W y`` of the B-spline basis on ``knots``, per feature.
+def _normal_equations(points, point_weights, knots, spline_order, old_basis):
+    """Normal equations of the B-spline basis on ``knots``, per feature, against the current basis.
 
-    Each point touches only its ``spline_order + 1`` non-zero basis
-    functions; they are written into one small dense design matrix per
+    Returns ``B^T W B`` and ``B^T W B_old``, where ``B_old`` (``old_basis``)
+    holds the values of the basis the splines are now written in. The
+    targets of the refit, the current splines ``B_old @ coef``, are never
+    formed: ``B^T W (B_old @ coef) = (B^T W B_old) @ coef``, and the
+    (rows, inputs, outputs) tensor of spline values dominated the cost on
+    wide layers. Each point touches only its ``spline_order + 1`` non-zero
+    basis functions; they are written into one small dense design matrix per
     feature (``n_basis`` columns), and both products are batched matrix
-    products over the features. Index arithmetic on the local form (one
-    index per point, basis pair, feature and output, then a ``bincount``)
-    cost eight to fourteen times more on the CPU: its index and product
-    tensors have ``(spline_order + 1)`` times as many entries as the targets,
-    which are large for a wide layer (110 inputs, 32 outputs: 58 million).
-    All arguments are float64.
+    products over the features. (The former index arithmetic on the local
+    form, one index per point, basis pair, feature and output summed with a
+    ``bincount``, cost eight to fourteen times more on the CPU.) All
+    arguments are float64.
 
     Returns
     -------
     gram : torch.Tensor of shape (n_features, n_basis, n_basis)
-    rhs : torch.Tensor of shape (n_features, n_basis, n_outputs)
+    cross : torch.Tensor of shape (n_features, n_basis, n_old_basis)
     """
     n_features, n_points = points.shape[1], points.shape[0]
     n_basis = knots.shape[1] - spline_order - 1
@@ -127,7 +130,7 @@ def _banded_normal_equations(points, point_weights, knots, spline_order, targets
     design = torch.zeros(n_features, n_points, n_basis, dtype=values.dtype, device=points.device)
     design.scatter_(2, columns, values.permute(2, 0, 1))
     weighted_transposed = (design * point_weights[None, :, None]).transpose(1, 2)  # (f, n_basis, n)
-    return weighted_transposed @ design, weighted_transposed @ targets.transpose(0, 1)
+    return weighted_transposed @ design, weighted_transposed @ old_basis.transpose(0, 1)
 
 
 def _refit_coefficients(layer, x, weights, new_knots):
@@ -152,8 +155,10 @@ def _refit_coefficients(layer, x, weights, new_knots):
     sweep_weights = torch.full((sweep.shape[0],), _SWEEP_MASS / sweep.shape[0], dtype=work, device=x.device)
     point_weights = torch.cat([weights / weights.sum(), sweep_weights])
     with torch.no_grad():
-        targets = layer.spline_values(points).to(work)  # (n, in, out)
-    gram, rhs = _banded_normal_equations(points.to(work), point_weights, new_knots.to(work), spline_order, targets)
+        old_basis = layer.spline_basis(points).to(work)  # (n, in, n_old_basis)
+        old_coef = layer.spline_coef.to(work)  # (in, out, n_old_basis)
+    gram, cross = _normal_equations(points.to(work), point_weights, new_knots.to(work), spline_order, old_basis)
+    rhs = cross @ old_coef.transpose(1, 2)  # (in, n_basis, out): B^T W times the current splines
     ridge = _RIDGE * gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp(min=1e-12)
     gram = gram + ridge[:, None, None] * torch.eye(n_basis, dtype=work, device=x.device)
     coef = torch.linalg.solve(gram, rhs)  # (in, n_basis, out)

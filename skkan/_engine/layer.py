@@ -142,9 +142,16 @@ class KANLayer(nn.Module):
             return local_dense_basis(x, self.knots, self.spline_order)
         return self.basis(x)
 
+    def spline_basis(self, x):
+        """Basis values the splines combine, shape (batch, in_features, n_coefficients).
+
+        ``spline_values(x)`` is their product with ``spline_coef`` over the last axis.
+        """
+        return self._local_basis(x)
+
     def spline_values(self, x):
         """Unscaled spline of every edge, shape (batch, in_features, out_features)."""
-        return torch.einsum("bim,iom->bio", self._local_basis(x), self.spline_coef)
+        return torch.einsum("bim,iom->bio", self.spline_basis(x), self.spline_coef)
 
     def edge_activations(self, x):
         """Value of every edge function, shape (batch, in_features, out_features).
