@@ -91,6 +91,23 @@ def _fragment(name, source, missing_note, offset=2, drop_title=False):
     _write_if_changed(GENERATED / name, text)
 
 
+def _rst_table_fragment(name, source, missing_note):
+    """A markdown result file (paragraphs and one pipe table, title dropped) as reStructuredText, for .rst pages."""
+    if not source.exists():
+        _write_if_changed(GENERATED / name, missing_note + "\n")
+        return
+    lines = [line for line in source.read_text().splitlines() if not line.startswith("# ")]
+    rows = [line.strip().strip("|").split(" | ") for line in lines if line.startswith("|") and "---" not in line]
+    text = [line.replace("`", "``") for line in lines if not line.startswith("|")]
+    if rows:
+        text += ["", ".. list-table::", "   :header-rows: 1", ""]
+        for row in rows:
+            cells = [cell.strip().replace("`", "``") or "\\" for cell in row]
+            first = cells[0] if cells[0].startswith("``") or row is rows[0] else f"``{cells[0]}``"
+            text += ["   * - " + first, *("     - " + cell for cell in cells[1:])]
+    _write_if_changed(GENERATED / name, "\n".join(text) + "\n")
+
+
 def _generate_benchmark_fragments():
     GENERATED.mkdir(exist_ok=True)
     _fragment(
@@ -117,6 +134,15 @@ def _generate_benchmark_fragments():
         RESULTS / "losses.md",
         "*No results yet: run* `python benchmarks/bench_losses.py --output benchmarks/results/losses.md`.",
     )
+    for suffix, option in (("", ""), ("_noise", " --noise 0.01")):
+        _rst_table_fragment(
+            f"symbolic_regressor{suffix}.rst",
+            RESULTS / f"symbolic_regressor{suffix}.md",
+            f"*No results yet: run* ``python benchmarks/bench_symbolic_regressor.py{option}``.",
+        )
+        figure = RESULTS / f"symbolic_regressor{suffix}.png"
+        if figure.exists():
+            shutil.copyfile(figure, GENERATED / figure.name)
     plots = []
     for png in [*sorted(RESULTS.glob("*_score_vs_*.png")), *sorted(RESULTS.glob("win_rates.png"))]:
         shutil.copyfile(png, GENERATED / png.name)
