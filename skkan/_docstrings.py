@@ -65,7 +65,9 @@ _SHARED_PARAMETERS = """\
     max_iter : int or "auto", default="auto"
         Maximum number of iterations per grid stage: epochs for Adam, L-BFGS
         steps (of up to 20 inner iterations each) for L-BFGS. ``"auto"``:
-        50 L-BFGS steps per stage (the KAN paper's budget), or 10 when there
+        50 L-BFGS steps per stage (the KAN paper's budget; a stage ends
+        after ``n_iter_no_change // 2`` steps without improvement, and with
+        a validation split a step is 10 inner iterations), or 10 when there
         is no validation split (fewer than 300 rows: a short, cheap budget);
         1,000 epochs for Adam, a ceiling that early stopping ends first.
 
@@ -111,7 +113,8 @@ _SHARED_PARAMETERS = """\
     n_iter_no_change : int, default=10
         Iterations without an improvement of at least ``tol`` (training
         loss, or validation loss with early stopping) before a stage
-        stops.
+        stops; half as many with the recipe's schedules (L-BFGS with
+        ``max_iter="auto"``, Adam with ``learning_rate="auto"``).
 
     tol : float, default=1e-4
         Minimum improvement that counts: a relative decrease of the

@@ -101,10 +101,9 @@ _PLATEAU_PATIENCE_DIVISOR = 2
 # stopping (noisy tables, where validation after every 10 iterations stops closer to the
 # best point; see the module docstring).
 _LBFGS_INNER_ITER, _GUARDED_LBFGS_INNER_ITER = 20, 10
-# max_iter="auto" with L-BFGS: a stage ends after n_iter_no_change // _PLATEAU_PATIENCE_DIVISOR
-# steps without improvement (see the module docstring).
-# max_iter="auto": L-BFGS steps (of up to 20 inner iterations) per grid stage, as
-# in the KAN paper, and Adam epochs (a ceiling: early stopping ends the run).
+# max_iter="auto": L-BFGS steps per grid stage, as in the KAN paper (a stage also ends after
+# n_iter_no_change // _PLATEAU_PATIENCE_DIVISOR steps without improvement), and Adam epochs
+# (a ceiling: early stopping ends the run).
 _AUTO_MAX_ITER = {"lbfgs": 50, "adam": 1000}
 # Without a validation split (under 300 rows) L-BFGS runs a short, fixed budget
 # per stage: enough for smooth targets, and it bounds the cost of the many fits
@@ -160,7 +159,7 @@ class Recipe:
     extra_grid_sizes: tuple
     dtype: torch.dtype
     ensemble_size: int = 1
-    lbfgs_inner_iter: int = 20
+    lbfgs_inner_iter: int = _LBFGS_INNER_ITER
 
 
 def validation_size(n_samples, validation_fraction):

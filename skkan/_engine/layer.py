@@ -137,17 +137,14 @@ class KANLayer(nn.Module):
             output = output + self.symbolic(x)
         return output
 
-    def _local_basis(self, x):
-        if self.use_fast_path:
-            return local_dense_basis(x, self.knots, self.spline_order)
-        return self.basis(x)
-
     def spline_basis(self, x):
         """Basis values the splines combine, shape (batch, in_features, n_coefficients).
 
         ``spline_values(x)`` is their product with ``spline_coef`` over the last axis.
         """
-        return self._local_basis(x)
+        if self.use_fast_path:
+            return local_dense_basis(x, self.knots, self.spline_order)
+        return self.basis(x)
 
     def spline_values(self, x):
         """Unscaled spline of every edge, shape (batch, in_features, out_features)."""
@@ -168,7 +165,7 @@ class KANLayer(nn.Module):
         # residuals: two passes over the (batch, in, out) result instead of five.
         residuals = nn.functional.silu(x).T.unsqueeze(-1) * (self.base_weight * self.mask).unsqueeze(1)
         coefficients = self.spline_coef * (self.spline_weight * self.mask).unsqueeze(-1)
-        basis = self._local_basis(x).transpose(0, 1)
+        basis = self.spline_basis(x).transpose(0, 1)
         activations = torch.baddbmm(residuals, basis, coefficients.transpose(1, 2)).transpose(0, 1)
         if self.symbolic is not None:
             activations = activations + self.symbolic.edge_values(x)
