@@ -17,12 +17,20 @@ simplifies to the truth). No structure is given:
   ``exp`` are read as the plain functions when judging recovery (test RMSE
   uses gplearn's own ``predict``).
 
-Both get the same budget ``B`` (``--budget``, default 60 s); the candidate skkan
-runs when the budget ends stops polishing there, so its seconds exceed the
-budget by at most that candidate's training.
+* pykan 0.2.8 (``pip install --no-deps pykan==0.2.8``): it has no
+  structure search, so it runs the generic recipe of its tutorials for a
+  law of unknown shape, once: ``KAN(width=[n, 5, 1], grid=5, k=3, seed=0)``,
+  40 L-BFGS steps with ``lamb=1e-3``, ``prune()``, 20 steps, ``auto_symbolic()``,
+  20 steps (the recipe of ``bench_formulas.py`` with a 5-node hidden layer
+  in place of the formula's own shape). It does not stop at a budget; its
+  seconds are what the recipe took.
+
+skkan and gplearn get the same budget ``B`` (``--budget``, default 60 s); the
+candidate skkan runs when the budget ends stops polishing there, so its
+seconds exceed the budget by at most that candidate's training.
 Test rows never choose anything. Run
 ``OMP_NUM_THREADS=1 python benchmarks/bench_symbolic_regressor.py`` (``--tool
-skkan`` or ``--tool gplearn``, ``--only NAME,NAME``); results go to
+skkan``, ``gplearn`` or ``pykan``, ``--only NAME,NAME``); results go to
 ``benchmarks/results/symbolic_regressor_<tool>.json``, the table to
 ``benchmarks/results/symbolic_regressor.md`` and the figure beside it.
 ``--noise 0.01`` adds Gaussian noise of 1% of the targets' spread to the
@@ -68,6 +76,7 @@ ALL_FORMULAS = [(name, truth, n_vars, bounds) for name, truth, n_vars, bounds, *
 
 RESULTS = Path(__file__).resolve().parent / "results" / "symbolic_regressor.md"
 _MAX_GENERATIONS = 200
+TOOLS = ("skkan", "gplearn", "pykan")
 
 
 def run_skkan(X, y, budget):
@@ -111,6 +120,47 @@ def run_gplearn(X, y, budget):
     return _gplearn_formula(str(model)), model.predict, {"generations": model.generations}
 
 
+def run_pykan(X, y, budget):
+    """pykan's generic recipe (module docstring); the formula and a numpy function (``budget`` is not used)."""
+    import contextlib
+    import io
+    import tempfile
+
+    import torch
+    from kan import KAN
+
+    n_vars = X.shape[1]
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        dataset = {
+            "train_input": torch.tensor(X),
+            "train_label": torch.tensor(y[:, None]),
+            "test_input": torch.tensor(X),
+            "test_label": torch.tensor(y[:, None]),
+        }
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            model = KAN(width=[n_vars, 5, 1], grid=5, k=3, seed=0, auto_save=False, ckpt_path=folder)
+            model.fit(dataset, opt="LBFGS", steps=40, lamb=1e-3)
+            model = model.prune()
+            model.fit(dataset, opt="LBFGS", steps=20)
+            model.auto_symbolic()
+            model.fit(dataset, opt="LBFGS", steps=20)
+            formula = model.symbolic_formula(var=[str(s) for s in SYMBOLS[:n_vars]])[0][0]
+    except Exception as error:  # report, do not abort the benchmark
+        return None, None, {"error": f"{type(error).__name__}: {error}"[:200]}
+    finally:
+        torch.set_default_dtype(previous)
+    function = sympy.lambdify(SYMBOLS[:n_vars], formula, "numpy")
+    return formula, lambda X: np.broadcast_to(function(*X.T), (X.shape[0],)), {}
+
+
 def _gplearn_formula(program):
     """gplearn's program string as sympy, its protected functions read as the plain ones."""
     names = {f"X{i}": symbol for i, symbol in enumerate(SYMBOLS)}
@@ -135,7 +185,7 @@ def _result_path(noise, tool=None, suffix=".md"):
 
 
 def run(tool, only, budget, noise=0.0):
-    runner = run_skkan if tool == "skkan" else run_gplearn
+    runner = {"skkan": run_skkan, "gplearn": run_gplearn, "pykan": run_pykan}[tool]
     path = _result_path(noise, tool, ".json")
     results = json.loads(path.read_text()) if path.exists() else {}
     names = None if only is None else only.split(",")
@@ -153,7 +203,7 @@ def run(tool, only, budget, noise=0.0):
         results[name] = {
             "formula": sympy.sstr(formula),
             "recovered": bool(is_recovered(formula, truth)),
-            "rmse": _rmse(predict, X_test, y_test),
+            "rmse": math.inf if predict is None else _rmse(predict, X_test, y_test),
             "seconds": seconds,
             **details,
         }
@@ -163,9 +213,10 @@ def run(tool, only, budget, noise=0.0):
 
 def report(budget, noise=0.0):
     tools = {}
-    for tool in ("skkan", "gplearn"):
+    for tool in TOOLS:
         path = _result_path(noise, tool, ".json")
-        tools[tool] = json.loads(path.read_text()) if path.exists() else {}
+        if path.exists():
+            tools[tool] = json.loads(path.read_text())
     lines, counts = [], {tool: [0, 0, 0.0] for tool in tools}
     for name, truth, *_ in ALL_FORMULAS:
         cells = [name]
@@ -187,12 +238,10 @@ def report(budget, noise=0.0):
         for tool, (hits, total, seconds) in counts.items()
         if total
     )
-    header = (
-        "| formula | skkan recovered | skkan test RMSE | skkan seconds | skkan formula "
-        "| gplearn recovered | gplearn test RMSE | gplearn seconds | gplearn formula |\n|" + "---|" * 9
-    )
+    columns = "".join(f"| {tool} recovered | {tool} test RMSE | {tool} seconds | {tool} formula " for tool in tools)
+    header = "| formula " + columns + "|\n|" + "---|" * (1 + 4 * len(tools))
     text = (
-        "# KANSymbolicRegressor against gplearn\n\n"
+        f"# KANSymbolicRegressor against {' and '.join(tool for tool in tools if tool != 'skkan')}\n\n"
         f"{summary}. Budget {budget:g} s per formula, "
         + (f"training targets with Gaussian noise of {noise:g} times their spread" if noise else "noise-free data")
         + ", defaults (no structure given).\n\n"
@@ -215,9 +264,9 @@ def _plot(tools, path):
     import matplotlib.pyplot as plt
 
     names = [name for name, *_ in ALL_FORMULAS]
-    colours = {"skkan": "tab:blue", "gplearn": "tab:orange"}
+    colours = {"skkan": "tab:blue", "gplearn": "tab:orange", "pykan": "tab:green"}
     figure, axes = plt.subplots(figsize=(8, 0.32 * len(names) + 1.2))
-    height = 0.38
+    height = 0.8 / len(tools)
     for offset, (tool, results) in enumerate(tools.items()):
         for row, name in enumerate(names):
             result = results.get(name)
@@ -225,7 +274,7 @@ def _plot(tools, path):
                 continue
             recovered = is_recovered(sympy.sympify(result["formula"], locals=_LOCALS), ALL_FORMULAS[row][1])
             axes.barh(
-                row + (offset - 0.5) * height,
+                row + (offset - (len(tools) - 1) / 2) * height,
                 result["seconds"],
                 height=height,
                 color=colours[tool] if recovered else "white",
@@ -239,7 +288,7 @@ def _plot(tools, path):
     axes.set_yticks(range(len(names)), names, fontsize=7)
     axes.invert_yaxis()
     axes.set_xlabel("seconds (filled: exact recovery, hatched: not recovered)")
-    axes.set_title("Symbolic regression without a given structure: KANSymbolicRegressor and gplearn", fontsize=9)
+    axes.set_title(f"Symbolic regression without a given structure: {', '.join(tools)}", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -247,7 +296,7 @@ def _plot(tools, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tool", choices=["skkan", "gplearn", "both"], default="both")
+    parser.add_argument("--tool", choices=[*TOOLS, "all"], default="all")
     parser.add_argument("--only", help="run only these formulas (names, comma-separated)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per formula and tool")
     parser.add_argument("--noise", type=float, default=0.0, help="training-target noise, times their spread")
@@ -255,7 +304,7 @@ def main():
     arguments = parser.parse_args()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if not arguments.report_only:
-        for tool in ("skkan", "gplearn") if arguments.tool == "both" else (arguments.tool,):
+        for tool in TOOLS if arguments.tool == "all" else (arguments.tool,):
             run(tool, arguments.only, arguments.budget, arguments.noise)
     report(arguments.budget, arguments.noise)
 

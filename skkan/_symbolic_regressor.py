@@ -41,9 +41,18 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
     (``lamb=1e-3``, pruning at 2e-2). Each candidate is trained (L-BFGS,
     float64), pruned, refitted without the penalty, snapped edge by edge to
     the best closed-form function of the library and polished
-    (:meth:`KANRegressor.auto_symbolic` on the training rows), and its
-    formula (:meth:`KANRegressor.symbolic_formula`) is scored on held-out
-    rows.
+    (:meth:`KANRegressor.auto_symbolic` on the training rows). Its formula
+    (:meth:`KANRegressor.symbolic_formula`, every digit kept) then has its
+    numbers simplified: a redundant number (a factor shared by a fraction's
+    numerator and denominator) is fixed at 0 or 1; each number is tried at
+    zero (its term drops) and at simple constants within 3% of it (integers,
+    fractions ``p/q``, ``p/q * pi`` and ``p/(q * pi)`` with ``q <= 12``),
+    the other numbers refitted on the training rows after each try; a
+    change is kept when the training rows cannot tell it from the full fit
+    (a likelihood-ratio test at the 1% level over all changes kept) and the
+    validation RMSE stays within ``tolerance`` of the unsimplified
+    formula's. The numbers left are rounded to ``precision`` decimals. The
+    simplified formula is scored on held-out rows.
 
     **Selection rule.** ``validation_fraction`` of the rows given to ``fit``
     are held out (a seeded split; with fewer than 20 rows the formulas are
@@ -52,8 +61,9 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
     floor of 1e-9 times the standard deviation of ``y``), the formula with
     the fewest nodes in its expression tree wins (ties: the lower RMSE,
     then the cheaper structure). The search stops early once a candidate's
-    formula is exact on the validation rows (RMSE at that floor) and no
-    candidate seen so far is simpler, and stops at ``time_budget``. No data
+    formula is exact on the validation rows (RMSE at that floor: no later
+    candidate could be more accurate, and the first exact formula, from the
+    cheapest structure, is kept), and stops at ``time_budget``. No data
     besides the rows given to ``fit`` choose anything.
 
     Structures need rows: one is tried only when the training split holds at
@@ -86,9 +96,8 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.25
         Share of the rows held out to judge the formulas.
     precision : int, default=4
-        Decimals kept in the formula's numbers (numbers near a simple
-        rational or rational multiple of pi become it; see
-        :meth:`KANRegressor.symbolic_formula`).
+        Decimals kept in the formula's numbers that did not become a simple
+        constant (each rounded in turn, the others refitted after it).
     n_jobs : int, default=None
         Candidates trained in parallel (joblib); None means 1. Each
         candidate uses one torch thread (``SKKAN_NUM_THREADS`` overrides).
@@ -260,7 +269,10 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
                 break
             batch = structures[first : first + batch_size]
             seconds_left = self.time_budget - (time.perf_counter() - start)
-            jobs = (delayed(run_candidate)(s, data, names, library, self.precision, seed, seconds_left) for s in batch)
+            jobs = (
+                delayed(run_candidate)(s, data, names, library, self.precision, seed, seconds_left, self.tolerance)
+                for s in batch
+            )
             for result in Parallel(n_jobs=min(n_jobs, len(batch)))(jobs):
                 if self.verbose:
                     print(
@@ -268,8 +280,7 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
                         f"{result.seconds:.1f} s, {result.formula if result.formula is not None else result.error}"
                     )
                 results.append(result)
-                simplest = min(r.complexity for r in results if r.formula is not None)
-                if result.formula is not None and is_exact(result, y_scale) and result.complexity <= simplest:
+                if result.formula is not None and is_exact(result, y_scale):
                     # Later results of the batch are dropped, so n_jobs does not change the choice.
                     return results
         return results

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._engine.symbolic_library import SYMBOLIC_FUNCTIONS
+from ._formula_constants import complexity, simplify_constants
 from ._regressor import KANRegressor
 from ._threads import fit_threads, threads_for_fit
 from .exceptions import TrainingDivergedError
@@ -44,6 +45,10 @@ _ROWS_PER_EDGE = 20
 # formula counts as exact: double rounding of a formula whose constants are
 # rounded to 4 decimals is far above it, an exactly recovered one far below.
 _EXACT_RMSE = 1e-9
+# The network's formula is read with every digit; simplify_constants then decides which numbers stay.
+_FULL_PRECISION = 15
+# Seconds the simplification of a candidate's numbers may always take, even past the search's budget.
+_SIMPLIFY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -167,12 +172,6 @@ def formula_function(formula, feature_names):
     return evaluate
 
 
-def complexity(formula):
-    """Nodes of the expression tree of ``formula`` (a symbol, number or operator each counts one)."""
-    sympy = import_sympy()
-    return sum(1 for _ in sympy.preorder_traversal(formula))
-
-
 @dataclass
 class CandidateResult:
     """What one structure gave: its formula (None if it failed), validation RMSE, complexity, seconds."""
@@ -195,10 +194,13 @@ class CandidateResult:
         }
 
 
-def run_candidate(structure, data, feature_names, library, precision, seed, seconds_left=None):
-    """Train, prune, refit, snap and polish one structure; its formula judged on the validation rows.
+def run_candidate(structure, data, feature_names, library, precision, seed, seconds_left=None, tolerance=0.05):
+    """Train, prune, refit, snap and polish one structure; its formula simplified and judged on the validation rows.
 
-    ``data`` is ``(X_train, y_train, X_validation, y_validation)``.
+    ``data`` is ``(X_train, y_train, X_validation, y_validation)``. The
+    formula's numbers are then dropped, snapped to simple constants or
+    rounded to ``precision`` decimals while its validation RMSE stays within
+    ``tolerance`` (:func:`~skkan._formula_constants.simplify_constants`).
     ``seconds_left`` (None: no limit) is the search's remaining time: the
     polishing of the snapped network stops there (its ``time_budget``), so
     a candidate ends soon after the search's budget with a complete
@@ -228,9 +230,16 @@ def run_candidate(structure, data, feature_names, library, precision, seed, seco
             # Every edge is snapped (r2_threshold=-inf), so the formula holds no spline edge.
             budget = None if seconds_left is None else max(seconds_left - (time.perf_counter() - start), 1e-3)
             regressor.auto_symbolic(-math.inf, library=library, X=X_train, y=y_train, time_budget=budget)
-            formula = regressor.symbolic_formula(precision)[0]
+            formula = regressor.symbolic_formula(_FULL_PRECISION)[0]
     except (ValueError, RuntimeError, ArithmeticError, TrainingDivergedError) as error:
         return CandidateResult(structure, None, math.inf, 0, time.perf_counter() - start, f"{error}")
+    # The search's deadline, or a little past it: the last candidate's formula is simplified too.
+    now = time.perf_counter()
+    deadline = None if seconds_left is None else now + max(_SIMPLIFY_SECONDS, seconds_left - (now - start))
+    floor = _EXACT_RMSE * float(np.std(y_train))
+    formula = simplify_constants(
+        formula, data, feature_names, tolerance=tolerance, floor=floor, precision=precision, deadline=deadline
+    )
     function = formula_function(formula, feature_names)
     residuals = function(X_validation) - y_validation
     # Rounded constants can move an argument out of a function's domain (sqrt, log) on some rows: such a

@@ -56,6 +56,16 @@ def test_recovers_a_composition():
     assert sympy.simplify(model.formula_ - sympy.exp(x0 + x1**2)) == 0
 
 
+def test_recovers_a_product_from_noisy_rows():
+    # 1% noise: the fitted numbers carry it (1.0021*x0**0.998...); the simplification under validation
+    # drops the tiny terms and snaps the numbers the rows cannot tell from 1.
+    X = _inputs(n=400, seed=4)
+    y = X[:, 0] * X[:, 1]
+    y = y + 0.01 * np.std(y) * np.random.default_rng(5).normal(size=y.size)
+    model = KANSymbolicRegressor(structures=[((0,), 1)], random_state=0).fit(X, y)
+    assert model.formula_ == sympy.Symbol("x0") * sympy.Symbol("x1")
+
+
 def test_formula_lambdifies_and_agrees_with_predict(product_model):
     model, _ = product_model
     X = _inputs(n=50, seed=2)
