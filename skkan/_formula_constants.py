@@ -47,6 +47,10 @@ _RELATIVE_WINDOW = 0.03
 # numbers (a kept change can make another one simple).
 _CANDIDATES_PER_NUMBER = 6
 _MAX_PASSES = 3
+# Solver iterations of a refit at most (each costs one evaluation per free number for the
+# finite-difference Jacobian): the numbers start near their optimum, and a long wrong
+# formula with dozens of numbers must not take minutes.
+_REFIT_ITERATIONS = 50
 # Relative step of the finite-difference Jacobian, and the ratio of its smallest
 # to largest singular value below which the numbers are redundant.
 _JACOBIAN_STEP = 1e-6
@@ -78,7 +82,7 @@ def simplify_constants(formula, data, feature_names, *, tolerance, floor, precis
         Decimals the numbers left are rounded to.
     deadline : float, optional
         ``time.perf_counter()`` value after which no change is tried (the
-        numbers left are still rounded).
+        numbers left are still rounded, without refits).
 
     Returns
     -------
@@ -97,7 +101,7 @@ def simplify_constants(formula, data, feature_names, *, tolerance, floor, precis
         changed = problem.try_zeros(limit, deadline) | problem.try_simple_constants(limit, deadline)
         if not changed:
             break
-    return _tidier(problem.rounded(precision))
+    return _tidier(problem.rounded(precision, deadline))
 
 
 def _tidier(expression):
@@ -204,7 +208,15 @@ class _ConstantProblem:
         start = values[free].copy()
         method = "lm" if self._X_train.shape[0] > free.size else "trf"
         try:
-            solution = least_squares(residuals, start, method=method, xtol=1e-12, ftol=1e-12, gtol=1e-12)
+            solution = least_squares(
+                residuals,
+                start,
+                method=method,
+                xtol=1e-12,
+                ftol=1e-12,
+                gtol=1e-12,
+                max_nfev=_REFIT_ITERATIONS * (free.size + 1),
+            )
         except (ValueError, np.linalg.LinAlgError):
             values[free] = start
             return values
@@ -329,14 +341,18 @@ class _ConstantProblem:
                 index += 1  # not snapped: the next number (a kept change reloads and renumbers)
         return changed
 
-    def rounded(self, precision):
-        """The formula with each number left rounded to ``precision`` decimals, the others refitted after each."""
+    def rounded(self, precision, deadline=None):
+        """The formula with each number left rounded to ``precision`` decimals, the others refitted after each.
+
+        After ``deadline`` the numbers are rounded without the refits.
+        """
         values = self.values.copy()
         free = np.ones(values.size, dtype=bool)
         for index in range(values.size):
             values[index] = round(values[index], precision)
             free[index] = False
-            values = self._refit(values, free)
+            if not _past(deadline):
+                values = self._refit(values, free)
         return self._template.xreplace({p: _printed_number(v, precision) for p, v in zip(self._parameters, values)})
 
 
