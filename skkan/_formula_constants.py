@@ -150,7 +150,10 @@ def _simple_constants(value):
                 continue
             fraction = Fraction(numerator, denominator)  # reduced: 2/4 and 1/2 are one candidate
             constant = sympy.Rational(fraction.numerator, fraction.denominator) * (1, sympy.pi, 1 / sympy.pi)[family]
-            found.setdefault(constant, (family, fraction.denominator, abs(approximation - value)))
+            # Simplest first: the bits that write the constant down (pi before 22/7, 1/2 before 5/9),
+            # then the nearest.
+            bits = math.log2(abs(fraction.numerator) + 1) + math.log2(fraction.denominator) + (family > 0)
+            found.setdefault(constant, (round(bits, 9), abs(approximation - value)))
     ranked = sorted(found, key=lambda constant: found[constant])
     return ranked[:_CANDIDATES_PER_NUMBER]
 
