@@ -51,9 +51,11 @@ _MAX_PASSES = 3
 # finite-difference Jacobian): the numbers start near their optimum, and a long wrong
 # formula with dozens of numbers must not take minutes.
 _REFIT_ITERATIONS = 50
+# Nodes of a simplified formula up to which sympy's simplify tidies it (see _tidier).
+_SIMPLIFY_NODES = 40
 # Relative step of the finite-difference Jacobian, and the ratio of its smallest
 # to largest singular value below which the numbers are redundant.
-_JACOBIAN_STEP = 1e-6
+_JACOBIAN_STEP = 1e-5
 _RANK_TOLERANCE = 1e-7
 # Level of the nested-model test that every kept change passes (see _ConstantProblem._insignificant).
 _TEST_LEVEL = 0.99
@@ -105,11 +107,18 @@ def simplify_constants(formula, data, feature_names, *, tolerance, floor, precis
 
 
 def _tidier(expression):
-    """``expression`` or its common factors pulled out (``1/(x0 + x1)`` for ``-1/(-x0 - x1)``), the shorter."""
+    """The shortest of ``expression``, its common factors pulled out and, if short, sympy's simplification.
+
+    ``1/(x0 + x1)`` for ``-1/(-x0 - x1)``, ``x0*(x1**2 + x2**2)/2`` for
+    ``x0*x1**2/2 + x0*x2**2/2``. sympy's ``simplify`` runs only on formulas
+    of at most ``_SIMPLIFY_NODES`` nodes: on long ones it can take minutes.
+    """
     import sympy
 
-    factored = sympy.factor_terms(expression)
-    return factored if complexity(factored) < complexity(expression) else expression
+    forms = [expression, sympy.factor_terms(expression)]
+    if complexity(expression) <= _SIMPLIFY_NODES:
+        forms.append(sympy.simplify(expression))
+    return min(forms, key=complexity)  # the first of equally short forms: the one given
 
 
 def complexity(formula):
@@ -280,16 +289,19 @@ class _ConstantProblem:
         if self.values.size < 2:
             return None
         scale = np.maximum(np.abs(self.values), 1e-3)
-        base = self._predict(self._X_train, self.values)
-        if not np.all(np.isfinite(base)):
-            return None
         columns = []
         for index in range(self.values.size):
-            values = self.values.copy()
-            values[index] += _JACOBIAN_STEP * scale[index]
-            columns.append((self._predict(self._X_train, values) - base) / _JACOBIAN_STEP)
+            # Central differences (error ~ step squared): a null direction must show as one.
+            step = np.zeros_like(self.values)
+            step[index] = _JACOBIAN_STEP * scale[index]
+            forward, backward = (
+                self._predict(self._X_train, self.values + step),
+                self._predict(self._X_train, self.values - step),
+            )
+            columns.append((forward - backward) / (2 * _JACOBIAN_STEP))
         jacobian = np.column_stack(columns)
-        if not np.all(np.isfinite(jacobian)):
+        jacobian = jacobian[np.all(np.isfinite(jacobian), axis=1)]  # rows inside the formula's domain
+        if jacobian.shape[0] < self.values.size:
             return None
         _, singular, right = np.linalg.svd(jacobian, full_matrices=False)
         if singular[-1] > _RANK_TOLERANCE * singular[0]:

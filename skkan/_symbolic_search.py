@@ -230,7 +230,9 @@ def run_candidate(structure, data, feature_names, library, precision, seed, seco
             # Every edge is snapped (r2_threshold=-inf), so the formula holds no spline edge.
             budget = None if seconds_left is None else max(seconds_left - (time.perf_counter() - start), 1e-3)
             regressor.auto_symbolic(-math.inf, library=library, X=X_train, y=y_train, time_budget=budget)
-            formula = regressor.symbolic_formula(_FULL_PRECISION)[0]
+            # Unsimplified: sympy's simplify on a long formula whose numbers keep every digit can take
+            # minutes; the formula is tidied once its numbers are simplified (and it is short).
+            formula = regressor.symbolic_formula(_FULL_PRECISION, simplify=False)[0]
     except (ValueError, RuntimeError, ArithmeticError, TrainingDivergedError) as error:
         return CandidateResult(structure, None, math.inf, 0, time.perf_counter() - start, f"{error}")
     # The search's deadline, or a little past it: the last candidate's formula is simplified too.
