@@ -56,6 +56,10 @@ _SIMPLIFY_NODES = 40
 # Relative step of the finite-difference Jacobian, and the ratio of its smallest
 # to largest singular value below which the numbers are redundant.
 _JACOBIAN_STEP = 1e-5
+# Numbers below this size are steps of their own in the Jacobian (not relative ones).
+_SMALL_NUMBER = 1e-3
+# Largest change of a number's logarithm when a redundant factor is fixed (see _ConstantProblem._along).
+_MAX_LOG_MOVE = 20.0
 _RANK_TOLERANCE = 1e-7
 # Level of the nested-model test that every kept change passes (see _ConstantProblem._insignificant).
 _TEST_LEVEL = 0.99
@@ -264,9 +268,12 @@ class _ConstantProblem:
         allowed = chi2.ppf(_TEST_LEVEL, self._constraints + 1) * self._variance + self._y_train.size * floor**2
         return self._training_rss(values) - self._best_rss <= allowed
 
-    def _try(self, index, constant, limit, redundant=False):
-        """Replace number ``index`` by ``constant`` (a sympy number); keep it (True) if validation allows."""
-        values = self.values.copy()
+    def _try(self, index, constant, limit, redundant=False, start=None):
+        """Replace number ``index`` by ``constant`` (a sympy number); keep it (True) if validation allows.
+
+        ``start`` (default: the current numbers) is where the refit of the others starts.
+        """
+        values = (self.values if start is None else start).copy()
         values[index] = float(constant)
         free = np.ones(values.size, dtype=bool)
         free[index] = False
@@ -280,7 +287,7 @@ class _ConstantProblem:
         return True
 
     def _redundant_index(self, exclude):
-        """A number that the others can stand in for exactly (a null direction of the Jacobian), or None.
+        """A number that the others can stand in for exactly, and the null direction of the Jacobian; or None.
 
         ``p/q`` with the same factor in ``p`` and ``q``, or two offsets that
         add, leave such a freedom: snapping one number of it costs nothing and
@@ -288,7 +295,7 @@ class _ConstantProblem:
         """
         if self.values.size < 2:
             return None
-        scale = np.maximum(np.abs(self.values), 1e-3)
+        scale = np.maximum(np.abs(self.values), _SMALL_NUMBER)
         columns = []
         for index in range(self.values.size):
             # Central differences (error ~ step squared): a null direction must show as one.
@@ -308,20 +315,43 @@ class _ConstantProblem:
             return None
         weights = np.abs(right[-1])
         weights[list(exclude)] = 0.0
-        return int(np.argmax(weights)) if weights.max() > 0 else None
+        weights[np.abs(self.values) < _SMALL_NUMBER] = 0.0  # fixed at 1, these would move by orders of magnitude
+        return (int(np.argmax(weights)), right[-1]) if weights.max() > 0 else None
 
     def fix_redundant(self, limit, deadline):
         """Fix the numbers that the others can stand in for, at 0 or +-1 (see :meth:`_redundant_index`)."""
         tried = set()  # numbers (by position) that could not be fixed; a kept change renumbers them all
         while not _past(deadline):
-            index = self._redundant_index(tried)
-            if index is None:
+            found = self._redundant_index(tried)
+            if found is None:
                 return
+            index, direction = found
             sign = 1 if self.values[index] >= 0 else -1
-            if any(self._try(index, self._sympy.Integer(c), limit, redundant=True) for c in (0, sign)):
+            if self._try(index, self._sympy.Integer(0), limit, redundant=True) or self._try(
+                index, self._sympy.Integer(sign), limit, redundant=True, start=self._along(direction, index, sign)
+            ):
                 tried = set()
             else:
                 tried.add(index)
+
+    def _along(self, direction, index, target):
+        """The numbers moved along a null ``direction`` until number ``index`` is ``target`` (same sign).
+
+        A shared factor is a multiplicative freedom: each number moves by
+        ``exp(s * direction)`` (a number near zero, by the linear step), so a
+        factor fixed at 1 from 0.1 leaves the others where the refit needs them
+        rather than ten times too far.
+        """
+        scale = np.maximum(np.abs(self.values), _SMALL_NUMBER)
+        ratio = abs(target) / max(abs(self.values[index]), _SMALL_NUMBER)
+        step = math.log(ratio) / direction[index]
+        # The exponent is bounded: a direction that is no shared factor (two offsets that add) moves far.
+        factor = np.exp(np.clip(step * direction, -_MAX_LOG_MOVE, _MAX_LOG_MOVE))
+        values = np.where(
+            np.abs(self.values) >= _SMALL_NUMBER, self.values * factor, self.values + step * direction * scale
+        )
+        values[index] = target
+        return values if np.all(np.isfinite(values)) else None
 
     def try_zeros(self, limit, deadline):
         """Drop numbers (set to zero), the least needed first; whether any was dropped."""

@@ -120,3 +120,14 @@ def test_the_result_never_validates_worse_than_the_tolerance_allows():
         rmse_before = np.sqrt(np.mean((before - y_validation) ** 2))
         rmse_after = np.sqrt(np.mean((after - y_validation) ** 2))
         assert np.isfinite(rmse_after) and rmse_after <= 1.05 * rmse_before + 1e-9
+
+
+def test_a_shared_factor_far_from_one_is_fixed_at_one():
+    # 3.19 * sqrt(0.098 * (...)): the factor moves ~10x when fixed at 1; the others follow it along
+    # the null direction, so the refit starts where it needs to be.
+    law = sympy.sqrt(x0**2 - 2 * x0 * x1 + 2 * x1**2)
+    scale = sympy.Float(0.0980770128774)
+    formula = sympy.Float(1 / np.sqrt(0.0980770128774), 15) * sympy.sqrt(
+        scale * x0**2 - 2 * scale * x0 * x1 + 2 * scale * x1**2
+    )
+    assert sympy.simplify(_simplify(formula, _data(law)) - law) == 0
