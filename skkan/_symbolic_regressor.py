@@ -231,7 +231,7 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
             f"KANSymbolicRegressor: none of the {len(results)} structures gave a formula finite on every row "
             f"({'; '.join(reasons)[:300]}); the formula is the mean of y.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         mean = float(np.mean(y))
         rmse = float(np.sqrt(np.mean((y_validation - mean) ** 2)))
@@ -264,7 +264,7 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
                     f"{len(results)} of {len(structures)} structures; the formula is the best of those (raise "
                     "time_budget for a full search).",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
                 break
             batch = structures[first : first + batch_size]
