@@ -284,7 +284,8 @@ def _plot(tools, path):
             )
     handles, labels = axes.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    axes.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
+    # Below the axes: inside, the legend hid the last formulas' bars.
+    axes.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8)
     axes.set_yticks(range(len(names)), names, fontsize=7)
     axes.invert_yaxis()
     axes.set_xlabel("seconds (filled: exact recovery, hatched: not recovered)")
