@@ -56,11 +56,11 @@ _SIMPLIFY_NODES = 40
 # Relative step of the finite-difference Jacobian, and the ratio of its smallest
 # to largest singular value below which the numbers are redundant.
 _JACOBIAN_STEP = 1e-5
+_RANK_TOLERANCE = 1e-7
 # Numbers below this size are steps of their own in the Jacobian (not relative ones).
 _SMALL_NUMBER = 1e-3
 # Largest change of a number's logarithm when a redundant factor is fixed (see _ConstantProblem._along).
 _MAX_LOG_MOVE = 20.0
-_RANK_TOLERANCE = 1e-7
 # Level of the nested-model test that every kept change passes (see _ConstantProblem._insignificant).
 _TEST_LEVEL = 0.99
 

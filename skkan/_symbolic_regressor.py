@@ -50,9 +50,10 @@ class KANSymbolicRegressor(RegressorMixin, BaseEstimator):
     the other numbers refitted on the training rows after each try; a
     change is kept when the training rows cannot tell it from the full fit
     (a likelihood-ratio test at the 1% level over all changes kept) and the
-    validation RMSE stays within ``tolerance`` of the unsimplified
-    formula's. The numbers left are rounded to ``precision`` decimals. The
-    simplified formula is scored on held-out rows.
+    validation RMSE stays within ``tolerance`` of the full fit's (the
+    formula with all its numbers refitted on the training rows). The numbers
+    left are rounded to ``precision`` decimals. The simplified formula is
+    scored on held-out rows.
 
     **Selection rule.** ``validation_fraction`` of the rows given to ``fit``
     are held out (a seeded split; with fewer than 20 rows the formulas are

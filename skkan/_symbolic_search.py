@@ -199,8 +199,9 @@ def run_candidate(structure, data, feature_names, library, precision, seed, seco
 
     ``data`` is ``(X_train, y_train, X_validation, y_validation)``. The
     formula's numbers are then dropped, snapped to simple constants or
-    rounded to ``precision`` decimals while its validation RMSE stays within
-    ``tolerance`` (:func:`~skkan._formula_constants.simplify_constants`).
+    rounded to ``precision`` decimals while the training rows cannot tell
+    the change and its validation RMSE stays within ``tolerance``
+    (:func:`~skkan._formula_constants.simplify_constants`).
     ``seconds_left`` (None: no limit) is the search's remaining time: the
     polishing of the snapped network stops there (its ``time_budget``), so
     a candidate ends soon after the search's budget with a complete
