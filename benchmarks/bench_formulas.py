@@ -156,17 +156,17 @@ def skkan_case(truth, n_vars, bounds, hidden, products):
     return {"formula": formula, "recovered": is_recovered(formula, truth), "rmse": _rmse(function, X_test, y_test)}
 
 
-def pykan_case(truth, n_vars, bounds, hidden, products):
-    """pykan 0.2.8's MultKAN with the analogous recipe; None if pykan does not import."""
-    try:
-        import torch
-        from kan import KAN
-    except Exception as error:  # any import failure means "not available"
-        return {"error": f"pykan does not import: {type(error).__name__}: {error}"}
-    X, y, X_test, y_test = make_data(truth, n_vars, bounds)
+def pykan_recipe_formula(X, y, X_test, y_test, width):
+    """pykan 0.2.8's MultKAN of ``width`` through the recipe of the module docstring; its sympy formula.
+
+    pykan's output is silenced; its errors propagate. The test rows only feed
+    pykan's own logging.
+    """
+    import torch
+    from kan import KAN
+
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
-    names = [str(s) for s in SYMBOLS[:n_vars]]
     try:
         dataset = {
             "train_input": torch.tensor(X),
@@ -178,8 +178,10 @@ def pykan_case(truth, n_vars, bounds, hidden, products):
             tempfile.TemporaryDirectory() as folder,
             contextlib.redirect_stdout(io.StringIO()),
             contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
         ):
-            model = KAN(width=[n_vars, [hidden, products], 1], grid=5, k=3, seed=0, auto_save=False, ckpt_path=folder)
+            warnings.simplefilter("ignore")
+            model = KAN(width=width, grid=5, k=3, seed=0, auto_save=False, ckpt_path=folder)
             # pykan's own tutorials train with lamb=1e-3 (its penalty is scaled
             # differently: 1e-2 froze the loss at the target's variance).
             model.fit(dataset, opt="LBFGS", steps=40, lamb=1e-3)
@@ -187,14 +189,25 @@ def pykan_case(truth, n_vars, bounds, hidden, products):
             model.fit(dataset, opt="LBFGS", steps=20)
             model.auto_symbolic()
             model.fit(dataset, opt="LBFGS", steps=20)
-            formula = model.symbolic_formula(var=names)[0][0]
+            return model.symbolic_formula(var=[str(s) for s in SYMBOLS[: X.shape[1]]])[0][0]
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def pykan_case(truth, n_vars, bounds, hidden, products):
+    """pykan 0.2.8's MultKAN with the analogous recipe; None if pykan does not import."""
+    try:
+        import kan  # noqa: F401
+    except Exception as error:  # any import failure means "not available"
+        return {"error": f"pykan does not import: {type(error).__name__}: {error}"}
+    X, y, X_test, y_test = make_data(truth, n_vars, bounds)
+    try:
+        formula = pykan_recipe_formula(X, y, X_test, y_test, [n_vars, [hidden, products], 1])
         function = sympy.lambdify(SYMBOLS[:n_vars], formula, "numpy")
         rmse = _rmse(lambda X: np.broadcast_to(function(*X.T), (X.shape[0],)), X_test, y_test)
         return {"formula": formula, "recovered": is_recovered(formula, truth), "rmse": rmse}
     except Exception as error:  # report, do not abort the benchmark
         return {"error": f"{type(error).__name__}: {error}"}
-    finally:
-        torch.set_default_dtype(previous)
 
 
 def _cell(result):
